@@ -1,0 +1,182 @@
+import Fluent
+import JWT
+import MallCore
+import Vapor
+
+/// Who is making the request, once a session cookie or a bearer token has been checked.
+enum Principal: Sendable {
+    case member(Member)
+    case staff(StaffUser, StaffRole)
+}
+
+extension Request {
+    private struct PrincipalKey: StorageKey { typealias Value = Principal }
+
+    var principal: Principal? {
+        get { storage[PrincipalKey.self] }
+        set { storage[PrincipalKey.self] = newValue }
+    }
+
+    func requireMember() throws -> Member {
+        guard let principal else { throw APIError.unauthenticated }
+        guard case .member(let member) = principal else { throw APIError.forbidden }
+        return member
+    }
+
+    func requireStaff(_ permission: Permission) throws -> StaffUser {
+        guard let principal else { throw APIError.unauthenticated }
+        guard case .staff(let staff, let role) = principal, role.can(permission) else { throw APIError.forbidden }
+        return staff
+    }
+
+    /// The merchant a merchant-staff user works for; every merchant query goes through it.
+    func merchantScope(_ permission: Permission = .viewShop) throws -> MerchantScope {
+        let staff = try requireStaff(permission)
+        guard let merchantID = staff.$merchant.id else { throw APIError.forbidden }
+        return MerchantScope(merchantID: merchantID)
+    }
+}
+
+/// Loads a principal from a subject kind and id, refusing disabled staff.
+enum PrincipalLoader {
+    static func load(kind: String, id: UUID, on db: any Database) async throws -> Principal? {
+        switch kind {
+        case "member":
+            return try await Member.find(id, on: db).map(Principal.member)
+        case "staff":
+            guard let staff = try await StaffUser.find(id, on: db), staff.active, let role = staff.staffRole else { return nil }
+            return .staff(staff, role)
+        default:
+            return nil
+        }
+    }
+}
+
+struct AccessClaims: JWTPayload {
+    var sub: SubjectClaim
+    var kind: String
+    var exp: ExpirationClaim
+    var iat: IssuedAtClaim
+
+    // Expiry is checked against the app's clock after verification, see `BearerAuthMiddleware`.
+    func verify(using algorithm: some JWTAlgorithm) async throws {}
+}
+
+struct TokenPair: Content {
+    let accessToken: String
+    let refreshToken: String
+    let tokenType: String
+    let expiresIn: Int
+}
+
+/// Short-lived signed access tokens plus rotating refresh tokens stored as hashes.
+struct TokenService {
+    let app: Application
+    let db: any Database
+
+    func issue(kind: String, subjectID: UUID) async throws -> TokenPair {
+        let now = app.clock.now()
+        let lifetime = app.config.accessTokenLifetime
+        let claims = AccessClaims(sub: .init(value: subjectID.uuidString), kind: kind, exp: .init(value: now.addingTimeInterval(lifetime)), iat: .init(value: now))
+        let access = try await app.jwt.keys.sign(claims)
+        let refresh = Tokens.random()
+        let record = RefreshToken()
+        record.tokenHash = Tokens.sha256Hex(refresh)
+        record.subjectKind = kind
+        record.subjectID = subjectID
+        record.expiresAt = now.addingTimeInterval(app.config.refreshTokenLifetime)
+        record.createdAt = now
+        try await record.create(on: db)
+        return TokenPair(accessToken: access, refreshToken: refresh, tokenType: "Bearer", expiresIn: Int(lifetime))
+    }
+
+    /// Swaps a refresh token for a new pair; each refresh token works once.
+    func refresh(_ token: String) async throws -> TokenPair {
+        let now = app.clock.now()
+        let hash = Tokens.sha256Hex(token)
+        let claimed = try await sqlDatabase(db).raw("""
+            UPDATE refresh_tokens SET revoked_at = \(bind: now)
+            WHERE token_hash = \(bind: hash) AND revoked_at IS NULL AND expires_at > \(bind: now)
+            RETURNING subject_kind, subject_id
+            """).all()
+        guard let row = claimed.first else { throw AuthError.invalidRefreshToken }
+        let kind = try row.decode(column: "subject_kind", as: String.self)
+        let subject = try row.decode(column: "subject_id", as: UUID.self)
+        guard try await PrincipalLoader.load(kind: kind, id: subject, on: db) != nil else { throw AuthError.invalidRefreshToken }
+        return try await issue(kind: kind, subjectID: subject)
+    }
+}
+
+/// Reads `Authorization: Bearer …` on API routes. A bad token is a 401; no token leaves the request anonymous.
+struct BearerAuthMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        if let bearer = request.headers.bearerAuthorization {
+            let claims: AccessClaims
+            do {
+                claims = try await request.application.jwt.keys.verify(bearer.token, as: AccessClaims.self)
+            } catch {
+                throw APIError.unauthenticated
+            }
+            guard claims.exp.value > request.now,
+                  let id = UUID(uuidString: claims.sub.value),
+                  let principal = try await PrincipalLoader.load(kind: claims.kind, id: id, on: request.db) else {
+                throw APIError.unauthenticated
+            }
+            request.principal = principal
+        }
+        return try await next.respond(to: request)
+    }
+}
+
+/// Reads the signed-in member or staff user from the server-side session on pages.
+struct SessionAuthMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        if let kind = request.session.data["kind"], let raw = request.session.data["subject"], let id = UUID(uuidString: raw) {
+            if let principal = try await PrincipalLoader.load(kind: kind, id: id, on: request.db) {
+                request.principal = principal
+            } else {
+                request.session.data["kind"] = nil
+                request.session.data["subject"] = nil
+            }
+        }
+        return try await next.respond(to: request)
+    }
+}
+
+extension Request {
+    func signIn(kind: String, id: UUID) {
+        session.data["kind"] = kind
+        session.data["subject"] = id.uuidString
+        // A fresh CSRF token for the signed-in session.
+        session.data["csrf"] = Tokens.random(byteCount: 24)
+    }
+
+    func signOut() {
+        session.destroy()
+    }
+}
+
+/// A merchant's own slice of the data. Every merchant-side query and look-up by id goes through
+/// it, so an id from another merchant answers 404 as if it did not exist.
+struct MerchantScope: Sendable {
+    let merchantID: UUID
+
+    func query<M: MerchantOwned>(_ type: M.Type, on db: any Database) -> QueryBuilder<M> {
+        M.scoped(M.query(on: db), to: merchantID)
+    }
+
+    func find<M: MerchantOwned>(_ type: M.Type, id: UUID, on db: any Database) async throws -> M where M.IDValue == UUID {
+        guard let found = try await query(type, on: db).filter(\._$id == id).first() else { throw APIError.notFound }
+        return found
+    }
+}
+
+protocol MerchantOwned: Model {
+    static func scoped(_ query: QueryBuilder<Self>, to merchantID: UUID) -> QueryBuilder<Self>
+}
+
+extension StaffUser: MerchantOwned {
+    static func scoped(_ query: QueryBuilder<StaffUser>, to merchantID: UUID) -> QueryBuilder<StaffUser> {
+        query.filter(\.$merchant.$id == merchantID)
+    }
+}

@@ -1,0 +1,10 @@
+import Vapor
+
+extension Application {
+    /// The project's own commands beside Vapor's `serve` and Fluent's `migrate`.
+    public func registerMallCommands() {
+        asyncCommands.use(SeedCommand(), as: "seed")
+        asyncCommands.use(VerifyLedgerCommand(), as: "verify-ledger")
+        asyncCommands.use(BenchCommand(), as: "bench")
+    }
+}

@@ -1,0 +1,115 @@
+import Crypto
+import Foundation
+import Vapor
+
+/// Everything the app reads from its environment, with the defaults a development machine needs.
+public struct AppConfig: Sendable {
+    public enum LogFormat: String, Sendable { case text, json }
+
+    /// PostgreSQL when set (`postgres://user:pass@host:5432/db`); otherwise the SQLite file below.
+    public var databaseURL: String?
+    public var sqlitePath: String
+    /// AES-256 key for personal data at rest; 32 bytes.
+    public var dataKey: SymmetricKey
+    /// HMAC secret that signs API access tokens.
+    public var jwtSecret: String
+    public var accessTokenLifetime: TimeInterval
+    public var refreshTokenLifetime: TimeInterval
+    public var logFormat: LogFormat
+    /// Whether the client's address may be read from X-Forwarded-For (only behind a proxy you run).
+    public var trustForwardedFor: Bool
+    /// Bcrypt work factor for new password hashes.
+    public var bcryptCost: Int
+
+    public init(
+        databaseURL: String? = nil,
+        sqlitePath: String,
+        dataKey: SymmetricKey,
+        jwtSecret: String,
+        accessTokenLifetime: TimeInterval = 15 * 60,
+        refreshTokenLifetime: TimeInterval = 30 * 24 * 3600,
+        logFormat: LogFormat = .text,
+        trustForwardedFor: Bool = false,
+        bcryptCost: Int = 11
+    ) {
+        self.databaseURL = databaseURL
+        self.sqlitePath = sqlitePath
+        self.dataKey = dataKey
+        self.jwtSecret = jwtSecret
+        self.accessTokenLifetime = accessTokenLifetime
+        self.refreshTokenLifetime = refreshTokenLifetime
+        self.logFormat = logFormat
+        self.trustForwardedFor = trustForwardedFor
+        self.bcryptCost = bcryptCost
+    }
+
+    /// Reads the environment; keys that are not given are generated once into `var/` and reused.
+    public static func load(workingDirectory: String) throws -> AppConfig {
+        let env = ProcessInfo.processInfo.environment
+        let varDirectory = env["FISSION_VAR_DIR"] ?? (workingDirectory + "var")
+        try FileManager.default.createDirectory(atPath: varDirectory, withIntermediateDirectories: true)
+
+        let dataKey: SymmetricKey
+        if let encoded = env["FISSION_DATA_KEY"], !encoded.isEmpty {
+            guard let bytes = Data(base64Encoded: encoded), bytes.count == 32 else {
+                throw ConfigError("FISSION_DATA_KEY must be 32 bytes in base64 (openssl rand -base64 32)")
+            }
+            dataKey = SymmetricKey(data: bytes)
+        } else {
+            dataKey = SymmetricKey(data: try secretFile(at: varDirectory + "/data.key", byteCount: 32))
+        }
+
+        let jwtSecret: String
+        if let secret = env["FISSION_JWT_SECRET"], !secret.isEmpty {
+            guard secret.utf8.count >= 32 else { throw ConfigError("FISSION_JWT_SECRET must be at least 32 characters") }
+            jwtSecret = secret
+        } else {
+            jwtSecret = try secretFile(at: varDirectory + "/jwt.key", byteCount: 48).base64EncodedString()
+        }
+
+        let databaseURL = env["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        return AppConfig(
+            databaseURL: databaseURL,
+            sqlitePath: env["FISSION_SQLITE_PATH"] ?? (varDirectory + "/fission.sqlite"),
+            dataKey: dataKey,
+            jwtSecret: jwtSecret,
+            accessTokenLifetime: TimeInterval(env["FISSION_ACCESS_TOKEN_SECONDS"].flatMap(Int.init) ?? 15 * 60),
+            refreshTokenLifetime: TimeInterval(env["FISSION_REFRESH_TOKEN_DAYS"].flatMap(Int.init) ?? 30) * 24 * 3600,
+            logFormat: LogFormat(rawValue: env["FISSION_LOG_FORMAT"] ?? "text") ?? .text,
+            trustForwardedFor: env["FISSION_TRUST_FORWARDED_FOR"] == "1",
+            bcryptCost: min(max(env["FISSION_BCRYPT_COST"].flatMap(Int.init) ?? 11, 4), 16)
+        )
+    }
+
+    /// Random bytes kept in a file readable by the owner only, created on first use.
+    private static func secretFile(at path: String, byteCount: Int) throws -> Data {
+        if let existing = FileManager.default.contents(atPath: path), existing.count == byteCount {
+            return existing
+        }
+        var bytes = [UInt8](repeating: 0, count: byteCount)
+        var generator = SystemRandomNumberGenerator()
+        for i in bytes.indices { bytes[i] = UInt8.random(in: .min ... .max, using: &generator) }
+        let data = Data(bytes)
+        guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
+            throw ConfigError("cannot write \(path)")
+        }
+        return data
+    }
+}
+
+public struct ConfigError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension Application {
+    private struct ConfigKey: StorageKey { typealias Value = AppConfig }
+
+    public var config: AppConfig {
+        get {
+            guard let config = storage[ConfigKey.self] else { fatalError("configure(_:config:) was not called") }
+            return config
+        }
+        set { storage[ConfigKey.self] = newValue }
+    }
+}

@@ -1,0 +1,88 @@
+import Prometheus
+import Vapor
+
+/// Turns every error into the one JSON shape on the API and a friendly page elsewhere.
+struct MallErrorMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        do {
+            return try await next.respond(to: request)
+        } catch {
+            let apiError = ErrorMapping.apiError(for: error)
+            if apiError.status.code >= 500 {
+                request.logger.report(error: error)
+            }
+            let locale = request.locale
+            let response: Response
+            if request.url.path.hasPrefix("/api/") || !request.acceptsHTML {
+                response = Response(status: apiError.status)
+                try response.content.encode(ErrorBody(
+                    code: apiError.code,
+                    message: apiError.message(locale),
+                    details: apiError.details.map { .init(field: $0.field, message: $0.message(locale)) }))
+            } else {
+                struct ErrorPage: Encodable, Sendable { let status: Int; let message: String }
+                do {
+                    response = try await request.page("error", ErrorPage(status: Int(apiError.status.code), message: apiError.message(locale)), status: apiError.status)
+                } catch {
+                    response = Response(status: apiError.status, body: .init(string: apiError.message(locale)))
+                }
+            }
+            for (name, value) in apiError.headers { response.headers.replaceOrAdd(name: name, value: value) }
+            return response
+        }
+    }
+}
+
+extension Request {
+    var acceptsHTML: Bool {
+        headers[.accept].contains { $0.contains("text/html") } || headers[.accept].isEmpty
+    }
+}
+
+/// Echoes the request id so a user's report can be matched to the log line.
+struct RequestIDMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        let response = try await next.respond(to: request)
+        response.headers.replaceOrAdd(name: "X-Request-ID", value: request.id)
+        return response
+    }
+}
+
+/// Request counts and latencies by route for Prometheus.
+struct MetricsMiddleware: AsyncMiddleware {
+    let registry: PrometheusCollectorRegistry
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        let start = ContinuousClock.now
+        var status: UInt = 500
+        defer {
+            let route = request.route.map { "/" + $0.path.map(\.description).joined(separator: "/") } ?? "unmatched"
+            let method = request.method.rawValue
+            registry.makeCounter(name: "http_requests_total", labels: [("method", method), ("route", route), ("status", String(status))]).increment()
+            registry.makeDurationHistogram(name: "http_request_duration_seconds", labels: [("method", method), ("route", route)], buckets: Self.buckets)
+                .record(ContinuousClock.now - start)
+        }
+        do {
+            let response = try await next.respond(to: request)
+            status = response.status.code
+            return response
+        } catch {
+            status = ErrorMapping.apiError(for: error).status.code
+            throw error
+        }
+    }
+
+    static let buckets: [Duration] = [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+                                      .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5)]
+}
+
+extension Application {
+    private struct RegistryKey: StorageKey { typealias Value = PrometheusCollectorRegistry }
+
+    var metricsRegistry: PrometheusCollectorRegistry {
+        if let registry = storage[RegistryKey.self] { return registry }
+        let registry = PrometheusCollectorRegistry()
+        storage[RegistryKey.self] = registry
+        return registry
+    }
+}

@@ -1,0 +1,279 @@
+import Fluent
+import MallCore
+import Vapor
+
+/// Server-rendered pages: storefront, member login and centre, and the two console shells.
+struct PageController: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        routes.get(use: home)
+        routes.get("lang", use: switchLanguage)
+        routes.get("legal", "user-agreement", use: userAgreement)
+        routes.get("legal", "privacy", use: privacyPolicy)
+
+        routes.get("register", use: registerForm)
+        routes.post("register", use: register)
+        routes.get("login", use: loginForm)
+        routes.post("login", use: login)
+        routes.post("login", "sms-code", use: sendCode)
+        routes.post("login", "sms", use: loginWithCode)
+        routes.post("logout", use: logout)
+        routes.get("member", use: memberCentre)
+
+        routes.get("admin", "login", use: adminLoginForm)
+        routes.post("admin", "login", use: adminLogin)
+        routes.get("admin", use: adminHome)
+        routes.get("merchant", "login", use: merchantLoginForm)
+        routes.post("merchant", "login", use: merchantLogin)
+        routes.get("merchant", use: merchantHome)
+    }
+
+    // MARK: storefront
+
+    @Sendable func home(req: Request) async throws -> Response {
+        try await req.page("storefront/home", NoPageData())
+    }
+
+    @Sendable func switchLanguage(req: Request) async throws -> Response {
+        struct Query: Decodable { let to: String?; let back: String? }
+        let query = try? req.query.decode(Query.self)
+        let locale = query?.to.flatMap(MallLocale.init(rawValue:)) ?? .zhHans
+        // Only same-site paths, so the switcher cannot be used as an open redirect.
+        var back = query?.back ?? "/"
+        if !back.hasPrefix("/") || back.hasPrefix("//") { back = "/" }
+        let response = req.redirect(to: back)
+        response.cookies["lang"] = HTTPCookies.Value(string: locale.rawValue, maxAge: 365 * 24 * 3600, path: "/", isHTTPOnly: false, sameSite: .lax)
+        return response
+    }
+
+    struct LegalPage: Encodable, Sendable { let title: String; let body: String; let version: String }
+
+    @Sendable func userAgreement(req: Request) async throws -> Response {
+        let t = PageStrings.dictionary(req.locale)
+        return try await req.page("storefront/legal", LegalPage(title: t["legal_user_title"] ?? "", body: t["legal_user_body"] ?? "", version: AgreementVersions.userAgreement))
+    }
+
+    @Sendable func privacyPolicy(req: Request) async throws -> Response {
+        let t = PageStrings.dictionary(req.locale)
+        return try await req.page("storefront/legal", LegalPage(title: t["legal_privacy_title"] ?? "", body: t["legal_privacy_body"] ?? "", version: AgreementVersions.privacyPolicy))
+    }
+
+    // MARK: member accounts
+
+    struct MemberForm: Encodable, Sendable {
+        var phone: String = ""
+        var codeSent: Bool = false
+    }
+
+    @Sendable func registerForm(req: Request) async throws -> Response {
+        try await req.page("storefront/register", MemberForm())
+    }
+
+    @Sendable func register(req: Request) async throws -> Response {
+        struct Form: Decodable { let phone: String?; let password: String?; let agree: String? }
+        let form = try req.content.decode(Form.self)
+        do {
+            let member = try await req.db.transaction { db in
+                try await AccountService(db: db, app: req.application, logger: req.logger, clientIP: req.clientIP)
+                    .registerMember(phone: form.phone ?? "", password: form.password ?? "", acceptedAgreements: form.agree == "on")
+            }
+            req.signIn(kind: "member", id: try member.requireID())
+            return req.redirect(to: "/member")
+        } catch {
+            let apiError = ErrorMapping.apiError(for: error)
+            guard apiError.status.code < 500 else { throw error }
+            return try await req.page("storefront/register", MemberForm(phone: form.phone ?? ""), status: apiError.status, error: apiError)
+        }
+    }
+
+    @Sendable func loginForm(req: Request) async throws -> Response {
+        try await req.page("storefront/login", MemberForm())
+    }
+
+    @Sendable func login(req: Request) async throws -> Response {
+        struct Form: Decodable { let phone: String?; let password: String? }
+        let form = try req.content.decode(Form.self)
+        do {
+            let member = try await req.accounts.loginMember(phone: form.phone ?? "", password: form.password ?? "")
+            req.signIn(kind: "member", id: try member.requireID())
+            return req.redirect(to: "/member")
+        } catch {
+            let apiError = ErrorMapping.apiError(for: error)
+            guard apiError.status.code < 500 else { throw error }
+            let response = try await req.page("storefront/login", MemberForm(phone: form.phone ?? ""), status: apiError.status, error: apiError)
+            for (name, value) in apiError.headers { response.headers.replaceOrAdd(name: name, value: value) }
+            return response
+        }
+    }
+
+    @Sendable func sendCode(req: Request) async throws -> Response {
+        struct Form: Decodable { let phone: String? }
+        let form = try req.content.decode(Form.self)
+        do {
+            try await req.accounts.requestLoginCode(phone: form.phone ?? "")
+            req.flash(PageStrings.table["code_sent"] ?? .init("验证码已发送", "Code sent"))
+            return try await req.page("storefront/login", MemberForm(phone: form.phone ?? "", codeSent: true))
+        } catch {
+            let apiError = ErrorMapping.apiError(for: error)
+            guard apiError.status.code < 500 else { throw error }
+            return try await req.page("storefront/login", MemberForm(phone: form.phone ?? ""), status: apiError.status, error: apiError)
+        }
+    }
+
+    @Sendable func loginWithCode(req: Request) async throws -> Response {
+        struct Form: Decodable { let phone: String?; let code: String?; let agree: String? }
+        let form = try req.content.decode(Form.self)
+        do {
+            let member = try await req.accounts.loginMemberWithCode(phone: form.phone ?? "", code: form.code ?? "", acceptedAgreements: form.agree == "on")
+            req.signIn(kind: "member", id: try member.requireID())
+            return req.redirect(to: "/member")
+        } catch {
+            let apiError = ErrorMapping.apiError(for: error)
+            guard apiError.status.code < 500 else { throw error }
+            return try await req.page("storefront/login", MemberForm(phone: form.phone ?? "", codeSent: true), status: apiError.status, error: apiError)
+        }
+    }
+
+    @Sendable func logout(req: Request) async throws -> Response {
+        let wasStaff = req.viewer.map { !$0.isMember } ?? false
+        req.signOut()
+        return req.redirect(to: wasStaff ? "/" : "/login")
+    }
+
+    struct MemberCentre: Encodable, Sendable {
+        let phone: String
+        let nickname: String
+        let balance: String
+        let commissionAvailable: String
+        let userAgreementVersion: String
+        let privacyPolicyVersion: String
+    }
+
+    @Sendable func memberCentre(req: Request) async throws -> Response {
+        guard case .member(let member) = req.principal else { return req.redirect(to: "/login") }
+        let wallet = try await MemberWallet.load(for: member.requireID(), ledger: req.ledger)
+        let phone = PhoneNumber(try req.personalData.open(member.phoneCipher))?.masked ?? "***"
+        return try await req.page("member/centre", MemberCentre(
+            phone: phone,
+            nickname: member.nickname,
+            balance: wallet.balance.formatted(req.locale),
+            commissionAvailable: wallet.commissionAvailable.formatted(req.locale),
+            userAgreementVersion: member.userAgreementVersion,
+            privacyPolicyVersion: member.privacyPolicyVersion))
+    }
+
+    // MARK: consoles
+
+    struct StaffLoginPage: Encodable, Sendable {
+        let title: String
+        let action: String
+        var username: String = ""
+    }
+
+    private func staffLoginPage(_ req: Request, console: AccountService.Console, username: String = "") -> StaffLoginPage {
+        let t = PageStrings.dictionary(req.locale)
+        return console == .platform
+            ? StaffLoginPage(title: t["admin_login_title"] ?? "", action: "/admin/login", username: username)
+            : StaffLoginPage(title: t["merchant_login_title"] ?? "", action: "/merchant/login", username: username)
+    }
+
+    @Sendable func adminLoginForm(req: Request) async throws -> Response {
+        try await req.page("console/login", staffLoginPage(req, console: .platform))
+    }
+
+    @Sendable func merchantLoginForm(req: Request) async throws -> Response {
+        try await req.page("console/login", staffLoginPage(req, console: .merchant))
+    }
+
+    @Sendable func adminLogin(req: Request) async throws -> Response {
+        try await staffLogin(req, console: .platform)
+    }
+
+    @Sendable func merchantLogin(req: Request) async throws -> Response {
+        try await staffLogin(req, console: .merchant)
+    }
+
+    private func staffLogin(_ req: Request, console: AccountService.Console) async throws -> Response {
+        struct Form: Decodable { let username: String?; let password: String? }
+        let form = try req.content.decode(Form.self)
+        do {
+            let staff = try await req.accounts.loginStaff(username: form.username ?? "", password: form.password ?? "", console: console)
+            req.signIn(kind: "staff", id: try staff.requireID())
+            return req.redirect(to: console == .platform ? "/admin" : "/merchant")
+        } catch {
+            let apiError = ErrorMapping.apiError(for: error)
+            guard apiError.status.code < 500 else { throw error }
+            let response = try await req.page("console/login", staffLoginPage(req, console: console, username: form.username ?? ""), status: apiError.status, error: apiError)
+            for (name, value) in apiError.headers { response.headers.replaceOrAdd(name: name, value: value) }
+            return response
+        }
+    }
+
+    struct AdminHome: Encodable, Sendable {
+        struct Row: Encodable, Sendable { let time: String; let actor: String; let action: String; let target: String }
+        struct MerchantRow: Encodable, Sendable { let name: String; let kind: String; let status: String; let rate: String }
+        let role: String
+        let memberCount: Int
+        let merchantCount: Int
+        let ledgerOK: Bool
+        let ledgerTransactions: Int
+        let ledgerAccounts: Int
+        let audit: [Row]
+        let merchants: [MerchantRow]
+    }
+
+    @Sendable func adminHome(req: Request) async throws -> Response {
+        guard case .staff(_, let role) = req.principal, role.isPlatform else { return req.redirect(to: "/admin/login") }
+        let t = PageStrings.dictionary(req.locale)
+        let report = role.can(.viewLedger) ? try await req.ledger.verify() : nil
+        let audit = role.can(.viewAuditLog)
+            ? try await AuditLogEntry.query(on: req.db).sort(\.$createdAt, .descending).limit(20).all()
+            : []
+        let merchants = try await Merchant.query(on: req.db).sort(\.$createdAt).all()
+        return try await req.page("console/admin", AdminHome(
+            role: role.rawValue,
+            memberCount: try await Member.query(on: req.db).count(),
+            merchantCount: merchants.count,
+            ledgerOK: report?.ok ?? true,
+            ledgerTransactions: report?.transactionCount ?? 0,
+            ledgerAccounts: report?.accountCount ?? 0,
+            audit: audit.map { .init(time: Self.timeFormatter.string(from: $0.createdAt), actor: $0.actorName, action: $0.action, target: $0.target) },
+            merchants: merchants.map {
+                .init(name: $0.name, kind: t["kind_\($0.kind)"] ?? $0.kind, status: t["status_\($0.status)"] ?? $0.status,
+                      rate: Self.percent(BasisPoints($0.serviceRateBP)))
+            }))
+    }
+
+    struct MerchantHome: Encodable, Sendable {
+        struct StaffRow: Encodable, Sendable { let username: String; let name: String; let role: String }
+        let merchantName: String
+        let role: String
+        let serviceRate: String
+        let staff: [StaffRow]
+    }
+
+    @Sendable func merchantHome(req: Request) async throws -> Response {
+        guard case .staff(_, let role) = req.principal, !role.isPlatform else { return req.redirect(to: "/merchant/login") }
+        let scope = try req.merchantScope()
+        guard let merchant = try await Merchant.find(scope.merchantID, on: req.db) else { throw APIError.notFound }
+        let staff = try await scope.query(StaffUser.self, on: req.db).sort(\.$username).all()
+        return try await req.page("console/merchant", MerchantHome(
+            merchantName: merchant.name,
+            role: role.rawValue,
+            serviceRate: Self.percent(BasisPoints(merchant.serviceRateBP)),
+            staff: staff.map { .init(username: $0.username, name: $0.displayName, role: $0.role) }))
+    }
+
+    static func percent(_ rate: BasisPoints) -> String {
+        let whole = rate.value / 100
+        let fraction = rate.value % 100
+        return fraction == 0 ? "\(whole)%" : "\(whole).\(fraction < 10 ? "0" : "")\(fraction)%"
+    }
+
+    static let timeFormatter: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        return formatter
+    }()
+}

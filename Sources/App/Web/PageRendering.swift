@@ -1,0 +1,91 @@
+import MallCore
+import Vapor
+
+/// What every page's template receives besides its own data.
+struct PageContext<Page: Encodable & Sendable>: Encodable, Sendable {
+    let t: [String: String]
+    let lang: String
+    let otherLang: String
+    let csrf: String
+    let path: String
+    let viewer: Viewer?
+    let flash: String?
+    let error: String?
+    let fieldErrors: [String: String]
+    let page: Page
+}
+
+struct Viewer: Encodable, Sendable {
+    let kind: String
+    let name: String
+    let isMember: Bool
+    let isOperator: Bool
+    let isMerchant: Bool
+}
+
+struct NoPageData: Encodable, Sendable {}
+
+extension Request {
+    var csrfToken: String {
+        if let token = session.data["csrf"] { return token }
+        let token = Tokens.random(byteCount: 24)
+        session.data["csrf"] = token
+        return token
+    }
+
+    var viewer: Viewer? {
+        switch principal {
+        case .member(let member):
+            return Viewer(kind: "member", name: member.nickname, isMember: true, isOperator: false, isMerchant: false)
+        case .staff(let staff, let role):
+            return Viewer(kind: "staff", name: staff.displayName, isMember: false, isOperator: role.isPlatform, isMerchant: !role.isPlatform)
+        case nil:
+            return nil
+        }
+    }
+
+    /// Renders `template` with the common context; `error` shows a banner, `status` a 4xx for failed forms.
+    func page<Page: Encodable & Sendable>(_ template: String, _ data: Page, status: HTTPStatus = .ok, error: APIError? = nil) async throws -> Response {
+        let locale = self.locale
+        let flash = session.data["flash"]
+        if flash != nil { session.data["flash"] = nil }
+        var fieldErrors: [String: String] = [:]
+        for issue in error?.details ?? [] { fieldErrors[issue.field] = issue.message(locale) }
+        let context = PageContext(
+            t: PageStrings.dictionary(locale),
+            lang: locale.rawValue,
+            otherLang: locale == .zhHans ? MallLocale.en.rawValue : MallLocale.zhHans.rawValue,
+            csrf: csrfToken,
+            path: url.path,
+            viewer: viewer,
+            flash: flash,
+            error: error.map { $0.message(locale) },
+            fieldErrors: fieldErrors,
+            page: data)
+        let view = try await self.view.render(template, context)
+        let response = try await view.encodeResponse(for: self)
+        response.status = status
+        response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+        return response
+    }
+
+    func flash(_ text: LocalizedText) {
+        session.data["flash"] = text(locale)
+    }
+}
+
+/// Every form POST must carry the session's CSRF token in `_csrf`.
+struct CSRFMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        if request.method == .POST {
+            struct Form: Decodable { let _csrf: String? }
+            let sent = (try? request.content.decode(Form.self))?._csrf ?? request.headers.first(name: "X-CSRF-Token")
+            guard let expected = request.session.data["csrf"], let sent,
+                  Array(sent.utf8).count == Array(expected.utf8).count,
+                  zip(sent.utf8, expected.utf8).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0 else {
+                throw APIError(.forbidden, "csrf_failed", PageStrings.table["csrf_expired"] ?? .init("页面已过期", "Page expired"))
+            }
+        }
+        return try await next.respond(to: request)
+    }
+}

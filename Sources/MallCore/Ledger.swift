@@ -1,0 +1,248 @@
+import Foundation
+
+public enum LedgerSide: String, Codable, Sendable, CaseIterable {
+    case debit
+    case credit
+}
+
+public enum LedgerOwnerKind: String, Codable, Sendable {
+    case platform
+    case merchant
+    case member
+}
+
+/// Who an account belongs to. The platform has one account per purpose.
+public enum LedgerOwner: Hashable, Sendable {
+    case platform
+    case merchant(UUID)
+    case member(UUID)
+
+    public var kind: LedgerOwnerKind {
+        switch self {
+        case .platform: .platform
+        case .merchant: .merchant
+        case .member: .member
+        }
+    }
+
+    /// Stored owner id: "platform" or the owner's UUID.
+    public var ownerID: String {
+        switch self {
+        case .platform: "platform"
+        case .merchant(let id), .member(let id): id.uuidString.lowercased()
+        }
+    }
+
+    public init?(kind: LedgerOwnerKind, ownerID: String) {
+        switch kind {
+        case .platform:
+            guard ownerID == "platform" else { return nil }
+            self = .platform
+        case .merchant:
+            guard let id = UUID(uuidString: ownerID) else { return nil }
+            self = .merchant(id)
+        case .member:
+            guard let id = UUID(uuidString: ownerID) else { return nil }
+            self = .member(id)
+        }
+    }
+}
+
+/// What an account is for; this decides its owner kind, its normal side and whether it may go below zero.
+public enum LedgerAccountPurpose: String, Codable, Sendable, CaseIterable {
+    /// Money held by payment providers for the platform, not yet settled to its bank.
+    case paymentClearing = "payment_clearing"
+    case platformCash = "platform_cash"
+    case feeRevenue = "fee_revenue"
+    /// Paid out to members or distributors, on its way through a payout channel.
+    case withdrawalsInTransit = "withdrawals_in_transit"
+    /// What the platform owes a merchant for its sales.
+    case merchantReceivable = "merchant_receivable"
+    case memberBalance = "member_balance"
+    case commissionPending = "commission_pending"
+    case commissionFrozen = "commission_frozen"
+    case commissionAvailable = "commission_available"
+    /// What a distributor owes back after a refund of settled commission.
+    case commissionDebt = "commission_debt"
+
+    public var ownerKind: LedgerOwnerKind {
+        switch self {
+        case .paymentClearing, .platformCash, .feeRevenue, .withdrawalsInTransit: .platform
+        case .merchantReceivable: .merchant
+        case .memberBalance, .commissionPending, .commissionFrozen, .commissionAvailable, .commissionDebt: .member
+        }
+    }
+
+    /// Assets grow with debits; what the platform owes and earns grows with credits.
+    public var normalSide: LedgerSide {
+        switch self {
+        case .paymentClearing, .platformCash, .commissionDebt: .debit
+        default: .credit
+        }
+    }
+
+    /// A provider may net refunds against later settlements, so clearing can dip below zero;
+    /// nothing owed to a person ever can.
+    public var mayGoNegative: Bool { self == .paymentClearing }
+}
+
+public struct LedgerAccountKey: Hashable, Sendable, CustomStringConvertible {
+    public let purpose: LedgerAccountPurpose
+    public let owner: LedgerOwner
+
+    public init(_ purpose: LedgerAccountPurpose, _ owner: LedgerOwner) throws(LedgerError) {
+        guard purpose.ownerKind == owner.kind else { throw .wrongOwner(purpose: purpose) }
+        self.purpose = purpose
+        self.owner = owner
+    }
+
+    public static func platform(_ purpose: LedgerAccountPurpose) -> LedgerAccountKey {
+        // Safe by construction: only platform purposes are passed here by callers.
+        LedgerAccountKey(unchecked: purpose, .platform)
+    }
+
+    init(unchecked purpose: LedgerAccountPurpose, _ owner: LedgerOwner) {
+        self.purpose = purpose
+        self.owner = owner
+    }
+
+    public var description: String { "\(purpose.rawValue)@\(owner.kind.rawValue):\(owner.ownerID)" }
+}
+
+public struct LedgerEntry: Hashable, Sendable {
+    public let account: LedgerAccountKey
+    public let side: LedgerSide
+    public let amount: Money
+
+    public init(_ side: LedgerSide, _ account: LedgerAccountKey, _ amount: Money) {
+        self.account = account
+        self.side = side
+        self.amount = amount
+    }
+
+    public static func debit(_ account: LedgerAccountKey, _ amount: Money) -> LedgerEntry { .init(.debit, account, amount) }
+    public static func credit(_ account: LedgerAccountKey, _ amount: Money) -> LedgerEntry { .init(.credit, account, amount) }
+
+    /// How this entry moves its account's balance, signed in the account's normal direction.
+    public var balanceDelta: Int64 { side == account.purpose.normalSide ? amount.fen : -amount.fen }
+}
+
+/// A transaction as a caller proposes it; `validated()` refuses anything that does not balance.
+public struct LedgerTransactionDraft: Sendable {
+    public let idempotencyKey: String
+    public let kind: String
+    public let memo: String
+    public let entries: [LedgerEntry]
+
+    public init(idempotencyKey: String, kind: String, memo: String = "", entries: [LedgerEntry]) {
+        self.idempotencyKey = idempotencyKey
+        self.kind = kind
+        self.memo = memo
+        self.entries = entries
+    }
+
+    public static let maxKeyLength = 200
+
+    public func validated() throws(LedgerError) -> LedgerTransactionDraft {
+        let key = idempotencyKey.trimmingCharacters(in: .whitespaces)
+        guard !key.isEmpty, key.count <= Self.maxKeyLength, key == idempotencyKey else { throw .invalidIdempotencyKey }
+        guard entries.count >= 2 else { throw .tooFewEntries }
+        var debits: Int64 = 0
+        var credits: Int64 = 0
+        for entry in entries {
+            guard entry.amount.fen > 0 else { throw .nonPositiveAmount }
+            let (sum, overflow): (Int64, Bool)
+            if entry.side == .debit {
+                (sum, overflow) = debits.addingReportingOverflow(entry.amount.fen)
+                debits = sum
+            } else {
+                (sum, overflow) = credits.addingReportingOverflow(entry.amount.fen)
+                credits = sum
+            }
+            guard !overflow else { throw .overflow }
+        }
+        guard debits == credits else { throw .unbalanced(debits: Money(fen: debits), credits: Money(fen: credits)) }
+        return self
+    }
+
+    /// The net change per account, in each account's normal direction.
+    public var balanceDeltas: [LedgerAccountKey: Int64] {
+        entries.reduce(into: [:]) { deltas, entry in deltas[entry.account, default: 0] += entry.balanceDelta }
+    }
+}
+
+public enum LedgerError: Error, Equatable, Sendable {
+    case invalidIdempotencyKey
+    case tooFewEntries
+    case nonPositiveAmount
+    case unbalanced(debits: Money, credits: Money)
+    case overflow
+    case wrongOwner(purpose: LedgerAccountPurpose)
+    case insufficientFunds(account: String)
+}
+
+/// Pure checks behind `fission verify-ledger`: every transaction balances and every cached
+/// balance equals the one derived from postings.
+public enum LedgerVerification {
+    public struct TransactionTotals: Sendable {
+        public let transactionID: String
+        public let debits: Int64
+        public let credits: Int64
+        public init(transactionID: String, debits: Int64, credits: Int64) {
+            self.transactionID = transactionID
+            self.debits = debits
+            self.credits = credits
+        }
+    }
+
+    public struct AccountBalances: Sendable {
+        public let accountID: String
+        public let label: String
+        public let purpose: LedgerAccountPurpose
+        public let cached: Int64
+        public let debits: Int64
+        public let credits: Int64
+        public init(accountID: String, label: String, purpose: LedgerAccountPurpose, cached: Int64, debits: Int64, credits: Int64) {
+            self.accountID = accountID
+            self.label = label
+            self.purpose = purpose
+            self.cached = cached
+            self.debits = debits
+            self.credits = credits
+        }
+        public var derived: Int64 { purpose.normalSide == .debit ? debits - credits : credits - debits }
+    }
+
+    public enum Problem: Equatable, Sendable, CustomStringConvertible {
+        case unbalancedTransaction(id: String, debits: Int64, credits: Int64)
+        case balanceMismatch(account: String, cached: Int64, derived: Int64)
+        case negativeBalance(account: String, balance: Int64)
+
+        public var description: String {
+            switch self {
+            case let .unbalancedTransaction(id, debits, credits):
+                "transaction \(id) does not balance: debits \(Money(fen: debits)) ≠ credits \(Money(fen: credits))"
+            case let .balanceMismatch(account, cached, derived):
+                "account \(account): stored balance \(Money(fen: cached)) ≠ postings \(Money(fen: derived))"
+            case let .negativeBalance(account, balance):
+                "account \(account) is below zero: \(Money(fen: balance))"
+            }
+        }
+    }
+
+    public static func problems(transactions: [TransactionTotals], accounts: [AccountBalances]) -> [Problem] {
+        var found: [Problem] = []
+        for t in transactions where t.debits != t.credits || t.debits == 0 {
+            found.append(.unbalancedTransaction(id: t.transactionID, debits: t.debits, credits: t.credits))
+        }
+        for a in accounts {
+            if a.cached != a.derived {
+                found.append(.balanceMismatch(account: a.label, cached: a.cached, derived: a.derived))
+            }
+            if a.derived < 0 && !a.purpose.mayGoNegative {
+                found.append(.negativeBalance(account: a.label, balance: a.derived))
+            }
+        }
+        return found
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+
+/// Staff roles: operators work for the platform, merchant staff for exactly one merchant.
+public enum StaffRole: String, Codable, Sendable, CaseIterable {
+    case platformAdmin = "platform_admin"
+    case platformFinance = "platform_finance"
+    case platformSupport = "platform_support"
+    case merchantOwner = "merchant_owner"
+    case merchantStaff = "merchant_staff"
+
+    public var isPlatform: Bool {
+        switch self {
+        case .platformAdmin, .platformFinance, .platformSupport: true
+        case .merchantOwner, .merchantStaff: false
+        }
+    }
+
+    public var permissions: Set<Permission> {
+        switch self {
+        case .platformAdmin: Set(Permission.allCases.filter(\.isPlatform))
+        case .platformFinance: [.viewConsole, .viewLedger, .viewMerchants]
+        case .platformSupport: [.viewConsole, .viewMembers, .viewMerchants]
+        case .merchantOwner: [.viewShop, .manageShop, .manageShopStaff]
+        case .merchantStaff: [.viewShop]
+        }
+    }
+
+    public func can(_ permission: Permission) -> Bool { permissions.contains(permission) }
+}
+
+public enum Permission: String, Codable, Sendable, CaseIterable {
+    // platform
+    case viewConsole = "console.view"
+    case viewMembers = "members.view"
+    case viewMerchants = "merchants.view"
+    case manageMerchants = "merchants.manage"
+    case viewLedger = "ledger.view"
+    case viewAuditLog = "audit.view"
+    case manageStaff = "staff.manage"
+    // merchant
+    case viewShop = "shop.view"
+    case manageShop = "shop.manage"
+    case manageShopStaff = "shop.staff.manage"
+
+    public var isPlatform: Bool { !rawValue.hasPrefix("shop.") }
+}

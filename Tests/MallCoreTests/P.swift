@@ -1,0 +1,4 @@
+import Testing
+@testable import MallCore
+import PropertyBased
+@Test func t() {}
