@@ -1,0 +1,59 @@
+import Testing
+@testable import MallCore
+
+@Suite struct MoneyTests {
+    @Test(arguments: [
+        ("99.90", Int64(9990)), ("¥99.90", 9990), ("￥99.9", 9990), ("99", 9900), (" 0.01 ", 1),
+        ("1,299.00", 129_900), (".5", 50), ("0", 0), ("92233720368547758.07", Int64.max),
+    ])
+    func parsesWhatPeopleType(text: String, fen: Int64) throws {
+        #expect(try Money.parse(text) == Money(fen: fen))
+    }
+
+    @Test(arguments: [
+        ("99.999", MoneyError.tooManyDecimals), ("-1.00", .negativeNotAllowed), ("¥-5", .negativeNotAllowed),
+        ("abc", .invalidFormat), ("", .invalidFormat), ("1.2.3", .invalidFormat), ("99.", .invalidFormat),
+        ("１２", .invalidFormat), ("92233720368547758.08", .overflow), ("99999999999999999999", .overflow), ("1e5", .invalidFormat),
+    ])
+    func refusesWhatIsNotMoney(text: String, error: MoneyError) {
+        #expect(throws: error) { try Money.parse(text) }
+    }
+
+    @Test func negativesParseWhenAllowed() throws {
+        #expect(try Money.parse("-12.30", allowNegative: true) == Money(fen: -1230))
+    }
+
+    @Test(arguments: [
+        (Int64(129_900), "¥1,299.00", "CN¥1,299.00"), (5, "¥0.05", "CN¥0.05"), (-1230, "-¥12.30", "-CN¥12.30"),
+        (100_000_000, "¥1,000,000.00", "CN¥1,000,000.00"), (0, "¥0.00", "CN¥0.00"),
+    ])
+    func formatsForBothLocales(fen: Int64, zh: String, en: String) {
+        #expect(Money(fen: fen).formatted(.zhHans) == zh)
+        #expect(Money(fen: fen).formatted(.en) == en)
+    }
+
+    @Test func decimalStringRoundTrips() throws {
+        for fen: Int64 in [0, 1, 99, 100, 12_345, 9_999_999] {
+            #expect(try Money.parse(Money(fen: fen).decimalString) == Money(fen: fen))
+        }
+    }
+
+    @Test func arithmeticRefusesOverflow() throws {
+        #expect(throws: MoneyError.overflow) { try Money(fen: .max).adding(Money(fen: 1)) }
+        #expect(throws: MoneyError.overflow) { try Money(fen: .min).subtracting(Money(fen: 1)) }
+        #expect(throws: MoneyError.overflow) { try Money(fen: .max / 2 + 1).multiplied(by: 2) }
+        #expect(try Money(fen: 150).adding(Money(fen: 250)) == Money(fen: 400))
+    }
+
+    @Test(arguments: [
+        (Int64(10_000), 1_000, Int64(1_000)), (999, 1_000, 100), (995, 1_000, 100), (994, 1_000, 99),
+        (-995, 1_000, -100), (1, 5_000, 1), (1, 4_999, 0), (Int64.max, 10_000, Int64.max), (12_345, 0, 0),
+    ])
+    func appliesBasisPointsRoundingHalfAwayFromZero(fen: Int64, bp: Int, expected: Int64) throws {
+        #expect(try Money(fen: fen).applying(BasisPoints(bp)) == Money(fen: expected))
+    }
+
+    @Test func rateOverOneHundredPercentCanOverflow() {
+        #expect(throws: MoneyError.overflow) { try Money(fen: .max).applying(BasisPoints(20_000)) }
+    }
+}

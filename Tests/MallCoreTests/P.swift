@@ -1,4 +1,0 @@
-import Testing
-@testable import MallCore
-import PropertyBased
-@Test func t() {}
