@@ -11,12 +11,14 @@ public func configure(_ app: Application, config: AppConfig) async throws {
 
     if let url = config.databaseURL {
         var postgres = try SQLPostgresConfiguration(url: url)
-        if let schema = Environment.get("FISSION_PG_SCHEMA"), !schema.isEmpty {
+        if let schema = config.postgresSchema {
             postgres.searchPath = [schema]
         }
-        app.databases.use(.postgres(configuration: postgres, maxConnectionsPerEventLoop: 8), as: .psql)
+        app.databases.use(.postgres(configuration: postgres, maxConnectionsPerEventLoop: config.postgresConnectionsPerEventLoop), as: .psql)
+        app.writeGate = .none
     } else {
         app.databases.use(.sqlite(.file(config.sqlitePath)), as: .sqlite)
+        app.writeGate = .serial()
     }
     app.migrations.add(Migrations.all)
 

@@ -46,13 +46,13 @@ struct BenchCommand: AsyncCommand {
         try await sql.raw("CREATE TABLE IF NOT EXISTS bench_plain (id TEXT PRIMARY KEY, amount BIGINT NOT NULL)").run()
         let plain = try await measureAsync {
             for _ in 0..<count {
-                try await app.db.transaction { tx in
+                try await app.writeGate.transaction(on: app.db) { tx in
                     try await sqlDatabase(tx).raw("INSERT INTO bench_plain (id, amount) VALUES (\(bind: UUID().uuidString), \(bind: Int64(100)))").run()
                 }
             }
         }
         let members = (0..<50).map { _ in UUID() }
-        let ledger = LedgerService(db: app.db, now: Date())
+        let ledger = LedgerService(db: app.db, now: Date(), gate: app.writeGate)
         let posting = try await measureAsync {
             for i in 0..<count {
                 let member = members[i % members.count]

@@ -9,6 +9,8 @@ import Vapor
 struct LedgerService {
     let db: any Database
     let now: Date
+    /// Queues `post`'s own transactions where the database needs it (see `WriteGate`).
+    var gate: WriteGate = .none
 
     struct Posted: Sendable, Equatable {
         let transactionID: UUID
@@ -22,7 +24,8 @@ struct LedgerService {
         if let existing = try await existingTransactionID(for: draft.idempotencyKey, on: db) {
             return Posted(transactionID: existing, replayed: true)
         }
-        return try await db.transaction { tx in
+        let now = self.now
+        return try await gate.transaction(on: db) { tx in
             try await LedgerService(db: tx, now: now).postWithinTransaction(draft)
         }
     }
@@ -180,5 +183,5 @@ func sqlDatabase(_ db: any Database) throws -> any SQLDatabase {
 }
 
 extension Request {
-    var ledger: LedgerService { LedgerService(db: db, now: now) }
+    var ledger: LedgerService { LedgerService(db: db, now: now, gate: application.writeGate) }
 }

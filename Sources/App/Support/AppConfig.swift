@@ -8,6 +8,9 @@ public struct AppConfig: Sendable {
 
     /// PostgreSQL when set (`postgres://user:pass@host:5432/db`); otherwise the SQLite file below.
     public var databaseURL: String?
+    /// PostgreSQL schema to work in (search_path); tests give each app its own.
+    public var postgresSchema: String?
+    public var postgresConnectionsPerEventLoop: Int
     public var sqlitePath: String
     /// AES-256 key for personal data at rest; 32 bytes.
     public var dataKey: SymmetricKey
@@ -23,6 +26,8 @@ public struct AppConfig: Sendable {
 
     public init(
         databaseURL: String? = nil,
+        postgresSchema: String? = nil,
+        postgresConnectionsPerEventLoop: Int = 8,
         sqlitePath: String,
         dataKey: SymmetricKey,
         jwtSecret: String,
@@ -33,6 +38,8 @@ public struct AppConfig: Sendable {
         bcryptCost: Int = 11
     ) {
         self.databaseURL = databaseURL
+        self.postgresSchema = postgresSchema
+        self.postgresConnectionsPerEventLoop = postgresConnectionsPerEventLoop
         self.sqlitePath = sqlitePath
         self.dataKey = dataKey
         self.jwtSecret = jwtSecret
@@ -70,6 +77,8 @@ public struct AppConfig: Sendable {
         let databaseURL = env["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
         return AppConfig(
             databaseURL: databaseURL,
+            postgresSchema: env["FISSION_PG_SCHEMA"].flatMap { $0.isEmpty ? nil : $0 },
+            postgresConnectionsPerEventLoop: env["FISSION_PG_POOL"].flatMap(Int.init) ?? 8,
             sqlitePath: env["FISSION_SQLITE_PATH"] ?? (varDirectory + "/fission.sqlite"),
             dataKey: dataKey,
             jwtSecret: jwtSecret,

@@ -27,6 +27,7 @@ struct NoPageData: Encodable, Sendable {}
 
 extension Request {
     var csrfToken: String {
+        guard hasSession else { return "" }
         if let token = session.data["csrf"] { return token }
         let token = Tokens.random(byteCount: 24)
         session.data["csrf"] = token
@@ -47,7 +48,8 @@ extension Request {
     /// Renders `template` with the common context; `error` shows a banner, `status` a 4xx for failed forms.
     func page<Page: Encodable & Sendable>(_ template: String, _ data: Page, status: HTTPStatus = .ok, error: APIError? = nil) async throws -> Response {
         let locale = self.locale
-        let flash = session.data["flash"]
+        // Pages outside the session group (such as a 404 for an unknown path) have no session.
+        let flash = hasSession ? session.data["flash"] : nil
         if flash != nil { session.data["flash"] = nil }
         var fieldErrors: [String: String] = [:]
         for issue in error?.details ?? [] { fieldErrors[issue.field] = issue.message(locale) }

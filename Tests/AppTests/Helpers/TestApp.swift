@@ -1,0 +1,195 @@
+import Crypto
+import Fluent
+import Foundation
+import MallCore
+import NIOConcurrencyHelpers
+import Testing
+import VaporTesting
+@testable import App
+
+/// Records SMS messages instead of sending them.
+final class CapturingSms: SmsSender {
+    private let box = NIOLockedValueBox<[(phone: String, text: String)]>([])
+    func send(to phone: PhoneNumber, text: String, logger: Logger) async throws {
+        box.withLockedValue { $0.append((phone.digits, text)) }
+    }
+    var messages: [(phone: String, text: String)] { box.withLockedValue { $0 } }
+
+    /// The six-digit code in the last message sent to `phone`.
+    func lastCode(for phone: String) -> String? {
+        guard let text = messages.last(where: { $0.phone == phone })?.text else { return nil }
+        return text.split(whereSeparator: { !$0.isNumber }).first { $0.count == 6 }.map(String.init)
+    }
+}
+
+struct TestContext {
+    let app: Application
+    let clock: ManualClock
+    let sms: CapturingSms
+    /// The SQLite file, when the suite runs on SQLite.
+    let sqlitePath: String?
+    var isPostgres: Bool { sqlitePath == nil }
+}
+
+/// Runs `body` on a fresh, migrated database: a temporary SQLite file, or a schema of its own
+/// on the PostgreSQL server named by DATABASE_URL.
+func withMallApp(_ body: (TestContext) async throws -> Void) async throws {
+    let app = try await Application.make(.testing)
+    let clock = ManualClock()
+    let sms = CapturingSms()
+    let databaseURL = ProcessInfo.processInfo.environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
+    let sqlitePath = databaseURL == nil ? FileManager.default.temporaryDirectory.appendingPathComponent("fission-test-\(UUID().uuidString).sqlite").path : nil
+    let config = AppConfig(
+        databaseURL: databaseURL,
+        postgresSchema: databaseURL == nil ? nil : String(schema),
+        postgresConnectionsPerEventLoop: 2,
+        sqlitePath: sqlitePath ?? "",
+        dataKey: SymmetricKey(size: .bits256),
+        jwtSecret: "test-secret-" + UUID().uuidString + UUID().uuidString,
+        bcryptCost: 4)
+    do {
+        app.clock = clock
+        app.sms = sms
+        try await configure(app, config: config)
+        if databaseURL != nil {
+            try await sqlDatabase(app.db).raw("CREATE SCHEMA \(unsafeRaw: String(schema))").run()
+        } else {
+            try await sqlDatabase(app.db).raw("PRAGMA journal_mode=WAL").run()
+        }
+        try await app.autoMigrate()
+        try await body(TestContext(app: app, clock: clock, sms: sms, sqlitePath: sqlitePath))
+    } catch {
+        await cleanUp(app, schema: databaseURL == nil ? nil : String(schema), sqlitePath: sqlitePath)
+        throw error
+    }
+    await cleanUp(app, schema: databaseURL == nil ? nil : String(schema), sqlitePath: sqlitePath)
+}
+
+private func cleanUp(_ app: Application, schema: String?, sqlitePath: String?) async {
+    if let schema {
+        _ = try? await sqlDatabase(app.db).raw("DROP SCHEMA \(unsafeRaw: schema) CASCADE").run()
+    }
+    try? await app.asyncShutdown()
+    if let sqlitePath {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: sqlitePath + suffix) }
+    }
+}
+
+extension TestContext {
+    /// Registers a member through the API and returns its access token.
+    @discardableResult
+    func registerMember(_ phone: String, password: String = "Member2026") async throws -> String {
+        let response = try await app.testing().sendRequest(.POST, "/api/v1/auth/register", headers: ["Content-Type": "application/json"],
+                                                           body: .init(string: #"{"phone":"\#(phone)","password":"\#(password)","acceptAgreements":true}"#))
+        #expect(response.status == .created)
+        return try response.content.decode(TokenPair.self).accessToken
+    }
+
+    func memberID(phone: String) async throws -> UUID {
+        let hash = app.personalData.lookupHash(phone)
+        return try #require(try await Member.query(on: app.db).filter(\.$phoneHash == hash).first()?.requireID())
+    }
+
+    /// Creates a staff user directly (staff are created by operators, not by sign-up).
+    @discardableResult
+    func createStaff(_ username: String, role: StaffRole, merchantID: UUID?, password: String = "Staff2026") async throws -> StaffUser {
+        let hash = try Bcrypt.hash(password, cost: 4)
+        let staff = StaffUser(username: username, passwordHash: hash, displayName: username, role: role, merchantID: merchantID)
+        try await staff.create(on: app.db)
+        return staff
+    }
+
+    func createMerchant(_ name: String) async throws -> UUID {
+        let merchant = Merchant(name: name, kind: .onboarded, serviceRateBP: 500)
+        try await merchant.create(on: app.db)
+        return try merchant.requireID()
+    }
+
+    func staffToken(_ username: String, console: String, password: String = "Staff2026") async throws -> String {
+        let response = try await app.testing().sendRequest(.POST, "/api/v1/auth/staff-login", headers: ["Content-Type": "application/json"],
+                                                           body: .init(string: #"{"username":"\#(username)","password":"\#(password)","console":"\#(console)"}"#))
+        #expect(response.status == .ok, "staff login \(username): \(response.body.string)")
+        return try response.content.decode(TokenPair.self).accessToken
+    }
+
+    func get(_ path: String, token: String? = nil, headers: HTTPHeaders = [:]) async throws -> TestingHTTPResponse {
+        var headers = headers
+        if let token { headers.bearerAuthorization = .init(token: token) }
+        return try await app.testing().sendRequest(.GET, path, headers: headers)
+    }
+
+    func postJSON(_ path: String, _ json: String, token: String? = nil, headers: HTTPHeaders = [:]) async throws -> TestingHTTPResponse {
+        var headers = headers
+        headers.contentType = .json
+        if let token { headers.bearerAuthorization = .init(token: token) }
+        return try await app.testing().sendRequest(.POST, path, headers: headers, body: .init(string: json))
+    }
+}
+
+/// The error shape every API error has.
+struct ErrorJSON: Decodable {
+    struct Detail: Decodable { let field: String; let message: String }
+    let code: String
+    let message: String
+    let details: [Detail]
+}
+
+extension TestingHTTPResponse {
+    var error: ErrorJSON? { try? JSONDecoder().decode(ErrorJSON.self, from: Data(body.readableBytesView)) }
+}
+
+/// A browser-like client for page tests: keeps cookies and reads the CSRF token from forms.
+final class PageClient {
+    let app: Application
+    private(set) var cookies: [String: String] = [:]
+    private(set) var csrf: String?
+
+    init(app: Application) { self.app = app }
+
+    @discardableResult
+    func get(_ path: String, headers: HTTPHeaders = [:]) async throws -> TestingHTTPResponse {
+        var headers = headers
+        headers.replaceOrAdd(name: .accept, value: "text/html")
+        addCookies(&headers)
+        let response = try await app.testing().sendRequest(.GET, path, headers: headers)
+        remember(response)
+        return response
+    }
+
+    @discardableResult
+    func post(_ path: String, form: [String: String], includeCSRF: Bool = true) async throws -> TestingHTTPResponse {
+        var fields = form
+        if includeCSRF, let csrf { fields["_csrf"] = csrf }
+        var headers = HTTPHeaders()
+        headers.replaceOrAdd(name: .accept, value: "text/html")
+        headers.contentType = .urlEncodedForm
+        addCookies(&headers)
+        let body = fields.map { "\(escape($0.key))=\(escape($0.value))" }.joined(separator: "&")
+        let response = try await app.testing().sendRequest(.POST, path, headers: headers, body: .init(string: body))
+        remember(response)
+        return response
+    }
+
+    private func escape(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value
+    }
+
+    private func addCookies(_ headers: inout HTTPHeaders) {
+        guard !cookies.isEmpty else { return }
+        headers.replaceOrAdd(name: .cookie, value: cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; "))
+    }
+
+    private func remember(_ response: TestingHTTPResponse) {
+        for header in response.headers[.setCookie] {
+            let pair = header.split(separator: ";").first ?? ""
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2 { cookies[parts[0]] = parts[1] }
+        }
+        let html = response.body.string
+        if let range = html.range(of: #"name="_csrf" value=""#) {
+            let rest = html[range.upperBound...]
+            if let end = rest.firstIndex(of: "\"") { csrf = String(rest[..<end]) }
+        }
+    }
+}
