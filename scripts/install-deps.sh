@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages a make target needs, only those that are missing.
+#   scripts/install-deps.sh run|test|bench
+set -euo pipefail
+case "${1:-run}" in
+  run)   packages=() ;;
+  test)  packages=(chromium fonts-noto-cjk) ;;
+  bench) packages=(wrk) ;;
+  *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
+esac
+command -v swift >/dev/null || { echo "Swift 6 is required (https://swift.org/install)" >&2; exit 1; }
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "Installing: ${missing[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
