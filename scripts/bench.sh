@@ -19,9 +19,10 @@ env -u DATABASE_URL "$BIN" bench
 
 if [ -n "${DATABASE_URL:-}" ]; then
   echo "== money core on PostgreSQL (schema bench_$$): $BIN bench"
+  export PGOPTIONS='-c client_min_messages=warning'
   psql "$DATABASE_URL" -qc "CREATE SCHEMA bench_$$" >/dev/null
   FISSION_PG_SCHEMA=bench_$$ "$BIN" migrate --yes >/dev/null
-  FISSION_PG_SCHEMA=bench_$$ "$BIN" bench --allocations 1
+  FISSION_PG_SCHEMA=bench_$$ "$BIN" bench --allocations 0
   psql "$DATABASE_URL" -qc "DROP SCHEMA bench_$$ CASCADE" >/dev/null
 fi
 

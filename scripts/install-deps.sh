@@ -4,12 +4,14 @@
 set -euo pipefail
 case "${1:-run}" in
   run)   packages=() ;;
-  test)  packages=(chromium fonts-noto-cjk) ;;
-  bench) packages=(wrk) ;;
+  test)  packages=(chromium fonts-noto-cjk curl) ;;
+  bench) packages=(wrk curl) ;;
   *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
 esac
 command -v swift >/dev/null || { echo "Swift 6 is required (https://swift.org/install)" >&2; exit 1; }
 missing=()
+# The browser and API tests run in a virtualenv; Debian's own python3 needs python3-venv for that.
+if [ "${1:-run}" = test ] && ! python3 -c 'import venv, ensurepip' 2>/dev/null; then packages+=(python3-venv); fi
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done

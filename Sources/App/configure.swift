@@ -19,6 +19,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     } else {
         app.databases.use(.sqlite(.file(config.sqlitePath)), as: .sqlite)
         app.writeGate = .serial()
+        app.lifecycle.use(SQLiteWriteAheadLog())
     }
     app.migrations.add(Migrations.all)
 
@@ -68,5 +69,12 @@ func routes(_ app: Application) throws {
     } catch {
         req.logger.error("health check failed: \(error)")
         return try await HealthResponse(status: "unavailable", database: "unreachable").encodeResponse(status: .serviceUnavailable, for: req)
+    }
+}
+
+/// Readers never wait for the writer in WAL mode; the setting stays with the database file.
+struct SQLiteWriteAheadLog: LifecycleHandler {
+    func didBootAsync(_ app: Application) async throws {
+        try await sqlDatabase(app.db).raw("PRAGMA journal_mode=WAL").run()
     }
 }

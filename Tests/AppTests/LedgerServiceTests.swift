@@ -129,8 +129,16 @@ import VaporTesting
             #expect(try await ledger.verify().ok)
             try await runVerifyCommand(t.app)
 
-            // Someone edits a posting behind the ledger's back.
-            try await sqlDatabase(t.app.db).raw("UPDATE ledger_postings SET amount = 50000 WHERE side = 'credit'").run()
+            // The database refuses edits and deletions of postings outright…
+            let sql = try sqlDatabase(t.app.db)
+            await #expect(throws: (any Error).self) { try await sql.raw("UPDATE ledger_postings SET amount = 50000 WHERE side = 'credit'").run() }
+            await #expect(throws: (any Error).self) { try await sql.raw("DELETE FROM ledger_postings").run() }
+            await #expect(throws: (any Error).self) { try await sql.raw("DELETE FROM ledger_transactions").run() }
+            #expect(try await ledger.verify().ok)
+
+            // …so a tamperer with rights to drop the guard goes first, then edits a posting.
+            try await LedgerAppendOnly().revert(on: t.app.db)
+            try await sql.raw("UPDATE ledger_postings SET amount = 50000 WHERE side = 'credit'").run()
 
             let report = try await ledger.verify()
             #expect(report.problems.count == 2)

@@ -22,7 +22,11 @@ import VaporTesting
             #expect(switched.headers.first(name: .location) == "/login")
             #expect(try await client.get("/login").body.string.contains("Member login"))
             // The switcher never redirects off-site.
-            #expect(try await client.get("/lang?to=en&back=//evil.example").headers.first(name: .location) == "/")
+            for back in ["//evil.example", "/\\evil.example", "https://evil.example", "/\tevil", "/商品"] {
+                let encoded = back.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? back
+                #expect(try await client.get("/lang?to=en&back=\(encoded)").headers.first(name: .location) == "/", "\(back)")
+            }
+            #expect(try await client.get("/lang?to=zh-Hans&back=/member?tab=1").headers.first(name: .location) == "/member?tab=1")
         }
     }
 
@@ -55,6 +59,23 @@ import VaporTesting
             #expect(forged.status == .forbidden)
             #expect(forged.body.string.contains("页面已过期，请刷新后重试"))
             #expect(try await client.get("/member").status == .seeOther)
+        }
+    }
+
+    @Test func signingInIssuesANewSessionAndSigningOutEndsIt() async throws {
+        try await withMallApp { t in
+            try await t.registerMember("13812345678")
+            let client = PageClient(app: t.app)
+            try await client.get("/login")
+            let before = try #require(client.cookies["fission_session"])
+            let login = try await client.post("/login", form: ["phone": "13812345678", "password": "Member2026"])
+            #expect(login.headers.first(name: .location) == "/member")
+            let after = try #require(client.cookies["fission_session"])
+            #expect(after != before)
+            #expect(try await client.get("/member").status == .ok)
+
+            try await client.post("/logout", form: [:])
+            #expect(try await client.get("/member").headers.first(name: .location) == "/login")
         }
     }
 

@@ -145,6 +145,8 @@ struct SessionAuthMiddleware: AsyncMiddleware {
 
 extension Request {
     func signIn(kind: String, id: UUID) {
+        // A new session id on sign-in, so an id planted before login is worth nothing after it.
+        session.id = nil
         session.data["kind"] = kind
         session.data["subject"] = id.uuidString
         // A fresh CSRF token for the signed-in session.

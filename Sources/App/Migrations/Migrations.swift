@@ -13,9 +13,9 @@ enum Migrations {
         CreateAuditLogs(),
         CreateLedger(),
         SessionRecord.migration,
+        LedgerAppendOnly(),
     ]
 }
-
 
 /// A plain (non-unique) index, written the same way on SQLite and PostgreSQL.
 func createIndex(_ name: String, on table: String, columns: [String], db: any Database) async throws {

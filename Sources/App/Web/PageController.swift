@@ -37,12 +37,20 @@ struct PageController: RouteCollection {
         struct Query: Decodable { let to: String?; let back: String? }
         let query = try? req.query.decode(Query.self)
         let locale = query?.to.flatMap(MallLocale.init(rawValue:)) ?? .zhHans
-        // Only same-site paths, so the switcher cannot be used as an open redirect.
-        var back = query?.back ?? "/"
-        if !back.hasPrefix("/") || back.hasPrefix("//") { back = "/" }
-        let response = req.redirect(to: back)
+        let response = req.redirect(to: Self.sameSitePath(query?.back))
         response.cookies["lang"] = HTTPCookies.Value(string: locale.rawValue, maxAge: 365 * 24 * 3600, path: "/", isHTTPOnly: false, sameSite: .lax)
         return response
+    }
+
+    /// Only a plain path on this site, so the switcher cannot be used as an open redirect:
+    /// browsers read "//host" and "/\\host" as another origin.
+    static func sameSitePath(_ candidate: String?) -> String {
+        guard let path = candidate, path.hasPrefix("/"), path.count <= 512 else { return "/" }
+        let second = path.dropFirst().first
+        guard second != "/", second != "\\" else { return "/" }
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "/-._~?=&%+"))
+        guard path.unicodeScalars.allSatisfy({ $0.isASCII && allowed.contains($0) }) else { return "/" }
+        return path
     }
 
     struct LegalPage: Encodable, Sendable { let title: String; let body: String; let version: String }

@@ -54,8 +54,6 @@ func withMallApp(_ body: (TestContext) async throws -> Void) async throws {
         try await configure(app, config: config)
         if databaseURL != nil {
             try await sqlDatabase(app.db).raw("CREATE SCHEMA \(unsafeRaw: String(schema))").run()
-        } else {
-            try await sqlDatabase(app.db).raw("PRAGMA journal_mode=WAL").run()
         }
         try await app.autoMigrate()
         try await body(TestContext(app: app, clock: clock, sms: sms, sqlitePath: sqlitePath))

@@ -1,0 +1,62 @@
+"""Operator and merchant consoles: login, what each sees, and refusal at the wrong console."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import submit
+
+
+def staff_login(page, console, username, password):
+    page.goto(f"/{console}/login")
+    page.fill("#staff-login [name=username]", username)
+    page.fill("#staff-login [name=password]", password)
+    return submit(page, "#staff-login")
+
+
+def test_operator_console(page, snap, registered):
+    page.goto("/admin/login")
+    snap(page, "admin-login")
+    assert staff_login(page, "admin", "admin", "Admin2026") == 200
+    assert page.url.endswith("/admin")
+    expect(page.locator("#member-count")).to_have_text(str(2 + len(registered)))
+    expect(page.locator("#merchant-count")).to_have_text("2")
+    expect(page.locator("#ledger-status")).to_have_text("账本平衡")
+    merchants = page.locator("table:not(#audit-log)")
+    expect(merchants).to_contain_text("裂变商城自营")
+    expect(merchants).to_contain_text("暖暖母婴旗舰店")
+    newest = page.locator("#audit-log tbody tr").first.locator("td")
+    expect(newest).to_have_text([re.compile(r"^\d{4}-\d\d-\d\d "), "admin", "staff.login", "staff:admin"])
+    expect(page.locator('form[action="/logout"] button')).to_be_visible()
+    snap(page, "admin-console")
+
+    page.locator("a.lang").click()
+    expect(page.locator("#ledger-status")).to_have_text("Ledger balanced")
+    snap(page, "admin-console-en")
+
+
+@pytest.mark.parametrize("username, merchant, own, others", [
+    ("nuannuan", "暖暖母婴旗舰店", ["nuannuan", "nuannuan-kefu"], ["ziying"]),
+    ("ziying", "裂变商城自营", ["ziying"], ["nuannuan", "nuannuan-kefu"]),
+])
+def test_merchant_console(page, snap, username, merchant, own, others):
+    page.goto("/merchant/login")
+    snap(page, "merchant-login")
+    assert staff_login(page, "merchant", username, "Shop2026") == 200
+    assert page.url.endswith("/merchant")
+    expect(page.locator("#merchant-name")).to_have_text(merchant)
+    expect(page.locator("#staff-list tbody td:first-child")).to_have_text(own)
+    for name in others:
+        expect(page.locator("#staff-list")).not_to_contain_text(name)
+    snap(page, f"merchant-console-{username}")
+
+
+@pytest.mark.parametrize("console, username, password", [
+    ("merchant", "admin", "Admin2026"),
+    ("admin", "nuannuan", "Shop2026"),
+])
+def test_wrong_console_is_refused(page, snap, console, username, password):
+    assert staff_login(page, console, username, password) == 403
+    expect(page.locator(".alert")).to_contain_text("该账号不能登录此后台")
+    assert page.url.endswith(f"/{console}/login")
+    snap(page, f"{console}-login-refused")
