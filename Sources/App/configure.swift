@@ -57,9 +57,11 @@ func routes(_ app: Application) throws {
     let api = app.grouped("api", "v1").grouped(BearerAuthMiddleware())
     try api.register(collection: AuthAPIController())
     try api.register(collection: ConsoleAPIController())
+    try api.register(collection: CatalogAPIController())
 
     let web = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try web.register(collection: PageController())
+    try web.register(collection: CatalogPageController())
 }
 
 @Sendable func health(req: Request) async throws -> Response {

@@ -37,6 +37,7 @@ public enum Permission: String, Codable, Sendable, CaseIterable {
     case viewLedger = "ledger.view"
     case viewAuditLog = "audit.view"
     case manageStaff = "staff.manage"
+    case manageCatalog = "catalog.manage"
     // merchant
     case viewShop = "shop.view"
     case manageShop = "shop.manage"

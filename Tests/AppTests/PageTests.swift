@@ -110,6 +110,8 @@ import VaporTesting
             #expect(html.contains(#"<strong id="member-count">1</strong>"#))
             #expect(html.contains(#"<strong id="merchant-count">1</strong>"#))
             #expect(html.contains("账本平衡"))
+            #expect(html.contains("当前角色: 平台管理员"))
+            #expect(html.contains("0 笔交易 · 0 个账户"))
             #expect(html.contains("staff.login"))
             #expect(html.contains("裂变商城自营"))
             // A member's session does not open the console.

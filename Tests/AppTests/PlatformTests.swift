@@ -82,6 +82,12 @@ import VaporTesting
             #expect(try await StaffUser.query(on: t.app.db).count() == 5)
             #expect(try await Member.query(on: t.app.db).count() == 2)
             #expect(try await Merchant.query(on: t.app.db).count() == 2)
+            #expect(try await Category.query(on: t.app.db).filter(\.$parent.$id == nil).count() == 8)
+            #expect(try await Product.query(on: t.app.db).count() == 40)
+            #expect(try await Product.query(on: t.app.db).filter(\.$merchant.$id == DemoData.onboardedMerchantID).count() >= 10)
+            let page = try await t.get("/api/v1/products?q=%E5%A5%B6%E7%B2%89&limit=100").content.decode(ProductPageDTO.self) // 奶粉
+            #expect(page.items.count == 3)
+            #expect(page.items.allSatisfy { $0.title.contains("奶粉") })
             #expect(try await LedgerService(db: t.app.db, now: t.clock.now()).verify().ok)
             let token = try await t.staffToken("admin", console: "platform", password: DemoData.operatorPassword)
             #expect(try await t.get("/api/v1/admin/merchants", token: token).content.decode([MerchantDTO].self).count == 2)
@@ -102,11 +108,11 @@ import VaporTesting
         let views = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Resources/Views").standardized
         let files = try #require(FileManager.default.enumerator(at: views, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL }.filter { $0.pathExtension == "leaf" })
         #expect(files.count >= 9)
-        let pattern = try Regex(#"t\.([a-z_]+)"#)
+        let pattern = try Regex(#"#\(t\.([a-z_]+)\)"#)
         for file in files {
             let text = try String(contentsOf: file, encoding: .utf8)
             for match in text.matches(of: pattern) {
-                let key = String(text[match.range].dropFirst(2))
+                let key = String(text[match.range].dropFirst(4).dropLast())
                 #expect(PageStrings.table[key] != nil, "\(file.lastPathComponent) uses t.\(key), which has no text")
             }
         }

@@ -14,6 +14,7 @@ enum Migrations {
         CreateLedger(),
         SessionRecord.migration,
         LedgerAppendOnly(),
+        CreateCatalog(),
     ]
 }
 

@@ -84,7 +84,10 @@ enum ErrorMapping {
         @unknown default:
             ([], .init("数据格式不正确", "The data is malformed"))
         }
-        let field = path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        // "skus[0].priceFen", the way the validation messages name fields.
+        let field = path.reduce(into: "") { name, key in
+            if let index = key.intValue { name += "[\(index)]" } else { name += (name.isEmpty ? "" : ".") + key.stringValue }
+        }
         return APIError(.badRequest, "invalid_body", .init("请求内容无法解析", "The request body could not be read"),
                         details: [.init(field.isEmpty ? "body" : field, text)])
     }

@@ -29,8 +29,20 @@ struct PageController: RouteCollection {
 
     // MARK: storefront
 
+    struct HomePage: Encodable, Sendable {
+        let categories: [CatalogPageController.CategoryLink]
+        let products: [CatalogPageController.Card]
+        let isEmpty: Bool
+    }
+
     @Sendable func home(req: Request) async throws -> Response {
-        try await req.page("storefront/home", NoPageData())
+        var params = ProductListQuery()
+        params.limit = 12
+        let page = try await ProductQueries.list(params, on: req.db, locale: req.locale)
+        return try await req.page("storefront/home", HomePage(
+            categories: try await CatalogPageController.categoryTree(on: req.db),
+            products: CatalogPageController.cards(page),
+            isEmpty: page.items.isEmpty))
     }
 
     @Sendable func switchLanguage(req: Request) async throws -> Response {
@@ -238,7 +250,7 @@ struct PageController: RouteCollection {
             : []
         let merchants = try await Merchant.query(on: req.db).sort(\.$createdAt).all()
         return try await req.page("console/admin", AdminHome(
-            role: role.rawValue,
+            role: t["staff_role_\(role.rawValue)"] ?? role.rawValue,
             memberCount: try await Member.query(on: req.db).count(),
             merchantCount: merchants.count,
             ledgerOK: report?.ok ?? true,
@@ -264,11 +276,12 @@ struct PageController: RouteCollection {
         let scope = try req.merchantScope()
         guard let merchant = try await Merchant.find(scope.merchantID, on: req.db) else { throw APIError.notFound }
         let staff = try await scope.query(StaffUser.self, on: req.db).sort(\.$username).all()
+        let t = PageStrings.dictionary(req.locale)
         return try await req.page("console/merchant", MerchantHome(
             merchantName: merchant.name,
-            role: role.rawValue,
+            role: t["staff_role_\(role.rawValue)"] ?? role.rawValue,
             serviceRate: Self.percent(BasisPoints(merchant.serviceRateBP)),
-            staff: staff.map { .init(username: $0.username, name: $0.displayName, role: $0.role) }))
+            staff: staff.map { .init(username: $0.username, name: $0.displayName, role: t["staff_role_\($0.role)"] ?? $0.role) }))
     }
 
     static func percent(_ rate: BasisPoints) -> String {

@@ -1,0 +1,169 @@
+import Foundation
+import MallCore
+import Vapor
+
+struct CategoryInput: Content {
+    let name: String?
+    let parentId: UUID?
+    let icon: String?
+    let sortOrder: Int?
+    /// On update: true moves the category to the top level (a null parentId means "unchanged").
+    let makeRoot: Bool?
+}
+
+struct CategoryDTO: Content, Equatable {
+    let id: UUID
+    let parentId: UUID?
+    let name: String
+    let icon: String
+    let sortOrder: Int
+
+    init(_ category: Category) throws {
+        id = try category.requireID()
+        parentId = category.$parent.id
+        name = category.name
+        icon = category.icon
+        sortOrder = category.sortOrder
+    }
+}
+
+struct BrandInput: Content {
+    let name: String
+}
+
+struct BrandDTO: Content {
+    let id: UUID
+    let name: String
+    init(_ brand: Brand) throws {
+        id = try brand.requireID()
+        name = brand.name
+    }
+}
+
+struct SkuInput: Content {
+    /// Spec name → value, e.g. {"颜色": "红", "尺码": "M"}; omitted for a product without specs.
+    let specs: [String: String]?
+    let code: String
+    let priceFen: Int64
+    let memberPriceFen: Int64?
+    let marketPriceFen: Int64?
+    let weightGrams: Int?
+    let stock: Int64
+    let lowStockThreshold: Int64?
+}
+
+struct ProductInput: Content {
+    let title: String
+    let subtitle: String?
+    let description: String?
+    let categoryId: UUID
+    let brandId: UUID?
+    /// "physical" (default) or "service".
+    let kind: String?
+    let validityDays: Int?
+    let tags: [String]?
+    let specs: [SpecMatrix.Spec]?
+    let skus: [SkuInput]
+    let onShelf: Bool?
+    let sortWeight: Int64?
+}
+
+struct ShelfInput: Content {
+    let onShelf: Bool
+}
+
+struct SkuDTO: Content {
+    let id: UUID
+    let code: String
+    let specs: [String: String]
+    let price: MoneyDTO
+    let memberPrice: MoneyDTO?
+    let marketPrice: MoneyDTO?
+    let weightGrams: Int
+    let stock: Int64
+    let lowStockThreshold: Int64
+
+    init(_ sku: Sku, _ locale: MallLocale) throws {
+        id = try sku.requireID()
+        code = sku.code
+        specs = sku.specValues
+        price = MoneyDTO(Money(fen: sku.price), locale)
+        memberPrice = sku.memberPrice.map { MoneyDTO(Money(fen: $0), locale) }
+        marketPrice = sku.marketPrice.map { MoneyDTO(Money(fen: $0), locale) }
+        weightGrams = sku.weightGrams
+        stock = sku.stock
+        lowStockThreshold = sku.lowStockThreshold
+    }
+}
+
+struct ProductSummaryDTO: Content {
+    let id: UUID
+    let title: String
+    let subtitle: String
+    let merchantId: UUID
+    let categoryId: UUID
+    let kind: String
+    let price: MoneyDTO
+    let salesCount: Int64
+    let inStock: Bool
+    let onShelf: Bool
+    let tags: [String]
+
+    init(_ product: Product, _ locale: MallLocale) throws {
+        id = try product.requireID()
+        title = product.title
+        subtitle = product.subtitle
+        merchantId = product.$merchant.id
+        categoryId = product.$category.id
+        kind = product.kind
+        price = MoneyDTO(Money(fen: product.minPrice), locale)
+        salesCount = product.salesCount
+        inStock = product.totalStock > 0
+        onShelf = product.onShelf
+        tags = product.tagList
+    }
+}
+
+struct ProductDetailDTO: Content {
+    let id: UUID
+    let title: String
+    let subtitle: String
+    let description: String
+    let merchantId: UUID
+    let categoryId: UUID
+    let brandId: UUID?
+    let kind: String
+    let validityDays: Int?
+    let onShelf: Bool
+    let sortWeight: Int64
+    let salesCount: Int64
+    let tags: [String]
+    let price: MoneyDTO
+    let specs: [SpecMatrix.Spec]
+    let skus: [SkuDTO]
+
+    init(_ product: Product, skus: [Sku], _ locale: MallLocale) throws {
+        id = try product.requireID()
+        title = product.title
+        subtitle = product.subtitle
+        description = product.description
+        merchantId = product.$merchant.id
+        categoryId = product.$category.id
+        brandId = product.$brand.id
+        kind = product.kind
+        validityDays = product.validityDays
+        onShelf = product.onShelf
+        sortWeight = product.sortWeight
+        salesCount = product.salesCount
+        tags = product.tagList
+        price = MoneyDTO(Money(fen: product.minPrice), locale)
+        specs = (try? JSONDecoder().decode([SpecMatrix.Spec].self, from: Data(product.specsJSON.utf8))) ?? []
+        self.skus = try skus.sorted { $0.position < $1.position }.map { try SkuDTO($0, locale) }
+    }
+}
+
+struct ProductPageDTO: Content {
+    let items: [ProductSummaryDTO]
+    /// Pass as `cursor` for the next page; absent on the last page.
+    let nextCursor: String?
+}
