@@ -58,6 +58,7 @@ func routes(_ app: Application) throws {
     try api.register(collection: AuthAPIController())
     try api.register(collection: ConsoleAPIController())
     try api.register(collection: CatalogAPIController())
+    try api.register(collection: MerchantAPIController())
 
     let web = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try web.register(collection: PageController())

@@ -143,6 +143,11 @@ struct LedgerService {
         try await LedgerTransactionRecord.query(on: db).filter(\.$idempotencyKey == key).first()?.id
     }
 
+    /// Opens accounts ahead of their first posting (for example when a merchant is approved).
+    func openAccounts(_ keys: [LedgerAccountKey]) async throws -> [LedgerAccountKey: UUID] {
+        try await accountIDs(for: Set(keys))
+    }
+
     /// Creates missing accounts and returns the id of each.
     private func accountIDs(for keys: Set<LedgerAccountKey>) async throws -> [LedgerAccountKey: UUID] {
         let sql = try sqlDatabase(db)

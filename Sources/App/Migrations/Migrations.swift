@@ -15,6 +15,7 @@ enum Migrations {
         SessionRecord.migration,
         LedgerAppendOnly(),
         CreateCatalog(),
+        CreateMerchantApplications(),
     ]
 }
 

@@ -1,0 +1,95 @@
+import Fluent
+import Foundation
+import MallCore
+import Testing
+import VaporTesting
+@testable import App
+
+@Suite struct MerchantOnboardingTests {
+    let application = #"{"companyName":"青禾有机农场","contactName":"李青","contactPhone":"13612345678","licenceNumber":"91330100MA2XXXXX1A","businessCategory":"生鲜","username":"qinghe","password":"Farm2026ok"}"#
+
+    @Test func anApprovedApplicantSellsWithItsOwnLogin() async throws {
+        try await withMallApp { t in
+            // setup
+            try await t.createStaff("boss", role: .platformAdmin, merchantID: nil)
+            let boss = try await t.staffToken("boss", console: "platform")
+            // act: apply, then review
+            let applied = try await t.postJSON("/api/v1/merchant-applications", application)
+            #expect(applied.status == .created)
+            let submitted = try applied.content.decode(MerchantApplicationDTO.self)
+            #expect(submitted.status == "pending")
+            #expect(submitted.contactPhone == "136****5678")
+            #expect(try await t.staffTokenResponse("qinghe", console: "merchant", password: "Farm2026ok").status == .unauthorized)
+
+            let pending = try await t.get("/api/v1/admin/merchant-applications", token: boss).content.decode([MerchantApplicationDTO].self)
+            #expect(pending.map(\.companyName) == ["青禾有机农场"])
+            let approved = try await t.postJSON("/api/v1/admin/merchant-applications/\(submitted.id)/approve", #"{"serviceRateBp":450}"#, token: boss)
+            #expect(approved.status == .ok, "\(approved.body.string)")
+            let merchant = try approved.content.decode(MerchantDTO.self)
+            // check
+            #expect(merchant.name == "青禾有机农场")
+            #expect(merchant.serviceRateBp == 450)
+            #expect(try await LedgerAccount.query(on: t.app.db).filter(\.$purpose == "merchant_receivable").filter(\.$ownerID == merchant.id.uuidString.lowercased()).count() == 1)
+            let owner = try await t.staffToken("qinghe", console: "merchant", password: "Farm2026ok")
+            #expect(try await t.get("/api/v1/merchant/profile", token: owner).content.decode(MerchantDTO.self).id == merchant.id)
+            #expect(try await t.postJSON("/api/v1/admin/merchant-applications/\(submitted.id)/approve", #"{"serviceRateBp":450}"#, token: boss).status == .conflict)
+            let log = try await t.get("/api/v1/admin/audit-logs", token: boss).content.decode([AuditLogDTO].self)
+            #expect(log.contains { $0.action == "merchant.approve" && $0.detail == "青禾有机农场" })
+        }
+    }
+
+    @Test func rejectedApplicationsKeepTheirReason() async throws {
+        try await withMallApp { t in
+            try await t.createStaff("boss", role: .platformAdmin, merchantID: nil)
+            let boss = try await t.staffToken("boss", console: "platform")
+            let submitted = try await t.postJSON("/api/v1/merchant-applications", application).content.decode(MerchantApplicationDTO.self)
+            #expect(try await t.postJSON("/api/v1/admin/merchant-applications/\(submitted.id)/reject", #"{"reason":" "}"#, token: boss).status == .unprocessableEntity)
+            let rejected = try await t.postJSON("/api/v1/admin/merchant-applications/\(submitted.id)/reject", #"{"reason":"营业执照模糊，请重新上传"}"#, token: boss)
+            #expect(try rejected.content.decode(MerchantApplicationDTO.self).rejectReason == "营业执照模糊，请重新上传")
+            #expect(try await Merchant.query(on: t.app.db).count() == 1)
+            let list = try await t.get("/api/v1/admin/merchant-applications?status=rejected", token: boss).content.decode([MerchantApplicationDTO].self)
+            #expect(list.count == 1)
+            #expect(try await t.get("/api/v1/admin/merchant-applications?status=maybe", token: boss).status == .unprocessableEntity)
+        }
+    }
+
+    @Test func badApplicationsNameEveryField() async throws {
+        try await withMallApp { t in
+            try await t.createStaff("taken", role: .merchantStaff, merchantID: Merchant.selfOperatedID)
+            let bad = try await t.postJSON("/api/v1/merchant-applications", #"{"companyName":"","contactName":"李青","contactPhone":"123","licenceNumber":"X","businessCategory":"生鲜","username":"a","password":"short"}"#)
+            #expect(bad.status == .unprocessableEntity)
+            #expect(bad.error?.details.map(\.field) == ["companyName", "contactPhone", "username", "password"])
+            let taken = try await t.postJSON("/api/v1/merchant-applications", application.replacingOccurrences(of: "qinghe", with: "taken"))
+            #expect(taken.status == .conflict)
+            #expect(try await MerchantApplication.query(on: t.app.db).count() == 0)
+        }
+    }
+
+    @Test func operatorsSetTheRateAndSuspend() async throws {
+        try await withMallApp { t in
+            try await t.createStaff("boss", role: .platformAdmin, merchantID: nil)
+            try await t.createStaff("help", role: .platformSupport, merchantID: nil)
+            let merchantID = try await t.createMerchant("甲店")
+            let boss = try await t.staffToken("boss", console: "platform")
+            let help = try await t.staffToken("help", console: "platform")
+            func patch(_ json: String, _ token: String) async throws -> TestingHTTPResponse {
+                try await t.app.testing().sendRequest(.PATCH, "/api/v1/admin/merchants/\(merchantID)",
+                                                     headers: ["Content-Type": "application/json", "Authorization": "Bearer \(token)"], body: .init(string: json))
+            }
+            #expect(try await patch(#"{"status":"suspended"}"#, help).status == .forbidden)
+            let suspended = try await patch(#"{"status":"suspended","serviceRateBp":800}"#, boss)
+            let dto = try suspended.content.decode(MerchantDTO.self)
+            #expect(dto.status == "suspended")
+            #expect(dto.serviceRateBp == 800)
+            #expect(try await patch(#"{"serviceRateBp":5001}"#, boss).status == .unprocessableEntity)
+            #expect(try await patch(#"{"status":"closed"}"#, boss).status == .unprocessableEntity)
+            #expect(try await Merchant.find(merchantID, on: t.app.db)?.serviceRateBP == 800)
+        }
+    }
+}
+
+extension TestContext {
+    func staffTokenResponse(_ username: String, console: String, password: String) async throws -> TestingHTTPResponse {
+        try await postJSON("/api/v1/auth/staff-login", #"{"username":"\#(username)","password":"\#(password)","console":"\#(console)"}"#)
+    }
+}
