@@ -63,6 +63,7 @@ func routes(_ app: Application) throws {
     let web = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try web.register(collection: PageController())
     try web.register(collection: CatalogPageController())
+    try web.register(collection: MerchantPageController())
 }
 
 @Sendable func health(req: Request) async throws -> Response {

@@ -109,6 +109,16 @@ public struct BasisPoints: Hashable, Comparable, Codable, Sendable {
     public static let full = BasisPoints(10_000)
     public static func < (lhs: BasisPoints, rhs: BasisPoints) -> Bool { lhs.value < rhs.value }
     public var isValidShare: Bool { value >= 0 && value <= 10_000 }
+
+    /// "6" → 600 bp, "6.5%" → 650 bp, "0.25" → 25 bp; at most two decimals, never negative.
+    public static func parsePercent(_ text: String) -> BasisPoints? {
+        var trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasSuffix("%") { trimmed.removeLast() }
+        // A percentage with two decimals has the same digits as an amount in yuan and fen.
+        guard !trimmed.hasPrefix("¥"), !trimmed.hasPrefix("￥"), !trimmed.contains(","),
+              let hundredths = try? Money.parse(trimmed), hundredths.fen <= 1_000_000 else { return nil }
+        return BasisPoints(Int(hundredths.fen))
+    }
 }
 
 /// The two locales every user-facing text is written in.

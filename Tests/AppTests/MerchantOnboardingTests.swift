@@ -93,3 +93,49 @@ extension TestContext {
         try await postJSON("/api/v1/auth/staff-login", #"{"username":"\#(username)","password":"\#(password)","console":"\#(console)"}"#)
     }
 }
+
+@Suite struct MerchantOnboardingPageTests {
+    @Test func anApplicantIsApprovedOnTheConsoleAndSignsIn() async throws {
+        try await withMallApp { t in
+            try await t.createStaff("boss", role: .platformAdmin, merchantID: nil)
+            let applicant = PageClient(app: t.app)
+            try await applicant.get("/merchant/apply")
+            let bad = try await applicant.post("/merchant/apply", form: ["companyName": "青禾农场", "contactName": "李青", "contactPhone": "123",
+                                                                        "licenceNumber": "91330100", "businessCategory": "生鲜", "username": "qinghe", "password": "Farm2026ok"])
+            #expect(bad.status == .unprocessableEntity)
+            #expect(bad.body.string.contains("请输入正确的11位手机号"))
+            #expect(bad.body.string.contains(#"value="青禾农场""#))
+            let done = try await applicant.post("/merchant/apply", form: ["companyName": "青禾农场", "contactName": "李青", "contactPhone": "13612345678",
+                                                                         "licenceNumber": "91330100", "businessCategory": "生鲜", "username": "qinghe", "password": "Farm2026ok"])
+            #expect(done.body.string.contains("申请已提交，请等待平台审核。"))
+
+            let boss = PageClient(app: t.app)
+            try await boss.get("/admin/login")
+            try await boss.post("/admin/login", form: ["username": "boss", "password": "Staff2026"])
+            let console = try await boss.get("/admin").body.string
+            #expect(console.contains("青禾农场"))
+            #expect(console.contains("李青 136****5678"))
+            let id = try #require(try await MerchantApplication.query(on: t.app.db).first()?.requireID())
+            let bogus = try await boss.post("/admin/merchant-applications/\(id)/approve", form: ["rate": "abc"])
+            #expect(bogus.headers.first(name: .location) == "/admin")
+            #expect(try await boss.get("/admin").body.string.contains("平台抽佣请填写百分比"))
+            try await boss.post("/admin/merchant-applications/\(id)/approve", form: ["rate": "5.5"])
+            let after = try await boss.get("/admin").body.string
+            #expect(after.contains("已通过：青禾农场"))
+            #expect(after.contains("5.50%"))
+            #expect(after.contains("暂无待审核申请"))
+
+            let owner = PageClient(app: t.app)
+            try await owner.get("/merchant/login")
+            let login = try await owner.post("/merchant/login", form: ["username": "qinghe", "password": "Farm2026ok"])
+            #expect(login.headers.first(name: .location) == "/merchant")
+            #expect(try await owner.get("/merchant").body.string.contains("青禾农场"))
+
+            // Suspending from the console takes the shop off the storefront.
+            let merchantID = try #require(try await Merchant.query(on: t.app.db).filter(\.$name == "青禾农场").first()?.requireID())
+            try await boss.post("/admin/merchants/\(merchantID)/status", form: ["status": "suspended"])
+            #expect(try await Merchant.find(merchantID, on: t.app.db)?.status == "suspended")
+            #expect(try await PageClient(app: t.app).get("/shops/\(merchantID)").status == .notFound)
+        }
+    }
+}

@@ -53,6 +53,13 @@ import Testing
         #expect(try Money(fen: fen).applying(BasisPoints(bp)) == Money(fen: expected))
     }
 
+    @Test func percentagesParseToBasisPoints() {
+        #expect(BasisPoints.parsePercent("6")?.value == 600)
+        #expect(BasisPoints.parsePercent("6.5%")?.value == 650)
+        #expect(BasisPoints.parsePercent(" 0.25 ")?.value == 25)
+        for bad in ["-1", "6.555", "abc", "", "¥6", "1,000"] { #expect(BasisPoints.parsePercent(bad) == nil, "\(bad)") }
+    }
+
     @Test func rateOverOneHundredPercentCanOverflow() {
         #expect(throws: MoneyError.overflow) { try Money(fen: .max).applying(BasisPoints(20_000)) }
     }

@@ -187,13 +187,14 @@ struct PageController: RouteCollection {
         let title: String
         let action: String
         var username: String = ""
+        let showApply: Bool
     }
 
     private func staffLoginPage(_ req: Request, console: AccountService.Console, username: String = "") -> StaffLoginPage {
         let t = PageStrings.dictionary(req.locale)
         return console == .platform
-            ? StaffLoginPage(title: t["admin_login_title"] ?? "", action: "/admin/login", username: username)
-            : StaffLoginPage(title: t["merchant_login_title"] ?? "", action: "/merchant/login", username: username)
+            ? StaffLoginPage(title: t["admin_login_title"] ?? "", action: "/admin/login", username: username, showApply: false)
+            : StaffLoginPage(title: t["merchant_login_title"] ?? "", action: "/merchant/login", username: username, showApply: true)
     }
 
     @Sendable func adminLoginForm(req: Request) async throws -> Response {
@@ -230,7 +231,8 @@ struct PageController: RouteCollection {
 
     struct AdminHome: Encodable, Sendable {
         struct Row: Encodable, Sendable { let time: String; let actor: String; let action: String; let target: String }
-        struct MerchantRow: Encodable, Sendable { let name: String; let kind: String; let status: String; let rate: String }
+        struct MerchantRow: Encodable, Sendable { let id: String; let name: String; let kind: String; let status: String; let rate: String; let active: Bool; let canSuspend: Bool }
+        struct ApplicationRow: Encodable, Sendable { let id: String; let company: String; let licence: String; let contact: String; let category: String }
         let role: String
         let memberCount: Int
         let merchantCount: Int
@@ -239,6 +241,9 @@ struct PageController: RouteCollection {
         let ledgerAccounts: Int
         let audit: [Row]
         let merchants: [MerchantRow]
+        let canManageMerchants: Bool
+        let applications: [ApplicationRow]
+        let hasApplications: Bool
     }
 
     @Sendable func adminHome(req: Request) async throws -> Response {
@@ -249,6 +254,15 @@ struct PageController: RouteCollection {
             ? try await AuditLogEntry.query(on: req.db).sort(\.$createdAt, .descending).limit(20).all()
             : []
         let merchants = try await Merchant.query(on: req.db).sort(\.$createdAt).all()
+        let canManage = role.can(.manageMerchants)
+        let applications = canManage
+            ? try await MerchantApplication.query(on: req.db).filter(\.$status == MerchantApplication.Status.pending.rawValue).sort(\.$createdAt).limit(50).all()
+            : []
+        let applicationRows = try applications.map { application in
+            AdminHome.ApplicationRow(id: try application.requireID().uuidString, company: application.companyName, licence: application.licenceNumber,
+                                     contact: application.contactName + " " + (PhoneNumber(try req.personalData.open(application.contactPhoneCipher))?.masked ?? ""),
+                                     category: application.businessCategory)
+        }
         return try await req.page("console/admin", AdminHome(
             role: t["staff_role_\(role.rawValue)"] ?? role.rawValue,
             memberCount: try await Member.query(on: req.db).count(),
@@ -258,9 +272,13 @@ struct PageController: RouteCollection {
             ledgerAccounts: report?.accountCount ?? 0,
             audit: audit.map { .init(time: Self.timeFormatter.string(from: $0.createdAt), actor: $0.actorName, action: $0.action, target: $0.target) },
             merchants: merchants.map {
-                .init(name: $0.name, kind: t["kind_\($0.kind)"] ?? $0.kind, status: t["status_\($0.status)"] ?? $0.status,
-                      rate: Self.percent(BasisPoints($0.serviceRateBP)))
-            }))
+                .init(id: $0.id?.uuidString ?? "", name: $0.name, kind: t["kind_\($0.kind)"] ?? $0.kind, status: t["status_\($0.status)"] ?? $0.status,
+                      rate: Self.percent(BasisPoints($0.serviceRateBP)), active: $0.status == Merchant.Status.active.rawValue,
+                      canSuspend: canManage && $0.kind != Merchant.Kind.selfOperated.rawValue)
+            },
+            canManageMerchants: canManage,
+            applications: applicationRows,
+            hasApplications: !applicationRows.isEmpty))
     }
 
     struct MerchantHome: Encodable, Sendable {
