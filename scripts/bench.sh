@@ -6,8 +6,10 @@ swift build -c release --product fission
 BIN=.build/release/fission
 PORT=${BENCH_PORT:-18090}
 DURATION=${BENCH_SECONDS:-10}
+PRODUCTS=${BENCH_PRODUCTS:-10000}
 work=$(mktemp -d)
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+export PGOPTIONS='-c client_min_messages=warning'
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "== $(swift --version 2>/dev/null | head -1)"
@@ -17,22 +19,45 @@ echo "== money core on SQLite: $BIN bench"
 env -u DATABASE_URL "$BIN" migrate --yes >/dev/null
 env -u DATABASE_URL "$BIN" bench
 
-if [ -n "${DATABASE_URL:-}" ]; then
-  echo "== money core on PostgreSQL (schema bench_$$): $BIN bench"
-  export PGOPTIONS='-c client_min_messages=warning'
-  psql "$DATABASE_URL" -qc "CREATE SCHEMA bench_$$" >/dev/null
-  FISSION_PG_SCHEMA=bench_$$ "$BIN" migrate --yes >/dev/null
-  FISSION_PG_SCHEMA=bench_$$ "$BIN" bench --allocations 0
-  psql "$DATABASE_URL" -qc "DROP SCHEMA bench_$$ CASCADE" >/dev/null
-fi
-
-echo "== HTTP: wrk -t2 -c64 -d${DURATION}s against /healthz, baseline a static file from the same server"
-env -u DATABASE_URL "$BIN" serve --env production --hostname 127.0.0.1 --port "$PORT" >"$work/serve.log" 2>&1 &
-server=$!
-for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
 rps() { wrk -t2 -c64 -d"${DURATION}s" "$1" | awk '/Requests\/sec/ {print $2}'; }
-static=$(rps "http://127.0.0.1:$PORT/css/mall.css")
-health=$(rps "http://127.0.0.1:$PORT/healthz")
-echo "static /css/mall.css: $static req/s"
-echo "/healthz (SQLite SELECT 1): $health req/s"
-awk -v h="$health" -v s="$static" 'BEGIN { printf "ratio /healthz ÷ static file: %.2f\n", h / s }'
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# HTTP figures for one database: /healthz as the baseline, then the catalog endpoints.
+http_bench() {
+  local label=$1
+  echo "== $label: $BIN bench-catalog --products $PRODUCTS"
+  local ids
+  ids=$("$BIN" bench-catalog --products "$PRODUCTS")
+  echo "$ids" | grep created
+  local category product
+  category=$(echo "$ids" | sed -n 's/^category=//p')
+  product=$(echo "$ids" | sed -n 's/^product=//p')
+  "$BIN" serve --env production --hostname 127.0.0.1 --port "$PORT" >"$work/serve.log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+  local base="http://127.0.0.1:$PORT"
+  local health list detail search
+  health=$(rps "$base/healthz")
+  list=$(rps "$base/api/v1/products?categoryId=$category&limit=20")
+  detail=$(rps "$base/api/v1/products/$product")
+  search=$(rps "$base/api/v1/products?q=%E5%A5%B6%E7%B2%89&limit=20")
+  echo "wrk -t2 -c64 -d${DURATION}s, $PRODUCTS products:"
+  echo "  /healthz                                   $health req/s (baseline)"
+  echo "  /api/v1/products?categoryId=…&limit=20     $list req/s = $(ratio "$list" "$health") of /healthz"
+  echo "  /api/v1/products/{id}                      $detail req/s = $(ratio "$detail" "$health") of /healthz"
+  echo "  /api/v1/products?q=奶粉&limit=20            $search req/s = $(ratio "$search" "$health") of /healthz"
+  kill "$server"; wait "$server" 2>/dev/null || true
+}
+
+export FISSION_SQLITE_PATH="$work/catalog.sqlite"
+(unset DATABASE_URL; "$BIN" migrate --yes >/dev/null; http_bench "SQLite")
+
+if [ -n "${DATABASE_URL:-}" ]; then
+  schema=bench_$$
+  psql "$DATABASE_URL" -qc "CREATE SCHEMA $schema" >/dev/null
+  echo "== money core on PostgreSQL (schema $schema): $BIN bench"
+  FISSION_PG_SCHEMA=$schema "$BIN" migrate --yes >/dev/null
+  FISSION_PG_SCHEMA=$schema "$BIN" bench --allocations 0
+  (export FISSION_PG_SCHEMA=$schema; http_bench "PostgreSQL")
+  psql "$DATABASE_URL" -qc "DROP SCHEMA $schema CASCADE" >/dev/null
+fi

@@ -6,5 +6,6 @@ extension Application {
         asyncCommands.use(SeedCommand(), as: "seed")
         asyncCommands.use(VerifyLedgerCommand(), as: "verify-ledger")
         asyncCommands.use(BenchCommand(), as: "bench")
+        asyncCommands.use(BenchCatalogCommand(), as: "bench-catalog")
     }
 }
