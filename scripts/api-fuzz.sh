@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 BIN=${FISSION_BIN:-.build/debug/fission}
 PORT=${FUZZ_PORT:-18081}
 work=$(mktemp -d)
-trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap '[ -z "${server:-}" ] || kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q -r tests/api/requirements.txt

@@ -8,7 +8,7 @@ PORT=${BENCH_PORT:-18090}
 DURATION=${BENCH_SECONDS:-10}
 PRODUCTS=${BENCH_PRODUCTS:-10000}
 work=$(mktemp -d)
-trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap '[ -z "${server:-}" ] || kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 export PGOPTIONS='-c client_min_messages=warning'
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"

@@ -101,7 +101,7 @@ struct CatalogFixture {
                 (#"{"title":"零价格","categoryId":"\#(f.milk)","skus":[{"code":"N1","priceFen":0,"stock":1}]}"#, .unprocessableEntity, ["skus[0].priceFen"]),
                 (#"{"title":"","categoryId":"\#(f.milk)","skus":[]}"#, .unprocessableEntity, ["title", "skus"]),
                 (#"{"title":"缺组合","categoryId":"\#(f.milk)","specs":[{"name":"颜色","values":["红","蓝"]}],"skus":[{"code":"N1","priceFen":100,"stock":1,"specs":{"颜色":"红"}}]}"#, .unprocessableEntity, ["skus"]),
-                (#"{"title":"无此组合","categoryId":"\#(f.milk)","specs":[{"name":"颜色","values":["红"]}],"skus":[{"code":"N1","priceFen":100,"stock":1,"specs":{"颜色":"绿"}}]}"#, .unprocessableEntity, ["skus"]),
+                (#"{"title":"无此组合","categoryId":"\#(f.milk)","specs":[{"name":"颜色","values":["红"]}],"skus":[{"code":"N1","priceFen":100,"stock":1,"specs":{"颜色":"绿"}}]}"#, .unprocessableEntity, ["skus[0]"]),
                 (#"{"title":"重复编码","categoryId":"\#(f.milk)","specs":[{"name":"颜色","values":["红","蓝"]}],"skus":[{"code":"D1","priceFen":100,"stock":1,"specs":{"颜色":"红"}},{"code":"D1","priceFen":100,"stock":1,"specs":{"颜色":"蓝"}}]}"#, .unprocessableEntity, ["skus[1].code"]),
                 (#"{"title":"编码已占用","categoryId":"\#(f.milk)","skus":[{"code":"TAKEN-0","priceFen":100,"stock":1}]}"#, .conflict, ["skus[0].code"]),
                 (#"{"title":"无分类","categoryId":"\#(UUID())","skus":[{"code":"N2","priceFen":100,"stock":1}]}"#, .unprocessableEntity, ["categoryId"]),

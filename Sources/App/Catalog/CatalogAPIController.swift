@@ -20,6 +20,8 @@ struct CatalogAPIController: RouteCollection {
         let merchant = routes.grouped("merchant", "products")
         merchant.get(use: merchantProducts)
         merchant.post(use: createProduct)
+        merchant.get("export", use: exportCSV)
+        merchant.on(.POST, "import", body: .collect(maxSize: "10mb"), use: importCSV)
         merchant.get(":productID", use: merchantProduct)
         merchant.put(":productID", use: updateProduct)
         merchant.post(":productID", "shelf", use: setShelf)
@@ -114,6 +116,33 @@ struct CatalogAPIController: RouteCollection {
         }
         let skus = try await product.$skus.get(on: req.db)
         return try ProductDetailDTO(product, skus: skus, req.locale)
+    }
+
+    @Sendable func exportCSV(req: Request) async throws -> Response {
+        let scope = try req.merchantScope()
+        let csv = try await CatalogCSV.export(merchantID: scope.merchantID, on: req.db)
+        var headers = HTTPHeaders()
+        headers.contentType = HTTPMediaType(type: "text", subType: "csv", parameters: ["charset": "utf-8"])
+        headers.contentDisposition = .init(.attachment, filename: "products.csv")
+        return Response(status: .ok, headers: headers, body: .init(string: csv))
+    }
+
+    struct ImportResult: Content {
+        let created: Int
+    }
+
+    /// Takes the CSV as the raw request body; all rows are created or none.
+    @Sendable func importCSV(req: Request) async throws -> Response {
+        let scope = try req.merchantScope(.manageShop)
+        let bytes = req.body.data.map { Array($0.readableBytesView) } ?? []
+        let now = req.now
+        let created = try await req.db.transaction { db -> Int in
+            let inputs = try await CatalogCSV.plan(bytes, on: db)
+            let service = CatalogService(db: db, now: now)
+            for input in inputs { _ = try await service.createProduct(input, merchantID: scope.merchantID) }
+            return inputs.count
+        }
+        return try await ImportResult(created: created).encodeResponse(status: .created, for: req)
     }
 
     @Sendable func setShelf(req: Request) async throws -> ProductSummaryDTO {

@@ -229,7 +229,7 @@ struct CatalogService {
                 issues.append(.init("\(field).weightGrams", .init("重量需在 0-1000000 克之间", "Weight must be 0–1,000,000 g")))
             }
             if let matrix {
-                do { keys.append(try matrix.key(for: sku.specs ?? [:])) } catch { issues.append(error.fieldIssue) }
+                do { keys.append(try matrix.key(for: sku.specs ?? [:])) } catch { issues.append(.init(field, error.fieldIssue.message)) }
             }
         }
         if let matrix, !input.skus.isEmpty, keys.count == input.skus.count {
