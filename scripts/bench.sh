@@ -32,21 +32,27 @@ http_bench() {
   local category product
   category=$(echo "$ids" | sed -n 's/^category=//p')
   product=$(echo "$ids" | sed -n 's/^product=//p')
-  "$BIN" serve --env production --hostname 127.0.0.1 --port "$PORT" >"$work/serve.log" 2>&1 &
-  server=$!
-  for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
   local base="http://127.0.0.1:$PORT"
-  local health list detail search
-  health=$(rps "$base/healthz")
-  list=$(rps "$base/api/v1/products?categoryId=$category&limit=20")
-  detail=$(rps "$base/api/v1/products/$product")
-  search=$(rps "$base/api/v1/products?q=%E5%A5%B6%E7%B2%89&limit=20")
-  echo "wrk -t2 -c64 -d${DURATION}s, $PRODUCTS products:"
-  echo "  /healthz                                   $health req/s (baseline)"
-  echo "  /api/v1/products?categoryId=…&limit=20     $list req/s = $(ratio "$list" "$health") of /healthz"
-  echo "  /api/v1/products/{id}                      $detail req/s = $(ratio "$detail" "$health") of /healthz"
-  echo "  /api/v1/products?q=奶粉&limit=20            $search req/s = $(ratio "$search" "$health") of /healthz"
-  kill "$server"; wait "$server" 2>/dev/null || true
+  local health
+  for cache in 2000 0; do
+    FISSION_STOREFRONT_CACHE_MS=$cache "$BIN" serve --env production --hostname 127.0.0.1 --port "$PORT" >"$work/serve.log" 2>&1 &
+    server=$!
+    for _ in $(seq 1 50); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+    [ "$cache" = 0 ] || health=$(rps "$base/healthz")
+    local list detail search
+    list=$(rps "$base/api/v1/products?categoryId=$category&limit=20")
+    detail=$(rps "$base/api/v1/products/$product")
+    search=$(rps "$base/api/v1/products?q=%E5%A5%B6%E7%B2%89&limit=20")
+    if [ "$cache" = 0 ]; then echo "wrk -t2 -c64 -d${DURATION}s, $PRODUCTS products, storefront cache off (FISSION_STOREFRONT_CACHE_MS=0):"
+    else
+      echo "wrk -t2 -c64 -d${DURATION}s, $PRODUCTS products, storefront cache ${cache} ms (the default):"
+      echo "  /healthz                                   $health req/s (baseline)"
+    fi
+    echo "  /api/v1/products?categoryId=…&limit=20     $list req/s = $(ratio "$list" "$health") of /healthz"
+    echo "  /api/v1/products/{id}                      $detail req/s = $(ratio "$detail" "$health") of /healthz"
+    echo "  /api/v1/products?q=奶粉&limit=20            $search req/s = $(ratio "$search" "$health") of /healthz"
+    kill "$server"; wait "$server" 2>/dev/null || true
+  done
 }
 
 export FISSION_SQLITE_PATH="$work/catalog.sqlite"

@@ -25,6 +25,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
 
     await app.jwt.keys.add(hmac: HMACKey(from: config.jwtSecret), digestAlgorithm: .sha256)
 
+    app.storefrontCache = StorefrontCache(timeToLive: .milliseconds(Int64(config.storefrontCacheMilliseconds)))
+
     app.views.use(.leaf)
     app.leaf.cache.isEnabled = app.environment.isRelease
 
@@ -57,7 +59,7 @@ func routes(_ app: Application) throws {
     let api = app.grouped("api", "v1").grouped(BearerAuthMiddleware())
     try api.register(collection: AuthAPIController())
     try api.register(collection: ConsoleAPIController())
-    try api.register(collection: CatalogAPIController())
+    try api.register(collection: CatalogAPIController(storefrontCache: StorefrontCacheMiddleware(cache: app.storefrontCache)))
     try api.register(collection: MerchantAPIController())
 
     let web = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())

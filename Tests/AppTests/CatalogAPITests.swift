@@ -229,6 +229,24 @@ struct CatalogFixture {
         }
     }
 
+    @Test func theStorefrontAnswersRepeatedQuestionsFromMemory() async throws {
+        try await withMallApp(storefrontCacheMilliseconds: 60_000) { t in
+            let f = try await CatalogFixture.make(t)
+            try await f.createProduct(f.productJSON("甲店奶粉", category: f.milk))
+            #expect(try await f.list("limit=10").items.count == 1)
+            try await f.createProduct(f.productJSON("乙店奶粉", category: f.milk))
+            // The same question within the time-to-live gets the same answer…
+            #expect(try await f.list("limit=10").items.count == 1)
+            // …another question, or another language, is asked afresh.
+            #expect(try await f.list("limit=11").items.count == 2)
+            let english = try await t.get("/api/v1/products?limit=10", headers: ["Accept-Language": "en"]).content.decode(ProductPageDTO.self)
+            #expect(english.items.count == 2)
+            #expect(english.items[0].price.display.hasPrefix("CN¥"))
+            // Merchants' own views are never cached.
+            #expect(try await t.get("/api/v1/merchant/products", token: f.shopAToken).content.decode([ProductSummaryDTO].self).count == 2)
+        }
+    }
+
     @Test func theCategoryTreeRefusesCycles() async throws {
         try await withMallApp { t in
             let f = try await CatalogFixture.make(t)

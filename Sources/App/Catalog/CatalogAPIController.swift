@@ -5,11 +5,14 @@ import Vapor
 /// The catalog under `/api/v1`: public browsing, the operator's category tree and brands, and
 /// each merchant's own products.
 struct CatalogAPIController: RouteCollection {
+    let storefrontCache: StorefrontCacheMiddleware
+
     func boot(routes: any RoutesBuilder) throws {
-        routes.get("categories", use: categories)
-        routes.get("brands", use: brands)
-        routes.get("products", use: products)
-        routes.get("products", ":productID", use: product)
+        let storefront = routes.grouped(storefrontCache)
+        storefront.get("categories", use: categories)
+        storefront.get("brands", use: brands)
+        storefront.get("products", use: products)
+        storefront.get("products", ":productID", use: product)
 
         let admin = routes.grouped("admin")
         admin.post("categories", use: createCategory)

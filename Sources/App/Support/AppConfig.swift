@@ -23,6 +23,8 @@ public struct AppConfig: Sendable {
     public var trustForwardedFor: Bool
     /// Bcrypt work factor for new password hashes.
     public var bcryptCost: Int
+    /// How long storefront lists and product pages may be answered from memory; 0 turns it off.
+    public var storefrontCacheMilliseconds: Int
 
     public init(
         databaseURL: String? = nil,
@@ -35,7 +37,8 @@ public struct AppConfig: Sendable {
         refreshTokenLifetime: TimeInterval = 30 * 24 * 3600,
         logFormat: LogFormat = .text,
         trustForwardedFor: Bool = false,
-        bcryptCost: Int = 11
+        bcryptCost: Int = 11,
+        storefrontCacheMilliseconds: Int = 0
     ) {
         self.databaseURL = databaseURL
         self.postgresSchema = postgresSchema
@@ -48,6 +51,7 @@ public struct AppConfig: Sendable {
         self.logFormat = logFormat
         self.trustForwardedFor = trustForwardedFor
         self.bcryptCost = bcryptCost
+        self.storefrontCacheMilliseconds = storefrontCacheMilliseconds
     }
 
     /// Reads the environment; keys that are not given are generated once into `var/` and reused.
@@ -86,7 +90,8 @@ public struct AppConfig: Sendable {
             refreshTokenLifetime: TimeInterval(env["FISSION_REFRESH_TOKEN_DAYS"].flatMap(Int.init) ?? 30) * 24 * 3600,
             logFormat: LogFormat(rawValue: env["FISSION_LOG_FORMAT"] ?? "text") ?? .text,
             trustForwardedFor: env["FISSION_TRUST_FORWARDED_FOR"] == "1",
-            bcryptCost: min(max(env["FISSION_BCRYPT_COST"].flatMap(Int.init) ?? 11, 4), 16)
+            bcryptCost: min(max(env["FISSION_BCRYPT_COST"].flatMap(Int.init) ?? 11, 4), 16),
+            storefrontCacheMilliseconds: max(env["FISSION_STOREFRONT_CACHE_MS"].flatMap(Int.init) ?? 2_000, 0)
         )
     }
 

@@ -33,7 +33,7 @@ struct TestContext {
 
 /// Runs `body` on a fresh, migrated database: a temporary SQLite file, or a schema of its own
 /// on the PostgreSQL server named by DATABASE_URL.
-func withMallApp(_ body: (TestContext) async throws -> Void) async throws {
+func withMallApp(storefrontCacheMilliseconds: Int = 0, _ body: (TestContext) async throws -> Void) async throws {
     let app = try await Application.make(.testing)
     let clock = ManualClock()
     let sms = CapturingSms()
@@ -47,7 +47,8 @@ func withMallApp(_ body: (TestContext) async throws -> Void) async throws {
         sqlitePath: sqlitePath ?? "",
         dataKey: SymmetricKey(size: .bits256),
         jwtSecret: "test-secret-" + UUID().uuidString + UUID().uuidString,
-        bcryptCost: 4)
+        bcryptCost: 4,
+        storefrontCacheMilliseconds: storefrontCacheMilliseconds)
     do {
         app.clock = clock
         app.sms = sms
