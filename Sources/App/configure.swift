@@ -61,11 +61,13 @@ func routes(_ app: Application) throws {
     try api.register(collection: ConsoleAPIController())
     try api.register(collection: CatalogAPIController(storefrontCache: StorefrontCacheMiddleware(cache: app.storefrontCache)))
     try api.register(collection: MerchantAPIController())
+    try api.register(collection: StoreAPIController())
 
     let web = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try web.register(collection: PageController())
     try web.register(collection: CatalogPageController())
     try web.register(collection: MerchantPageController())
+    try web.register(collection: StorePageController())
 }
 
 @Sendable func health(req: Request) async throws -> Response {

@@ -73,7 +73,36 @@ enum DemoCatalog {
         Item(title: "瑜伽月卡", subtitle: "不限次数", category: "健身", selfOperated: true, priceFen: 39_900, specs: [], tags: ["到店"], serviceDays: 30),
     ]
 
+    static let stores: [(name: String, kind: Store.Kind, address: String, lat: Double, lng: Double, selfOperated: Bool)] = [
+        ("暖暖母婴 静安店", .direct, "上海市静安区南京西路1601号", 31.2243, 121.4466, false),
+        ("暖暖母婴 徐汇加盟店", .franchise, "上海市徐汇区漕溪北路88号", 31.1932, 121.4368, false),
+        ("裂变商城 人民广场体验店", .direct, "上海市黄浦区人民大道120号", 31.2304, 121.4737, true),
+    ]
+
     static func seed(on db: any Database, now: Date, onboardedMerchant: UUID) async throws {
+        try await seedProducts(on: db, now: now, onboardedMerchant: onboardedMerchant)
+        for entry in stores {
+            let merchantID = entry.selfOperated ? Merchant.selfOperatedID : onboardedMerchant
+            let store = Store()
+            store.$merchant.id = merchantID
+            StoreService.apply(StoreInput(name: entry.name, kind: entry.kind.rawValue, address: entry.address, latitude: entry.lat, longitude: entry.lng,
+                                          hours: "10:00-21:00", phone: "021-6288 0000", active: true), kind: entry.kind, to: store)
+            try await store.create(on: db)
+            // The store holds some of its merchant's SKUs.
+            let skus = try await Sku.query(on: db).join(Product.self, on: \Sku.$product.$id == \Product.$id)
+                .filter(Product.self, \.$merchant.$id == merchantID).sort(\.$code).limit(6).all()
+            for (index, sku) in skus.enumerated() {
+                let row = StoreStock()
+                row.$store.id = try store.requireID()
+                row.$sku.id = try sku.requireID()
+                row.stock = Int64(index * 4)
+                row.lowStockThreshold = 3
+                try await row.create(on: db)
+            }
+        }
+    }
+
+    static func seedProducts(on db: any Database, now: Date, onboardedMerchant: UUID) async throws {
         var categoryIDs: [String: UUID] = [:]
         for (order, root) in categories.enumerated() {
             let service = CatalogService(db: db, now: now)

@@ -16,6 +16,7 @@ enum Migrations {
         LedgerAppendOnly(),
         CreateCatalog(),
         CreateMerchantApplications(),
+        CreateStores(),
     ]
 }
 

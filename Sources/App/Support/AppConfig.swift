@@ -23,6 +23,8 @@ public struct AppConfig: Sendable {
     public var trustForwardedFor: Bool
     /// Bcrypt work factor for new password hashes.
     public var bcryptCost: Int
+    /// Where shoppers reach the mall; QR codes and shared links point here.
+    public var publicBaseURL: String
     /// How long storefront lists and product pages may be answered from memory; 0 turns it off.
     public var storefrontCacheMilliseconds: Int
 
@@ -38,7 +40,8 @@ public struct AppConfig: Sendable {
         logFormat: LogFormat = .text,
         trustForwardedFor: Bool = false,
         bcryptCost: Int = 11,
-        storefrontCacheMilliseconds: Int = 0
+        storefrontCacheMilliseconds: Int = 0,
+        publicBaseURL: String = "http://127.0.0.1:8080"
     ) {
         self.databaseURL = databaseURL
         self.postgresSchema = postgresSchema
@@ -52,6 +55,7 @@ public struct AppConfig: Sendable {
         self.trustForwardedFor = trustForwardedFor
         self.bcryptCost = bcryptCost
         self.storefrontCacheMilliseconds = storefrontCacheMilliseconds
+        self.publicBaseURL = publicBaseURL.hasSuffix("/") ? String(publicBaseURL.dropLast()) : publicBaseURL
     }
 
     /// Reads the environment; keys that are not given are generated once into `var/` and reused.
@@ -91,7 +95,8 @@ public struct AppConfig: Sendable {
             logFormat: LogFormat(rawValue: env["FISSION_LOG_FORMAT"] ?? "text") ?? .text,
             trustForwardedFor: env["FISSION_TRUST_FORWARDED_FOR"] == "1",
             bcryptCost: min(max(env["FISSION_BCRYPT_COST"].flatMap(Int.init) ?? 11, 4), 16),
-            storefrontCacheMilliseconds: max(env["FISSION_STOREFRONT_CACHE_MS"].flatMap(Int.init) ?? 2_000, 0)
+            storefrontCacheMilliseconds: max(env["FISSION_STOREFRONT_CACHE_MS"].flatMap(Int.init) ?? 2_000, 0),
+            publicBaseURL: env["FISSION_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080"
         )
     }
 
