@@ -139,6 +139,8 @@ import VaporTesting
             #expect(html.contains("a-owner"))
             #expect(!html.contains("b-owner"))
             #expect(html.contains("5%"))
+            #expect(html.contains(#"<table id="product-list">"#))
+            #expect(html.contains(#"<table id="store-list">"#))
         }
     }
 

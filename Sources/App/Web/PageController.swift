@@ -283,10 +283,14 @@ struct PageController: RouteCollection {
 
     struct MerchantHome: Encodable, Sendable {
         struct StaffRow: Encodable, Sendable { let username: String; let name: String; let role: String }
+        struct ProductRow: Encodable, Sendable { let id: String; let title: String; let price: String; let stock: Int64; let onShelf: Bool; let low: Bool }
+        struct StoreRow: Encodable, Sendable { let id: String; let name: String; let kind: String; let skus: Int; let units: Int64; let low: Int }
         let merchantName: String
         let role: String
         let serviceRate: String
         let staff: [StaffRow]
+        let products: [ProductRow]
+        let stores: [StoreRow]
     }
 
     @Sendable func merchantHome(req: Request) async throws -> Response {
@@ -295,11 +299,25 @@ struct PageController: RouteCollection {
         guard let merchant = try await Merchant.find(scope.merchantID, on: req.db) else { throw APIError.notFound }
         let staff = try await scope.query(StaffUser.self, on: req.db).sort(\.$username).all()
         let t = PageStrings.dictionary(req.locale)
+        let products = try await scope.query(Product.self, on: req.db).sort(\.$listedAt, .descending).limit(100).with(\.$skus).all()
+        let stores = try await scope.query(Store.self, on: req.db).sort(\.$name).all()
+        let storeIDs = stores.compactMap(\.id)
+        let stock = try await StoreStock.query(on: req.db).filter(\.$store.$id ~~ storeIDs).all()
         return try await req.page("console/merchant", MerchantHome(
             merchantName: merchant.name,
             role: t["staff_role_\(role.rawValue)"] ?? role.rawValue,
             serviceRate: Self.percent(BasisPoints(merchant.serviceRateBP)),
-            staff: staff.map { .init(username: $0.username, name: $0.displayName, role: t["staff_role_\($0.role)"] ?? $0.role) }))
+            staff: staff.map { .init(username: $0.username, name: $0.displayName, role: t["staff_role_\($0.role)"] ?? $0.role) },
+            products: products.map { product in
+                .init(id: product.id?.uuidString ?? "", title: product.title, price: Money(fen: product.minPrice).formatted(req.locale),
+                      stock: product.totalStock, onShelf: product.onShelf,
+                      low: product.skus.contains { $0.stock <= $0.lowStockThreshold })
+            },
+            stores: stores.map { store in
+                let rows = stock.filter { $0.$store.id == store.id }
+                return .init(id: store.id?.uuidString.lowercased() ?? "", name: store.name, kind: t["store_kind_\(store.kind)"] ?? store.kind,
+                             skus: rows.count, units: rows.reduce(0) { $0 + $1.stock }, low: rows.filter { $0.stock <= $0.lowStockThreshold }.count)
+            }))
     }
 
     static func percent(_ rate: BasisPoints) -> String {
