@@ -4,7 +4,7 @@
 set -euo pipefail
 case "${1:-run}" in
   run)   packages=(libqrencode-dev pkg-config) ;;
-  test)  packages=(libqrencode-dev pkg-config chromium fonts-noto-cjk curl) ;;
+  test)  packages=(libqrencode-dev pkg-config chromium fonts-noto-cjk curl zbar-tools) ;;
   bench) packages=(libqrencode-dev pkg-config wrk curl) ;;
   *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
 esac
