@@ -49,7 +49,7 @@ enum CatalogCSV {
         var rows: [[String]] = [Column.allCases.map(\.rawValue)]
         for product in products {
             let id = try product.requireID()
-            let specNames = ((try? JSONDecoder().decode([SpecMatrix.Spec].self, from: Data(product.specsJSON.utf8))) ?? []).map(\.name)
+            let specNames = product.specs.map(\.name)
             for sku in product.skus.sorted(by: { $0.position < $1.position }) {
                 let values = sku.specValues
                 rows.append(Column.allCases.map { column -> String in

@@ -157,7 +157,7 @@ struct ProductDetailDTO: Content {
         salesCount = product.salesCount
         tags = product.tagList
         price = MoneyDTO(Money(fen: product.minPrice), locale)
-        specs = (try? JSONDecoder().decode([SpecMatrix.Spec].self, from: Data(product.specsJSON.utf8))) ?? []
+        specs = product.specs
         self.skus = try skus.sorted { $0.position < $1.position }.map { try SkuDTO($0, locale) }
     }
 }

@@ -61,6 +61,16 @@ final class Product: Model, @unchecked Sendable {
     init() {}
 
     var tagList: [String] { tags.split(separator: ",").map(String.init) }
+
+    /// The specs as saved; a product without specs has none.
+    var specs: [SpecMatrix.Spec] { (try? JSONDecoder().decode([SpecMatrix.Spec].self, from: Data(specsJSON.utf8))) ?? [] }
+}
+
+extension Category {
+    /// Each category's parent, for tree checks in MallCore's `CategoryTree`.
+    static func parents(_ all: [Category]) -> [UUID: UUID?] {
+        Dictionary(uniqueKeysWithValues: all.compactMap { category in category.id.map { ($0, category.$parent.id) } })
+    }
 }
 
 final class Sku: Model, @unchecked Sendable {

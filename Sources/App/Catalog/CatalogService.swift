@@ -40,7 +40,7 @@ struct CatalogService {
             guard all.contains(where: { $0.id == newParent }) else {
                 throw CatalogError.invalid([.init("parentId", .init("上级分类不存在", "No such parent category"))])
             }
-            let parents = Dictionary(uniqueKeysWithValues: all.compactMap { c in c.id.map { ($0, c.$parent.id) } })
+            let parents = Category.parents(all)
             if CategoryTree.wouldCreateCycle(moving: id, under: newParent, parents: parents) { throw CatalogError.categoryCycle }
             category.$parent.id = newParent
         }

@@ -134,7 +134,7 @@ enum ProductQueries {
     static func categoryWithDescendants(_ id: UUID, on db: any Database) async throws -> Set<UUID> {
         let all = try await Category.query(on: db).all()
         guard all.contains(where: { $0.id == id }) else { throw CatalogError.categoryNotFound }
-        let parents = Dictionary(uniqueKeysWithValues: all.compactMap { c in c.id.map { ($0, c.$parent.id) } })
+        let parents = Category.parents(all)
         return CategoryTree.subtree(of: id, parents: parents)
     }
 

@@ -40,9 +40,7 @@ struct MerchantPageController: RouteCollection {
             echo.submitted = true
             return try await req.page("merchants/apply", echo)
         } catch {
-            let apiError = ErrorMapping.apiError(for: error)
-            guard apiError.status.code < 500 else { throw error }
-            return try await req.page("merchants/apply", echo, status: apiError.status, error: apiError)
+            return try await req.pageAfterFailure(error, "merchants/apply", echo)
         }
     }
 

@@ -99,9 +99,7 @@ struct PageController: RouteCollection {
             req.signIn(kind: "member", id: try member.requireID())
             return req.redirect(to: "/member")
         } catch {
-            let apiError = ErrorMapping.apiError(for: error)
-            guard apiError.status.code < 500 else { throw error }
-            return try await req.page("storefront/register", MemberForm(phone: form.phone ?? ""), status: apiError.status, error: apiError)
+            return try await req.pageAfterFailure(error, "storefront/register", MemberForm(phone: form.phone ?? ""))
         }
     }
 
@@ -117,11 +115,7 @@ struct PageController: RouteCollection {
             req.signIn(kind: "member", id: try member.requireID())
             return req.redirect(to: "/member")
         } catch {
-            let apiError = ErrorMapping.apiError(for: error)
-            guard apiError.status.code < 500 else { throw error }
-            let response = try await req.page("storefront/login", MemberForm(phone: form.phone ?? ""), status: apiError.status, error: apiError)
-            for (name, value) in apiError.headers { response.headers.replaceOrAdd(name: name, value: value) }
-            return response
+            return try await req.pageAfterFailure(error, "storefront/login", MemberForm(phone: form.phone ?? ""))
         }
     }
 
@@ -133,9 +127,7 @@ struct PageController: RouteCollection {
             req.flash(PageStrings.table["code_sent"] ?? .init("验证码已发送", "Code sent"))
             return try await req.page("storefront/login", MemberForm(phone: form.phone ?? "", codeSent: true))
         } catch {
-            let apiError = ErrorMapping.apiError(for: error)
-            guard apiError.status.code < 500 else { throw error }
-            return try await req.page("storefront/login", MemberForm(phone: form.phone ?? ""), status: apiError.status, error: apiError)
+            return try await req.pageAfterFailure(error, "storefront/login", MemberForm(phone: form.phone ?? ""))
         }
     }
 
@@ -147,9 +139,7 @@ struct PageController: RouteCollection {
             req.signIn(kind: "member", id: try member.requireID())
             return req.redirect(to: "/member")
         } catch {
-            let apiError = ErrorMapping.apiError(for: error)
-            guard apiError.status.code < 500 else { throw error }
-            return try await req.page("storefront/login", MemberForm(phone: form.phone ?? "", codeSent: true), status: apiError.status, error: apiError)
+            return try await req.pageAfterFailure(error, "storefront/login", MemberForm(phone: form.phone ?? "", codeSent: true))
         }
     }
 
@@ -221,11 +211,7 @@ struct PageController: RouteCollection {
             req.signIn(kind: "staff", id: try staff.requireID())
             return req.redirect(to: console == .platform ? "/admin" : "/merchant")
         } catch {
-            let apiError = ErrorMapping.apiError(for: error)
-            guard apiError.status.code < 500 else { throw error }
-            let response = try await req.page("console/login", staffLoginPage(req, console: console, username: form.username ?? ""), status: apiError.status, error: apiError)
-            for (name, value) in apiError.headers { response.headers.replaceOrAdd(name: name, value: value) }
-            return response
+            return try await req.pageAfterFailure(error, "console/login", staffLoginPage(req, console: console, username: form.username ?? ""))
         }
     }
 

@@ -71,6 +71,16 @@ extension Request {
         return response
     }
 
+    /// The form page again after a refused submission: the message, the field errors and the
+    /// refusal's status (and headers such as Retry-After). Server faults are not forms' to show.
+    func pageAfterFailure<Page: Encodable & Sendable>(_ error: any Error, _ template: String, _ data: Page) async throws -> Response {
+        let apiError = ErrorMapping.apiError(for: error)
+        guard apiError.status.code < 500 else { throw error }
+        let response = try await page(template, data, status: apiError.status, error: apiError)
+        for (name, value) in apiError.headers { response.headers.replaceOrAdd(name: name, value: value) }
+        return response
+    }
+
     func flash(_ text: LocalizedText) {
         session.data["flash"] = text(locale)
     }
