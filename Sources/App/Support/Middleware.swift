@@ -58,8 +58,8 @@ struct MetricsMiddleware: AsyncMiddleware {
         defer {
             let route = request.route.map { "/" + $0.path.map(\.description).joined(separator: "/") } ?? "unmatched"
             let method = request.method.rawValue
-            registry.makeCounter(name: "http_requests_total", labels: [("method", method), ("route", route), ("status", String(status))]).increment()
-            registry.makeDurationHistogram(name: "http_request_duration_seconds", labels: [("method", method), ("route", route)], buckets: Self.buckets)
+            registry.makeCounter(descriptor: Self.requests, labels: [("method", method), ("route", route), ("status", String(status))]).increment()
+            registry.makeDurationHistogram(descriptor: Self.duration, labels: [("method", method), ("route", route)], buckets: Self.buckets)
                 .record(ContinuousClock.now - start)
         }
         do {
@@ -71,6 +71,10 @@ struct MetricsMiddleware: AsyncMiddleware {
             throw error
         }
     }
+
+    // Immutable after creation; the type just lacks a Sendable conformance.
+    nonisolated(unsafe) static let requests = MetricNameDescriptor(namespace: "http", metricName: "requests", unitName: "total", helpText: "HTTP requests by route and status")
+    nonisolated(unsafe) static let duration = MetricNameDescriptor(namespace: "http", metricName: "request_duration", unitName: "seconds", helpText: "HTTP request latency by route")
 
     static let buckets: [Duration] = [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
                                       .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5)]
