@@ -190,6 +190,37 @@ struct CatalogFixture {
         }
     }
 
+    @Test func bothQueryStrategiesGiveTheSamePages() async throws {
+        try await withMallApp { t in
+            let f = try await CatalogFixture.make(t)
+            for i in 0..<30 {
+                try await f.createProduct(f.productJSON(i % 3 == 0 ? "婴儿奶粉\(i)" : "面膜\(i)", category: i % 2 == 0 ? f.milk : f.beauty, prices: [Int64(100 + i)]))
+            }
+            let questions: [ProductListQuery] = [
+                ProductListQuery(q: "奶粉", limit: 4), ProductListQuery(q: "面膜", sort: "price_asc", limit: 7),
+                ProductListQuery(categoryId: f.baby, limit: 5), ProductListQuery(q: "婴儿奶粉", categoryId: f.milk, sort: "price_desc", limit: 3),
+                ProductListQuery(q: "不存在", limit: 5),
+            ]
+            for question in questions {
+                // Walking the list order (threshold 0) against collecting matches first (threshold max).
+                var walk = question, collect = question
+                var walkIDs: [UUID] = [], collectIDs: [UUID] = []
+                repeat {
+                    let page = try await ProductQueries.list(walk, on: t.app.db, locale: .zhHans, walkThreshold: 0)
+                    walkIDs += page.items.map(\.id)
+                    walk.cursor = page.nextCursor
+                } while walk.cursor != nil
+                repeat {
+                    let page = try await ProductQueries.list(collect, on: t.app.db, locale: .zhHans, walkThreshold: .max)
+                    collectIDs += page.items.map(\.id)
+                    collect.cursor = page.nextCursor
+                } while collect.cursor != nil
+                #expect(walkIDs == collectIDs, "\(question)")
+            }
+            #expect(try await ProductQueries.list(ProductListQuery(q: "奶粉", limit: 100), on: t.app.db, locale: .zhHans, walkThreshold: 0).items.count == 10)
+        }
+    }
+
     @Test func suspendedMerchantsAndOffShelfProductsLeaveTheStorefront() async throws {
         try await withMallApp { t in
             let f = try await CatalogFixture.make(t)

@@ -69,7 +69,7 @@ enum ProductQueries {
     static let defaultLimit = 20
     static let maxLimit = 100
 
-    static func list(_ params: ProductListQuery, on db: any Database, locale: MallLocale) async throws -> ProductPageDTO {
+    static func list(_ params: ProductListQuery, on db: any Database, locale: MallLocale, walkThreshold: Int = walkThreshold) async throws -> ProductPageDTO {
         var issues: [APIError.FieldIssue] = []
         let sort = ProductSort(rawValue: params.sort ?? "default")
         if sort == nil { issues.append(.init("sort", .init("排序方式只能是 default、sales、price_asc、price_desc 或 newest", "sort must be default, sales, price_asc, price_desc or newest"))) }
@@ -88,13 +88,16 @@ enum ProductQueries {
             .filter(Merchant.self, \.$status == Merchant.Status.active.rawValue)
             .filter(\.$onShelf == true)
         if let categoryID = params.categoryId {
-            query = query.filter(\.$category.$id ~~ Array(try await categoryWithDescendants(categoryID, on: db)))
+            query = try await applyCategory(Array(try await categoryWithDescendants(categoryID, on: db)), to: query, on: db, walkThreshold: walkThreshold)
         }
         if let merchantID = params.merchantId { query = query.filter(\.$merchant.$id == merchantID) }
         if let min = params.minPrice { query = query.filter(\.$minPrice >= min) }
         if let max = params.maxPrice { query = query.filter(\.$minPrice <= max) }
         if params.inStock == true { query = query.filter(\.$totalStock > 0) }
-        if !q.isEmpty { query = try applySearch(q, to: query) }
+        if !q.isEmpty {
+            guard let searched = try await applySearch(q, to: query, on: db, walkThreshold: walkThreshold) else { return ProductPageDTO(items: [], nextCursor: nil) }
+            query = searched
+        }
 
         if let cursor = cursor ?? nil {
             let key = sort.key
@@ -113,9 +116,13 @@ enum ProductQueries {
         return ProductPageDTO(items: try page.map { try ProductSummaryDTO($0, locale) }, nextCursor: next)
     }
 
+    /// Above this many matches, walking the sort index and probing each product beats sorting all matches.
+    static let walkThreshold = 500
+
     /// Every search pair or word must be among the product's terms; a lone Chinese character
     /// (too short for a pair) is matched as a substring of the title or subtitle instead.
-    static func applySearch(_ q: String, to query: QueryBuilder<Product>) throws -> QueryBuilder<Product> {
+    /// Returns nil when a term matches nothing at all.
+    static func applySearch(_ q: String, to query: QueryBuilder<Product>, on db: any Database, walkThreshold: Int) async throws -> QueryBuilder<Product>? {
         if SearchTerms.needsSubstringMatch(q) {
             let pattern = "%" + SearchTerms.normalized(q).replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "") + "%"
             return query.group(.or) { or in
@@ -125,10 +132,38 @@ enum ProductQueries {
         }
         let terms = Array(SearchTerms.query(q)).sorted()
         guard !terms.isEmpty else { return query }
+        let counts = try await sqlDatabase(db).raw("""
+            SELECT term, CAST(COUNT(*) AS BIGINT) AS n FROM product_search_terms WHERE term IN (\(binds: terms)) GROUP BY term
+            """).all().map { try $0.decode(column: "n", as: Int64.self) }
+        guard counts.count == terms.count, let rarest = counts.min() else { return nil }
+        if rarest > walkThreshold {
+            // Common terms: let the database walk products in list order and stop at a page.
+            var query = query
+            for term in terms {
+                query = query.filter(.sql(embed: """
+                    EXISTS (SELECT 1 FROM product_search_terms t WHERE t.product_id = \(ident: Product.schema).\(ident: "id") AND t.term = \(bind: term))
+                    """))
+            }
+            return query
+        }
+        // Rare terms: collect the few matches first, then sort them.
         return query.filter(.sql(embed: """
             \(ident: Product.schema).\(ident: "id") IN (SELECT product_id FROM product_search_terms WHERE term IN (\(binds: terms))
             GROUP BY product_id HAVING COUNT(*) = \(bind: terms.count))
             """))
+    }
+
+    /// Products of these categories. A large share of the catalog is found faster by walking the
+    /// list order than through the category index and a sort, which SQLite would pick without statistics.
+    static func applyCategory(_ ids: [UUID], to query: QueryBuilder<Product>, on db: any Database, walkThreshold: Int) async throws -> QueryBuilder<Product> {
+        let sql = try sqlDatabase(db)
+        guard sql.dialect.name == "sqlite" else { return query.filter(\.$category.$id ~~ ids) }
+        let count = try await sql.raw("""
+            SELECT CAST(COUNT(*) AS BIGINT) AS n FROM products WHERE category_id IN (\(binds: ids))
+            """).first()?.decode(column: "n", as: Int64.self) ?? 0
+        guard count > walkThreshold else { return query.filter(\.$category.$id ~~ ids) }
+        // SQLite's unary + keeps the planner off the category index.
+        return query.filter(.sql(embed: "+\(ident: Product.schema).\(ident: "category_id") IN (\(binds: ids))"))
     }
 
     static func categoryWithDescendants(_ id: UUID, on db: any Database) async throws -> Set<UUID> {
