@@ -31,9 +31,40 @@ struct TestContext {
     var isPostgres: Bool { sqlitePath == nil }
 }
 
+/// Bounds how many test apps hold PostgreSQL connections at once, so that a parallel run stays
+/// under the server's connection limit.
+actor TestDatabaseSlots {
+    static let shared = TestDatabaseSlots(count: 12)
+    private var free: Int
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(count: Int) { free = count }
+
+    func acquire() async {
+        if free > 0 { free -= 1; return }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func release() {
+        if waiting.isEmpty { free += 1 } else { waiting.removeFirst().resume() }
+    }
+}
+
 /// Runs `body` on a fresh, migrated database: a temporary SQLite file, or a schema of its own
 /// on the PostgreSQL server named by DATABASE_URL.
 func withMallApp(storefrontCacheMilliseconds: Int = 0, _ body: (TestContext) async throws -> Void) async throws {
+    let usesPostgres = ProcessInfo.processInfo.environment["DATABASE_URL"].map { !$0.isEmpty } ?? false
+    if usesPostgres { await TestDatabaseSlots.shared.acquire() }
+    do {
+        try await withFreshApp(storefrontCacheMilliseconds: storefrontCacheMilliseconds, body)
+    } catch {
+        if usesPostgres { await TestDatabaseSlots.shared.release() }
+        throw error
+    }
+    if usesPostgres { await TestDatabaseSlots.shared.release() }
+}
+
+private func withFreshApp(storefrontCacheMilliseconds: Int, _ body: (TestContext) async throws -> Void) async throws {
     let app = try await Application.make(.testing)
     let clock = ManualClock()
     let sms = CapturingSms()
