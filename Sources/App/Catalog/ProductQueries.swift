@@ -132,7 +132,10 @@ enum ProductQueries {
         }
         let terms = Array(SearchTerms.query(q)).sorted()
         guard !terms.isEmpty else { return query }
-        let counts = try await sqlDatabase(db).raw("""
+        let sql = try sqlDatabase(db)
+        // PostgreSQL plans from its own statistics; SQLite, without them, needs to be told.
+        guard sql.dialect.name == "sqlite" else { return collectFirst(terms, query) }
+        let counts = try await sql.raw("""
             SELECT term, CAST(COUNT(*) AS BIGINT) AS n FROM product_search_terms WHERE term IN (\(binds: terms)) GROUP BY term
             """).all().map { try $0.decode(column: "n", as: Int64.self) }
         guard counts.count == terms.count, let rarest = counts.min() else { return nil }
@@ -146,8 +149,12 @@ enum ProductQueries {
             }
             return query
         }
-        // Rare terms: collect the few matches first, then sort them.
-        return query.filter(.sql(embed: """
+        return collectFirst(terms, query)
+    }
+
+    /// Collects the products that have every term, then sorts those: best when the terms are rare.
+    private static func collectFirst(_ terms: [String], _ query: QueryBuilder<Product>) -> QueryBuilder<Product> {
+        query.filter(.sql(embed: """
             \(ident: Product.schema).\(ident: "id") IN (SELECT product_id FROM product_search_terms WHERE term IN (\(binds: terms))
             GROUP BY product_id HAVING COUNT(*) = \(bind: terms.count))
             """))
