@@ -5,6 +5,50 @@ import Testing
 import VaporTesting
 @testable import App
 
+@Suite struct LowStockTests {
+    @Test func aMerchantIsToldOnceWhenStockFallsToItsThreshold() async throws {
+        try await withMallApp { t in
+            let f = try await CatalogFixture.make(t)
+            func save(stock: Int64, id: UUID? = nil) async throws -> ProductDetailDTO {
+                let json = #"{"title":"奶粉","categoryId":"\#(f.milk)","skus":[{"code":"LOW-1","priceFen":100,"stock":\#(stock),"lowStockThreshold":5}],"onShelf":true}"#
+                guard let id else { return try await f.createProduct(json) }
+                let response = try await t.app.testing().sendRequest(.PUT, "/api/v1/merchant/products/\(id)",
+                                                                     headers: ["Content-Type": "application/json", "Authorization": "Bearer \(f.shopAToken)"], body: .init(string: json))
+                return try response.content.decode(ProductDetailDTO.self)
+            }
+            func messages(_ token: String) async throws -> [MerchantMessageDTO] {
+                try await t.get("/api/v1/merchant/messages", token: token).content.decode([MerchantMessageDTO].self)
+            }
+            let product = try await save(stock: 10)
+            #expect(try await messages(f.shopAToken).isEmpty)
+            _ = try await save(stock: 5, id: product.id)
+            _ = try await save(stock: 2, id: product.id)
+            var inbox = try await messages(f.shopAToken)
+            #expect(inbox.count == 1)
+            #expect(inbox[0].title == "库存预警：奶粉 LOW-1")
+            #expect(inbox[0].body.hasPrefix("库存 5，已不高于预警值 5"))
+            // Restocked, then low again: a second message.
+            _ = try await save(stock: 20, id: product.id)
+            _ = try await save(stock: 4, id: product.id)
+            inbox = try await messages(f.shopAToken)
+            #expect(inbox.count == 2)
+            #expect(try await messages(f.shopBToken).isEmpty)
+            #expect(try await t.postJSON("/api/v1/merchant/messages/\(inbox[0].id)/read", "{}", token: f.shopBToken).status == .notFound)
+            let read = try await t.postJSON("/api/v1/merchant/messages/\(inbox[0].id)/read", "{}", token: f.shopAToken).content.decode(MerchantMessageDTO.self)
+            #expect(read.read)
+
+            // Store stock alerts name the store.
+            let store = try await t.postJSON("/api/v1/merchant/stores", #"{"name":"静安店","kind":"direct","address":"南京西路1号","latitude":31.22,"longitude":121.44}"#, token: f.shopAToken).content.decode(StoreDTO.self)
+            _ = try await t.app.testing().sendRequest(.PUT, "/api/v1/merchant/stores/\(store.id)/stock",
+                                                     headers: ["Content-Type": "application/json", "Authorization": "Bearer \(f.shopAToken)"],
+                                                     body: .init(string: #"{"items":[{"skuId":"\#(product.skus[0].id)","stock":1,"lowStockThreshold":2}]}"#))
+            inbox = try await messages(f.shopAToken)
+            #expect(inbox.count == 3)
+            #expect(inbox.contains { $0.title == "库存预警：奶粉 LOW-1（静安店）" })
+        }
+    }
+}
+
 @Suite struct StoreTests {
     func storeJSON(_ name: String, lat: Double, lng: Double, kind: String = "direct") -> String {
         #"{"name":"\#(name)","kind":"\#(kind)","address":"上海市某路1号","latitude":\#(lat),"longitude":\#(lng),"hours":"10:00-21:00","phone":"021-1234"}"#

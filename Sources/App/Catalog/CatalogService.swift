@@ -120,6 +120,7 @@ struct CatalogService {
                 try await sku.delete(on: db)
             }
         }
+        let oldStock = Dictionary(uniqueKeysWithValues: existing.map { ($0.specKey, $0.stock) })
         for (position, (skuInput, key)) in zip(input.skus, valid.keys).enumerated() {
             let sku = byKey[key] ?? Sku()
             sku.$product.id = productID
@@ -136,6 +137,10 @@ struct CatalogService {
                 try await sku.save(on: db)
             } catch let error as any DatabaseError where error.isConstraintFailure {
                 throw CatalogError.duplicateSkuCode(field: "skus[\(position)].code", code: sku.code)
+            }
+            if LowStockAlerts.crosses(old: oldStock[key], new: sku.stock, threshold: sku.lowStockThreshold), sku.lowStockThreshold > 0 {
+                try await LowStockAlerts.notify(merchantID: product.$merchant.id, skuCode: sku.code, productTitle: product.title, store: nil,
+                                                stock: sku.stock, threshold: sku.lowStockThreshold, on: db, at: now)
             }
         }
         try await reindex(product, codes: codes)

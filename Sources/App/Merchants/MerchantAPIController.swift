@@ -11,6 +11,23 @@ struct MerchantAPIController: RouteCollection {
         admin.post("merchant-applications", ":applicationID", "approve", use: approve)
         admin.post("merchant-applications", ":applicationID", "reject", use: reject)
         admin.patch("merchants", ":merchantID", use: updateMerchant)
+        routes.get("merchant", "messages", use: messages)
+        routes.post("merchant", "messages", ":messageID", "read", use: markRead)
+    }
+
+    @Sendable func messages(req: Request) async throws -> [MerchantMessageDTO] {
+        let scope = try req.merchantScope()
+        return try await scope.query(MerchantMessage.self, on: req.db).sort(\.$createdAt, .descending).limit(100).all().map(MerchantMessageDTO.init)
+    }
+
+    @Sendable func markRead(req: Request) async throws -> MerchantMessageDTO {
+        let scope = try req.merchantScope()
+        let message = try await scope.find(MerchantMessage.self, id: try req.uuidParameter("messageID"), on: req.db)
+        if message.readAt == nil {
+            message.readAt = req.now
+            try await message.save(on: req.db)
+        }
+        return try MerchantMessageDTO(message)
     }
 
     @Sendable func apply(req: Request) async throws -> Response {

@@ -17,6 +17,7 @@ enum Migrations {
         CreateCatalog(),
         CreateMerchantApplications(),
         CreateStores(),
+        CreateMerchantMessages(),
     ]
 }
 

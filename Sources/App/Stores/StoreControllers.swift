@@ -119,15 +119,24 @@ struct StoreAPIController: RouteCollection {
             issues.append(.init("items[\(index)].skuId", .init("没有这个 SKU", "No such SKU")))
         }
         guard issues.isEmpty else { throw APIError.validation(issues) }
+        let now = req.now
+        let titles = Dictionary(try await Product.query(on: req.db).filter(\.$id ~~ owned.map(\.$product.id)).all().compactMap { p in p.id.map { ($0, p.title) } },
+                                uniquingKeysWith: { first, _ in first })
         try await req.db.transaction { db in
             for item in input.items {
                 let existing = try await StoreStock.query(on: db).filter(\.$store.$id == storeID).filter(\.$sku.$id == item.skuId).first()
                 let row = existing ?? StoreStock()
+                let oldStock = existing?.stock
                 row.$store.id = storeID
                 row.$sku.id = item.skuId
                 row.stock = item.stock
                 row.lowStockThreshold = item.lowStockThreshold ?? existing?.lowStockThreshold ?? 0
                 try await row.save(on: db)
+                if row.lowStockThreshold > 0, LowStockAlerts.crosses(old: oldStock, new: row.stock, threshold: row.lowStockThreshold),
+                   let sku = owned.first(where: { $0.id == item.skuId }) {
+                    try await LowStockAlerts.notify(merchantID: scope.merchantID, skuCode: sku.code, productTitle: titles[sku.$product.id] ?? "",
+                                                    store: store.name, stock: row.stock, threshold: row.lowStockThreshold, on: db, at: now)
+                }
             }
         }
         return try await stock(req: req)

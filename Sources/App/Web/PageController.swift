@@ -277,6 +277,7 @@ struct PageController: RouteCollection {
         let staff: [StaffRow]
         let products: [ProductRow]
         let stores: [StoreRow]
+        let messages: [String]
     }
 
     @Sendable func merchantHome(req: Request) async throws -> Response {
@@ -289,6 +290,7 @@ struct PageController: RouteCollection {
         let stores = try await scope.query(Store.self, on: req.db).sort(\.$name).all()
         let storeIDs = stores.compactMap(\.id)
         let stock = try await StoreStock.query(on: req.db).filter(\.$store.$id ~~ storeIDs).all()
+        let messages = try await scope.query(MerchantMessage.self, on: req.db).filter(\.$readAt == nil).sort(\.$createdAt, .descending).limit(10).all()
         return try await req.page("console/merchant", MerchantHome(
             merchantName: merchant.name,
             role: t["staff_role_\(role.rawValue)"] ?? role.rawValue,
@@ -303,7 +305,8 @@ struct PageController: RouteCollection {
                 let rows = stock.filter { $0.$store.id == store.id }
                 return .init(id: store.id?.uuidString.lowercased() ?? "", name: store.name, kind: t["store_kind_\(store.kind)"] ?? store.kind,
                              skus: rows.count, units: rows.reduce(0) { $0 + $1.stock }, low: rows.filter { $0.stock <= $0.lowStockThreshold }.count)
-            }))
+            },
+            messages: messages.map(\.title)))
     }
 
     static func percent(_ rate: BasisPoints) -> String {

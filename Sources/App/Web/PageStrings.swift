@@ -124,6 +124,7 @@ enum PageStrings {
         "home_categories": .init("分类入口", "Shop by category"),
         "store_kind_direct": .init("直营店", "Direct-operated"),
         "merchant_products": .init("商品", "Products"),
+        "merchant_messages": .init("未读消息", "Unread messages"),
         "merchant_products_hint": .init("商品可通过接口或 CSV 批量导入导出（见 README）。", "Create products through the API or import them as CSV (see the README)."),
         "merchant_stores": .init("门店与库存", "Stores and stock"),
         "store_skus": .init("SKU 数", "SKUs"),
