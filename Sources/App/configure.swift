@@ -25,6 +25,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
 
     await app.jwt.keys.add(hmac: HMACKey(from: config.jwtSecret), digestAlgorithm: .sha256)
 
+    app.imageStorage = LocalImageStorage(directory: config.uploadsDirectory, threadPool: app.threadPool)
     app.storefrontCache = StorefrontCache(timeToLive: .milliseconds(Int64(config.storefrontCacheMilliseconds)))
 
     app.views.use(.leaf)
@@ -55,6 +56,7 @@ func routes(_ app: Application) throws {
         return response
     }
     app.get("openapi.json", use: OpenAPIDocument.serve)
+    try app.register(collection: ImageController())
 
     let api = app.grouped("api", "v1").grouped(BearerAuthMiddleware())
     try api.register(collection: AuthAPIController())
@@ -62,12 +64,14 @@ func routes(_ app: Application) throws {
     try api.register(collection: CatalogAPIController(storefrontCache: StorefrontCacheMiddleware(cache: app.storefrontCache)))
     try api.register(collection: MerchantAPIController())
     try api.register(collection: StoreAPIController())
+    try api.register(collection: ImageAPIController())
 
     let web = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try web.register(collection: PageController())
     try web.register(collection: CatalogPageController())
     try web.register(collection: MerchantPageController())
     try web.register(collection: StorePageController())
+    try web.register(collection: ProductEditorPageController())
 }
 
 @Sendable func health(req: Request) async throws -> Response {

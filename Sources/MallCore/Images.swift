@@ -64,18 +64,35 @@ public enum PNG {
     public static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
     public static func encode(width: Int, height: Int, bitDepth: UInt8, scanlines: [UInt8]) -> [UInt8] {
+        encode(width: width, height: height, bitDepth: bitDepth, colourType: 0, zlibStream: zlibStored(scanlines))
+    }
+
+    /// An 8-bit RGB image from `width × height × 3` bytes. `deflate` turns scanlines into a zlib
+    /// stream; the default stores them uncompressed, callers with zlib pass its compressor.
+    public static func encodeRGB(width: Int, height: Int, pixels: [UInt8], deflate: ([UInt8]) -> [UInt8] = zlibStored) -> [UInt8] {
+        precondition(pixels.count == width * height * 3, "pixels must be width × height × 3 bytes")
+        var scanlines: [UInt8] = []
+        scanlines.reserveCapacity((width * 3 + 1) * height)
+        for row in 0..<height {
+            scanlines.append(0) // filter: none
+            scanlines += pixels[row * width * 3..<(row + 1) * width * 3]
+        }
+        return encode(width: width, height: height, bitDepth: 8, colourType: 2, zlibStream: deflate(scanlines))
+    }
+
+    static func encode(width: Int, height: Int, bitDepth: UInt8, colourType: UInt8, zlibStream: [UInt8]) -> [UInt8] {
         var header: [UInt8] = []
         header += bigEndian(UInt32(width))
         header += bigEndian(UInt32(height))
-        header += [bitDepth, 0, 0, 0, 0] // greyscale, deflate, adaptive filtering, no interlace
+        header += [bitDepth, colourType, 0, 0, 0] // deflate, adaptive filtering, no interlace
         var png = signature
         png += chunk("IHDR", header)
-        png += chunk("IDAT", zlibStored(scanlines))
+        png += chunk("IDAT", zlibStream)
         png += chunk("IEND", [])
         return png
     }
 
-    static func zlibStored(_ data: [UInt8]) -> [UInt8] {
+    public static func zlibStored(_ data: [UInt8]) -> [UInt8] {
         var out: [UInt8] = [0x78, 0x01]
         var offset = 0
         repeat {

@@ -7,11 +7,13 @@ public enum StaffRole: String, Codable, Sendable, CaseIterable {
     case platformSupport = "platform_support"
     case merchantOwner = "merchant_owner"
     case merchantStaff = "merchant_staff"
+    /// 店员: works in one store of the merchant; sees the shop, changes nothing in it.
+    case storeClerk = "store_clerk"
 
     public var isPlatform: Bool {
         switch self {
         case .platformAdmin, .platformFinance, .platformSupport: true
-        case .merchantOwner, .merchantStaff: false
+        case .merchantOwner, .merchantStaff, .storeClerk: false
         }
     }
 
@@ -21,7 +23,7 @@ public enum StaffRole: String, Codable, Sendable, CaseIterable {
         case .platformFinance: [.viewConsole, .viewLedger, .viewMerchants]
         case .platformSupport: [.viewConsole, .viewMembers, .viewMerchants]
         case .merchantOwner: [.viewShop, .manageShop, .manageShopStaff]
-        case .merchantStaff: [.viewShop]
+        case .merchantStaff, .storeClerk: [.viewShop]
         }
     }
 

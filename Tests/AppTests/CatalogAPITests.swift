@@ -206,18 +206,18 @@ struct CatalogFixture {
                 var walk = question, collect = question
                 var walkIDs: [UUID] = [], collectIDs: [UUID] = []
                 repeat {
-                    let page = try await ProductQueries.list(walk, on: t.app.db, locale: .zhHans, walkThreshold: 0)
+                    let page = try await ProductQueries.list(walk, on: t.app.db, locale: .zhHans, storage: t.app.imageStorage, walkThreshold: 0)
                     walkIDs += page.items.map(\.id)
                     walk.cursor = page.nextCursor
                 } while walk.cursor != nil
                 repeat {
-                    let page = try await ProductQueries.list(collect, on: t.app.db, locale: .zhHans, walkThreshold: .max)
+                    let page = try await ProductQueries.list(collect, on: t.app.db, locale: .zhHans, storage: t.app.imageStorage, walkThreshold: .max)
                     collectIDs += page.items.map(\.id)
                     collect.cursor = page.nextCursor
                 } while collect.cursor != nil
                 #expect(walkIDs == collectIDs, "\(question)")
             }
-            #expect(try await ProductQueries.list(ProductListQuery(q: "奶粉", limit: 100), on: t.app.db, locale: .zhHans, walkThreshold: 0).items.count == 10)
+            #expect(try await ProductQueries.list(ProductListQuery(q: "奶粉", limit: 100), on: t.app.db, locale: .zhHans, storage: t.app.imageStorage, walkThreshold: 0).items.count == 10)
         }
     }
 

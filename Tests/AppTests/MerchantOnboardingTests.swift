@@ -6,19 +6,27 @@ import VaporTesting
 @testable import App
 
 @Suite struct MerchantOnboardingTests {
-    let application = #"{"companyName":"青禾有机农场","contactName":"李青","contactPhone":"13612345678","licenceNumber":"91330100MA2XXXXX1A","businessCategory":"生鲜","username":"qinghe","password":"Farm2026ok"}"#
+    func application(licence: String) -> String {
+        #"{"companyName":"青禾有机农场","contactName":"李青","contactPhone":"13612345678","licenceNumber":"91330100MA2XXXXX1A","licenceImage":"\#(licence)","businessCategory":"生鲜","username":"qinghe","password":"Farm2026ok"}"#
+    }
 
     @Test func anApprovedApplicantSellsWithItsOwnLogin() async throws {
         try await withMallApp { t in
             // setup
             try await t.createStaff("boss", role: .platformAdmin, merchantID: nil)
             let boss = try await t.staffToken("boss", console: "platform")
-            // act: apply, then review
-            let applied = try await t.postJSON("/api/v1/merchant-applications", application)
+            // act: apply with a licence picture, then review
+            let licence = try await t.uploadLicence()
+            let applied = try await t.postJSON("/api/v1/merchant-applications", application(licence: licence))
             #expect(applied.status == .created)
             let submitted = try applied.content.decode(MerchantApplicationDTO.self)
             #expect(submitted.status == "pending")
             #expect(submitted.contactPhone == "136****5678")
+            #expect(submitted.licenceImageUrl == "/uploads/" + licence)
+            let picture = try await t.get(submitted.licenceImageUrl)
+            #expect(picture.status == .ok)
+            #expect(picture.headers.contentType == .png)
+            #expect(Array(picture.body.readableBytesView) == TestImages.png())
             #expect(try await t.staffTokenResponse("qinghe", console: "merchant", password: "Farm2026ok").status == .unauthorized)
 
             let pending = try await t.get("/api/v1/admin/merchant-applications", token: boss).content.decode([MerchantApplicationDTO].self)
@@ -29,6 +37,7 @@ import VaporTesting
             // check
             #expect(merchant.name == "青禾有机农场")
             #expect(merchant.serviceRateBp == 450)
+            #expect(try await UploadedImage.query(on: t.app.db).filter(\.$storageKey == licence).first()?.$merchant.id == merchant.id)
             #expect(try await LedgerAccount.query(on: t.app.db).filter(\.$purpose == "merchant_receivable").filter(\.$ownerID == merchant.id.uuidString.lowercased()).count() == 1)
             let owner = try await t.staffToken("qinghe", console: "merchant", password: "Farm2026ok")
             #expect(try await t.get("/api/v1/merchant/profile", token: owner).content.decode(MerchantDTO.self).id == merchant.id)
@@ -42,7 +51,7 @@ import VaporTesting
         try await withMallApp { t in
             try await t.createStaff("boss", role: .platformAdmin, merchantID: nil)
             let boss = try await t.staffToken("boss", console: "platform")
-            let submitted = try await t.postJSON("/api/v1/merchant-applications", application).content.decode(MerchantApplicationDTO.self)
+            let submitted = try await t.postJSON("/api/v1/merchant-applications", application(licence: try await t.uploadLicence())).content.decode(MerchantApplicationDTO.self)
             #expect(try await t.postJSON("/api/v1/admin/merchant-applications/\(submitted.id)/reject", #"{"reason":" "}"#, token: boss).status == .unprocessableEntity)
             let rejected = try await t.postJSON("/api/v1/admin/merchant-applications/\(submitted.id)/reject", #"{"reason":"营业执照模糊，请重新上传"}"#, token: boss)
             #expect(try rejected.content.decode(MerchantApplicationDTO.self).rejectReason == "营业执照模糊，请重新上传")
@@ -58,8 +67,11 @@ import VaporTesting
             try await t.createStaff("taken", role: .merchantStaff, merchantID: Merchant.selfOperatedID)
             let bad = try await t.postJSON("/api/v1/merchant-applications", #"{"companyName":"","contactName":"李青","contactPhone":"123","licenceNumber":"X","businessCategory":"生鲜","username":"a","password":"short"}"#)
             #expect(bad.status == .unprocessableEntity)
-            #expect(bad.error?.details.map(\.field) == ["companyName", "contactPhone", "username", "password"])
-            let taken = try await t.postJSON("/api/v1/merchant-applications", application.replacingOccurrences(of: "qinghe", with: "taken"))
+            #expect(bad.error?.details.map(\.field) == ["companyName", "contactPhone", "username", "password", "licenceImage"])
+            #expect(bad.error?.details.last?.message == "请上传营业执照图片")
+            let unknownLicence = try await t.postJSON("/api/v1/merchant-applications", application(licence: "ab/ab000000000000000000000000000000.png"))
+            #expect(unknownLicence.error?.details.map(\.field) == ["licenceImage"])
+            let taken = try await t.postJSON("/api/v1/merchant-applications", application(licence: try await t.uploadLicence()).replacingOccurrences(of: "qinghe", with: "taken"))
             #expect(taken.status == .conflict)
             #expect(try await MerchantApplication.query(on: t.app.db).count() == 0)
         }
@@ -105,8 +117,17 @@ extension TestContext {
             #expect(bad.status == .unprocessableEntity)
             #expect(bad.body.string.contains("请输入正确的11位手机号"))
             #expect(bad.body.string.contains(#"value="青禾农场""#))
-            let done = try await applicant.post("/merchant/apply", form: ["companyName": "青禾农场", "contactName": "李青", "contactPhone": "13612345678",
-                                                                         "licenceNumber": "91330100", "businessCategory": "生鲜", "username": "qinghe", "password": "Farm2026ok"])
+            let fields = ["companyName": "青禾农场", "contactName": "李青", "contactPhone": "13612345678",
+                          "licenceNumber": "91330100", "businessCategory": "生鲜", "username": "qinghe", "password": "Farm2026ok"]
+            let noPicture = try await applicant.post("/merchant/apply", form: fields)
+            #expect(noPicture.status == .unprocessableEntity)
+            #expect(noPicture.body.string.contains("请上传营业执照图片"))
+            let notAnImage = try await applicant.postMultipart("/merchant/apply", fields: fields, files: [("licenceFile", "licence.png", "image/png", Array("not really a picture".utf8))])
+            #expect(notAnImage.status == .unsupportedMediaType)
+            #expect(notAnImage.body.string.contains("只能上传 JPG、PNG、GIF 或 WebP 图片"))
+            #expect(try await MerchantApplication.query(on: t.app.db).count() == 0)
+            #expect(try await UploadedImage.query(on: t.app.db).count() == 0)
+            let done = try await applicant.postMultipart("/merchant/apply", fields: fields, files: [("licenceFile", "licence.png", "image/png", TestImages.png())])
             #expect(done.body.string.contains("申请已提交，请等待平台审核。"))
 
             let boss = PageClient(app: t.app)
@@ -115,6 +136,8 @@ extension TestContext {
             let console = try await boss.get("/admin").body.string
             #expect(console.contains("青禾农场"))
             #expect(console.contains("李青 136****5678"))
+            let licenceKey = try #require(try await MerchantApplication.query(on: t.app.db).first()?.licenceImage)
+            #expect(console.contains(#"href="/uploads/\#(licenceKey)""#))
             let id = try #require(try await MerchantApplication.query(on: t.app.db).first()?.requireID())
             let bogus = try await boss.post("/admin/merchant-applications/\(id)/approve", form: ["rate": "abc"])
             #expect(bogus.headers.first(name: .location) == "/admin")

@@ -27,6 +27,12 @@ import VaporTesting
                 #expect(try await client.get("/lang?to=en&back=\(encoded)").headers.first(name: .location) == "/", "\(back)")
             }
             #expect(try await client.get("/lang?to=zh-Hans&back=/member?tab=1").headers.first(name: .location) == "/member?tab=1")
+            // Switching on a search keeps the search.
+            let search = try await client.get("/search?q=%E5%A5%B6%E7%B2%89&sort=price_asc").body.string
+            let link = try #require(search.components(separatedBy: #"class="lang" href="/lang?to=en&back="#).dropFirst().first?.split(separator: "\"").first)
+            let back = try #require(String(link).removingPercentEncoding)
+            #expect(try await client.get("/lang?to=en&back=\(link)").headers.first(name: .location) == back)
+            #expect(back == "/search?q=%E5%A5%B6%E7%B2%89&sort=price_asc")
         }
     }
 

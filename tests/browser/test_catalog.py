@@ -96,7 +96,7 @@ def test_search_from_home(page, snap):
     page.fill("form.searchbar input[name=q]", "奶粉")
     assert submit(page, "form.searchbar") == 200
     assert re.search(r"/search\?q=%E5%A5%B6%E7%B2%89$", page.url), page.url
-    expect(page.locator("h1.page-heading")).to_have_text("搜索结果： “奶粉”")
+    expect(page.locator("h1.page-heading")).to_have_text("搜索结果：“奶粉”")
     expect(page.locator("form.searchbar input[name=q]")).to_have_value("奶粉")
     expect(card_titles(page)).to_have_text(MILK_POWDER)
     expect(page.locator("#product-grid .product-card").first.locator(".price")).to_have_text("¥258.00")
@@ -109,7 +109,7 @@ def test_search_from_home(page, snap):
     page.fill("form.searchbar input[name=q]", "榴莲")
     with page.expect_navigation():
         page.locator("form.searchbar input[name=q]").press("Enter")
-    expect(page.locator("h1.page-heading")).to_have_text("搜索结果： “榴莲”")
+    expect(page.locator("h1.page-heading")).to_have_text("搜索结果：“榴莲”")
     expect(page.locator("#no-products")).to_have_text("没有找到相关商品")
     expect(page.locator("#product-grid .product-card")).to_have_count(0)
     snap(page, "catalog-search-empty")

@@ -70,6 +70,8 @@ struct StaffDTO: Content {
     let role: String
     let permissions: [String]
     let merchantId: UUID?
+    /// The store a store clerk works in.
+    let storeId: UUID?
 
     init(_ staff: StaffUser) throws {
         id = try staff.requireID()
@@ -78,6 +80,7 @@ struct StaffDTO: Content {
         role = staff.role
         permissions = (staff.staffRole?.permissions ?? []).map(\.rawValue).sorted()
         merchantId = staff.$merchant.id
+        storeId = staff.$store.id
     }
 }
 

@@ -56,6 +56,8 @@ final class StaffUser: Model, @unchecked Sendable {
     @Field(key: "display_name") var displayName: String
     @Field(key: "role") var role: String
     @OptionalParent(key: "merchant_id") var merchant: Merchant?
+    /// Set for store clerks: the one store they work in.
+    @OptionalParent(key: "store_id") var store: Store?
     @Field(key: "active") var active: Bool
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
 

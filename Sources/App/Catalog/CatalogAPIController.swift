@@ -41,11 +41,11 @@ struct CatalogAPIController: RouteCollection {
     }
 
     @Sendable func products(req: Request) async throws -> ProductPageDTO {
-        try await ProductQueries.list(try req.query.decode(ProductListQuery.self), on: req.db, locale: req.locale)
+        try await ProductQueries.list(try req.query.decode(ProductListQuery.self), on: req.db, locale: req.locale, storage: req.application.imageStorage)
     }
 
     @Sendable func product(req: Request) async throws -> ProductDetailDTO {
-        try await ProductQueries.storefrontDetail(try req.uuidParameter("productID"), on: req.db, locale: req.locale)
+        try await ProductQueries.storefrontDetail(try req.uuidParameter("productID"), on: req.db, locale: req.locale, storage: req.application.imageStorage)
     }
 
     // MARK: operator
@@ -86,14 +86,13 @@ struct CatalogAPIController: RouteCollection {
 
     @Sendable func merchantProducts(req: Request) async throws -> [ProductSummaryDTO] {
         let scope = try req.merchantScope()
-        return try await scope.query(Product.self, on: req.db).sort(\.$listedAt, .descending).limit(500).all().map { try ProductSummaryDTO($0, req.locale) }
+        return try await scope.query(Product.self, on: req.db).sort(\.$listedAt, .descending).limit(500).all().map { try ProductSummaryDTO($0, req.locale, storage: req.application.imageStorage) }
     }
 
     @Sendable func merchantProduct(req: Request) async throws -> ProductDetailDTO {
         let scope = try req.merchantScope()
         let product = try await scope.find(Product.self, id: try req.uuidParameter("productID"), on: req.db)
-        let skus = try await product.$skus.get(on: req.db)
-        return try ProductDetailDTO(product, skus: skus, req.locale)
+        return try await Self.detail(product, req)
     }
 
     @Sendable func createProduct(req: Request) async throws -> Response {
@@ -103,8 +102,7 @@ struct CatalogAPIController: RouteCollection {
         let product = try await req.db.transaction { db in
             try await CatalogService(db: db, now: now).createProduct(input, merchantID: scope.merchantID)
         }
-        let skus = try await product.$skus.get(on: req.db)
-        return try await ProductDetailDTO(product, skus: skus, req.locale).encodeResponse(status: .created, for: req)
+        return try await Self.detail(product, req).encodeResponse(status: .created, for: req)
     }
 
     @Sendable func updateProduct(req: Request) async throws -> ProductDetailDTO {
@@ -117,8 +115,7 @@ struct CatalogAPIController: RouteCollection {
             try await CatalogService(db: db, now: now).updateProduct(product, input)
             return product
         }
-        let skus = try await product.$skus.get(on: req.db)
-        return try ProductDetailDTO(product, skus: skus, req.locale)
+        return try await Self.detail(product, req)
     }
 
     @Sendable func exportCSV(req: Request) async throws -> Response {
@@ -152,7 +149,16 @@ struct CatalogAPIController: RouteCollection {
         let scope = try req.merchantScope(.manageShop)
         let product = try await scope.find(Product.self, id: try req.uuidParameter("productID"), on: req.db)
         try await CatalogService(db: req.db, now: req.now).setShelf(product, onShelf: try req.content.decode(ShelfInput.self).onShelf)
-        return try ProductSummaryDTO(product, req.locale)
+        return try ProductSummaryDTO(product, req.locale, storage: req.application.imageStorage)
+    }
+}
+
+extension CatalogAPIController {
+    /// A merchant's own view of a product: every SKU, image and redemption store.
+    static func detail(_ product: Product, _ req: Request) async throws -> ProductDetailDTO {
+        let skus = try await product.$skus.get(on: req.db)
+        let stores = try await ProductQueries.redeemStores(of: try product.requireID(), on: req.db, activeOnly: false)
+        return try ProductDetailDTO(product, skus: skus, redeemStores: stores, req.locale, storage: req.application.imageStorage)
     }
 }
 

@@ -50,6 +50,8 @@ struct SkuInput: Content {
     let weightGrams: Int?
     let stock: Int64
     let lowStockThreshold: Int64?
+    /// An image `key` from `POST /api/v1/merchant/images`, shown when this SKU is chosen.
+    var image: String? = nil
 }
 
 struct ProductInput: Content {
@@ -66,6 +68,12 @@ struct ProductInput: Content {
     let skus: [SkuInput]
     let onShelf: Bool?
     let sortWeight: Int64?
+    /// Image keys from `POST /api/v1/merchant/images`; absent means none. The saved gallery always
+    /// includes the main image (first if it was missing), and a gallery without a main image lends its first.
+    var mainImage: String? = nil
+    var gallery: [String]? = nil
+    /// Service products: the merchant's stores where the voucher can be redeemed.
+    var redeemStoreIds: [UUID]? = nil
 }
 
 struct ShelfInput: Content {
@@ -82,8 +90,9 @@ struct SkuDTO: Content {
     let weightGrams: Int
     let stock: Int64
     let lowStockThreshold: Int64
+    let image: ImageRef?
 
-    init(_ sku: Sku, _ locale: MallLocale) throws {
+    init(_ sku: Sku, _ locale: MallLocale, storage: any ImageStorage) throws {
         id = try sku.requireID()
         code = sku.code
         specs = sku.specValues
@@ -93,6 +102,7 @@ struct SkuDTO: Content {
         weightGrams = sku.weightGrams
         stock = sku.stock
         lowStockThreshold = sku.lowStockThreshold
+        image = ImageRef(sku.image, storage)
     }
 }
 
@@ -108,8 +118,9 @@ struct ProductSummaryDTO: Content {
     let inStock: Bool
     let onShelf: Bool
     let tags: [String]
+    let mainImage: ImageRef?
 
-    init(_ product: Product, _ locale: MallLocale) throws {
+    init(_ product: Product, _ locale: MallLocale, storage: any ImageStorage) throws {
         id = try product.requireID()
         title = product.title
         subtitle = product.subtitle
@@ -121,7 +132,26 @@ struct ProductSummaryDTO: Content {
         inStock = product.totalStock > 0
         onShelf = product.onShelf
         tags = product.tagList
+        mainImage = ImageRef(product.mainImage, storage)
     }
+}
+
+/// An image as clients need it: the key to send back on edits and the address to load.
+struct ImageRef: Content, Equatable {
+    let key: String
+    let url: String
+
+    init?(_ key: String, _ storage: any ImageStorage) {
+        guard !key.isEmpty else { return nil }
+        self.key = key
+        url = storage.url(for: key)
+    }
+}
+
+struct RedeemStoreDTO: Content {
+    let id: UUID
+    let name: String
+    let address: String
 }
 
 struct ProductDetailDTO: Content {
@@ -141,8 +171,11 @@ struct ProductDetailDTO: Content {
     let price: MoneyDTO
     let specs: [SpecMatrix.Spec]
     let skus: [SkuDTO]
+    let mainImage: ImageRef?
+    let gallery: [ImageRef]
+    let redeemStores: [RedeemStoreDTO]
 
-    init(_ product: Product, skus: [Sku], _ locale: MallLocale) throws {
+    init(_ product: Product, skus: [Sku], redeemStores: [Store] = [], _ locale: MallLocale, storage: any ImageStorage) throws {
         id = try product.requireID()
         title = product.title
         subtitle = product.subtitle
@@ -158,7 +191,10 @@ struct ProductDetailDTO: Content {
         tags = product.tagList
         price = MoneyDTO(Money(fen: product.minPrice), locale)
         specs = product.specs
-        self.skus = try skus.sorted { $0.position < $1.position }.map { try SkuDTO($0, locale) }
+        self.skus = try skus.sorted { $0.position < $1.position }.map { try SkuDTO($0, locale, storage: storage) }
+        mainImage = ImageRef(product.mainImage, storage)
+        gallery = product.galleryKeys.compactMap { ImageRef($0, storage) }
+        self.redeemStores = try redeemStores.map { RedeemStoreDTO(id: try $0.requireID(), name: $0.name, address: $0.address) }
     }
 }
 

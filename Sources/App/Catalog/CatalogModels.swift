@@ -54,6 +54,9 @@ final class Product: Model, @unchecked Sendable {
     @Field(key: "total_stock") var totalStock: Int64
     /// Milliseconds since 1970, the key for "newest" ordering.
     @Field(key: "listed_at") var listedAt: Int64
+    /// Image storage keys: the main image and the gallery (joined by commas), "" for none.
+    @Field(key: "main_image") var mainImage: String
+    @Field(key: "gallery") var gallery: String
     @Field(key: "updated_at") var updatedAt: Date
 
     @Children(for: \.$product) var skus: [Sku]
@@ -61,6 +64,7 @@ final class Product: Model, @unchecked Sendable {
     init() {}
 
     var tagList: [String] { tags.split(separator: ",").map(String.init) }
+    var galleryKeys: [String] { gallery.split(separator: ",").map(String.init) }
 
     /// The specs as saved; a product without specs has none.
     var specs: [SpecMatrix.Spec] { (try? JSONDecoder().decode([SpecMatrix.Spec].self, from: Data(specsJSON.utf8))) ?? [] }
@@ -88,15 +92,12 @@ final class Sku: Model, @unchecked Sendable {
     @Field(key: "stock") var stock: Int64
     @Field(key: "low_stock_threshold") var lowStockThreshold: Int64
     @Field(key: "position") var position: Int
+    /// Image storage key, "" for none.
+    @Field(key: "image") var image: String
 
     init() {}
 
-    var specValues: [String: String] {
-        Dictionary(uniqueKeysWithValues: specKey.split(separator: ";").compactMap { pair -> (String, String)? in
-            let parts = pair.split(separator: ":", maxSplits: 1).map(String.init)
-            return parts.count == 2 ? (parts[0], parts[1]) : nil
-        })
-    }
+    var specValues: [String: String] { Self.parseSpecKey(specKey) }
 }
 
 /// One row per (term, product): bigrams of Chinese text and lower-cased words, see `SearchTerms`.

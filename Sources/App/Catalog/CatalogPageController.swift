@@ -18,6 +18,8 @@ struct CatalogPageController: RouteCollection {
         let price: String
         let soldOut: Bool
         let salesCount: Int64
+        /// "" when the product has no main image.
+        let image: String
     }
 
     struct CategoryLink: Encodable, Sendable {
@@ -28,7 +30,8 @@ struct CatalogPageController: RouteCollection {
     }
 
     static func cards(_ page: ProductPageDTO) -> [Card] {
-        page.items.map { Card(id: $0.id.uuidString, title: $0.title, subtitle: $0.subtitle, price: $0.price.display, soldOut: !$0.inStock, salesCount: $0.salesCount) }
+        page.items.map { Card(id: $0.id.uuidString, title: $0.title, subtitle: $0.subtitle, price: $0.price.display, soldOut: !$0.inStock, salesCount: $0.salesCount,
+                                    image: $0.mainImage?.url ?? "") }
     }
 
     static func categoryTree(on db: any Database) async throws -> [CategoryLink] {
@@ -62,10 +65,12 @@ struct CatalogPageController: RouteCollection {
         var params = (try? req.query.decode(ProductListQuery.self)) ?? ProductListQuery()
         params.limit = 20
         let t = PageStrings.dictionary(req.locale)
-        var heading = params.q.map { "\(t["search_results_for"] ?? "") “\($0)”" } ?? (t["search_all"] ?? "")
+        // Chinese punctuation carries its own space; English wants one.
+        let separator = req.locale == .zhHans ? "" : " "
+        var heading = params.q.map { "\(t["search_results_for"] ?? "")\(separator)“\($0)”" } ?? (t["search_all"] ?? "")
         if let categoryID = params.categoryId, let category = try await Category.find(categoryID, on: req.db) { heading = category.name }
         do {
-            let page = try await ProductQueries.list(params, on: req.db, locale: req.locale)
+            let page = try await ProductQueries.list(params, on: req.db, locale: req.locale, storage: req.application.imageStorage)
             func url(sort: String?, cursor: String?) -> String {
                 var components = URLComponents()
                 components.path = "/search"
@@ -91,7 +96,8 @@ struct CatalogPageController: RouteCollection {
 
     struct ProductPage: Encodable, Sendable {
         struct SpecGroup: Encodable, Sendable { let name: String; let values: [String] }
-        struct SkuRow: Encodable, Sendable { let key: String; let price: String; let marketPrice: String; let stock: Int64; let code: String }
+        struct SkuRow: Encodable, Sendable { let key: String; let price: String; let marketPrice: String; let stock: Int64; let code: String; let image: String }
+        struct StoreLink: Encodable, Sendable { let id: String; let name: String; let address: String }
         let id: String
         let title: String
         let subtitle: String
@@ -105,22 +111,35 @@ struct CatalogPageController: RouteCollection {
         let hasSpecs: Bool
         let skus: [SkuRow]
         let totalStock: Int64
+        /// Main image first, then the gallery.
+        let images: [String]
+        let hasImages: Bool
+        let firstImage: String
+        let redeemStores: [StoreLink]
+        let hasRedeemStores: Bool
     }
 
     @Sendable func product(req: Request) async throws -> Response {
-        let detail = try await ProductQueries.storefrontDetail(try req.uuidParameter("productID"), on: req.db, locale: req.locale)
+        let detail = try await ProductQueries.storefrontDetail(try req.uuidParameter("productID"), on: req.db, locale: req.locale, storage: req.application.imageStorage)
         let merchant = try await Merchant.find(detail.merchantId, on: req.db)
         let specNames = detail.specs.map(\.name)
         let skus = detail.skus.map { sku in
             ProductPage.SkuRow(key: specNames.map { "\($0):\(sku.specs[$0] ?? "")" }.joined(separator: ";"), price: sku.price.display,
-                               marketPrice: sku.marketPrice?.display ?? "", stock: sku.stock, code: sku.code)
+                               marketPrice: sku.marketPrice?.display ?? "", stock: sku.stock, code: sku.code,
+                               image: sku.image?.url ?? "")
         }
+        // The gallery holds the main image too; it leads.
+        let images = ([detail.mainImage?.url].compactMap { $0 } + detail.gallery.map(\.url)).reduce(into: [String]()) { list, url in
+            if !list.contains(url) { list.append(url) }
+        }
+        let stores = detail.redeemStores.map { ProductPage.StoreLink(id: $0.id.uuidString, name: $0.name, address: $0.address) }
         return try await req.page("catalog/product", ProductPage(
             id: detail.id.uuidString, title: detail.title, subtitle: detail.subtitle, description: detail.description,
             price: detail.price.display, merchantID: detail.merchantId.uuidString, merchantName: merchant?.name ?? "",
             isService: detail.kind == Product.Kind.service.rawValue, validityDays: detail.validityDays ?? 0,
             specs: detail.specs.map { .init(name: $0.name, values: $0.values) }, hasSpecs: !detail.specs.isEmpty, skus: skus,
-            totalStock: detail.skus.reduce(0) { $0 + $1.stock }))
+            totalStock: detail.skus.reduce(0) { $0 + $1.stock }, images: images, hasImages: !images.isEmpty, firstImage: images.first ?? "",
+            redeemStores: stores, hasRedeemStores: !stores.isEmpty))
     }
 
     @Sendable func shop(req: Request) async throws -> Response {
@@ -130,7 +149,7 @@ struct CatalogPageController: RouteCollection {
         var params = ProductListQuery()
         params.merchantId = id
         params.limit = 40
-        let page = try await ProductQueries.list(params, on: req.db, locale: req.locale)
+        let page = try await ProductQueries.list(params, on: req.db, locale: req.locale, storage: req.application.imageStorage)
         return try await req.page("catalog/shop", ShopPage(name: merchant.name, selfOperated: merchant.kind == Merchant.Kind.selfOperated.rawValue,
                                                            products: Self.cards(page), isEmpty: page.items.isEmpty))
     }

@@ -86,7 +86,7 @@ struct CatalogService {
     }
 
     private func save(_ input: ProductInput, into product: Product, isNew: Bool) async throws {
-        let valid = try await validate(input, excludingProduct: isNew ? nil : product.id)
+        let valid = try await validate(input, excludingProduct: isNew ? nil : product.id, merchantID: product.$merchant.id)
         product.$category.id = input.categoryId
         product.$brand.id = input.brandId
         product.title = valid.title
@@ -100,6 +100,11 @@ struct CatalogService {
         product.tags = valid.tags.joined(separator: ",")
         product.minPrice = input.skus.map(\.priceFen).min() ?? 0
         product.totalStock = input.skus.reduce(0) { $0 + $1.stock }
+        // The gallery always holds the main image, and a product with pictures always has a main one.
+        var gallery = valid.gallery
+        if !valid.mainImage.isEmpty, !gallery.contains(valid.mainImage) { gallery.insert(valid.mainImage, at: 0) }
+        product.mainImage = valid.mainImage.isEmpty ? gallery.first ?? "" : valid.mainImage
+        product.gallery = gallery.joined(separator: ",")
         product.updatedAt = now
         try await product.save(on: db)
         let productID = try product.requireID()
@@ -133,6 +138,7 @@ struct CatalogService {
             sku.stock = skuInput.stock
             sku.lowStockThreshold = skuInput.lowStockThreshold ?? 0
             sku.position = position
+            sku.image = skuInput.image ?? ""
             do {
                 try await sku.save(on: db)
             } catch let error as any DatabaseError where error.isConstraintFailure {
@@ -144,6 +150,8 @@ struct CatalogService {
             }
         }
         try await reindex(product, codes: codes)
+        try await ProductRedeemStore.query(on: db).filter(\.$product.$id == productID).delete()
+        for storeID in valid.redeemStoreIDs { try await ProductRedeemStore(productID: productID, storeID: storeID).create(on: db) }
     }
 
     func setShelf(_ product: Product, onShelf: Bool) async throws {
@@ -174,10 +182,14 @@ struct CatalogService {
         let matrix: SpecMatrix
         /// The spec key of each input SKU, in input order.
         let keys: [String]
+        let mainImage: String
+        let gallery: [String]
+        let redeemStoreIDs: [UUID]
     }
 
     /// Checks everything before anything is written and reports every bad field at once.
-    func validate(_ input: ProductInput, excludingProduct: UUID?) async throws -> ValidProduct {
+    /// With a merchant, image keys and redemption stores must be that merchant's own.
+    func validate(_ input: ProductInput, excludingProduct: UUID?, merchantID: UUID? = nil) async throws -> ValidProduct {
         var issues: [APIError.FieldIssue] = []
         let title = input.title.trimmingCharacters(in: .whitespacesAndNewlines)
         if title.isEmpty || title.count > 100 { issues.append(.init("title", .init("商品名称需为 1-100 个字", "The title needs 1–100 characters"))) }
@@ -246,6 +258,30 @@ struct CatalogService {
         if let brandID = input.brandId, try await Brand.find(brandID, on: db) == nil {
             issues.append(CatalogError.brandNotFound.apiError.details[0])
         }
+        let mainImage = (input.mainImage ?? "").trimmingCharacters(in: .whitespaces)
+        let gallery = (input.gallery ?? []).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            .reduce(into: [String]()) { list, key in if !list.contains(key) { list.append(key) } }
+        if Set(gallery + [mainImage].filter { !$0.isEmpty }).count > 9 { issues.append(.init("gallery", .init("图集最多 9 张图片", "The gallery holds at most 9 images"))) }
+        var imageKeys: [(field: String, key: String)] = mainImage.isEmpty ? [] : [("mainImage", mainImage)]
+        imageKeys += gallery.enumerated().map { ("gallery[\($0.offset)]", $0.element) }
+        for (index, sku) in input.skus.enumerated() where !(sku.image ?? "").isEmpty { imageKeys.append(("skus[\(index)].image", sku.image ?? "")) }
+        if let merchantID {
+            issues += try await ImageService.requireOwned(imageKeys, merchantID: merchantID, on: db)
+        } else if !imageKeys.isEmpty {
+            issues += imageKeys.map { ImageError.unknownImage(field: $0.field).apiError.details[0] }
+        }
+        let redeemStoreIDs = Array(Set(input.redeemStoreIds ?? [])).sorted { $0.uuidString < $1.uuidString }
+        if !redeemStoreIDs.isEmpty {
+            if kind != .service {
+                issues.append(.init("redeemStoreIds", .init("只有服务类商品可以设置核销门店", "Only service products have redemption stores")))
+            } else {
+                var own = 0
+                if let merchantID { own = try await Store.query(on: db).filter(\.$id ~~ redeemStoreIDs).filter(\.$merchant.$id == merchantID).count() }
+                if own != redeemStoreIDs.count {
+                    issues.append(.init("redeemStoreIds", .init("核销门店需是本店铺的门店", "Redemption stores must be your own stores")))
+                }
+            }
+        }
         guard issues.isEmpty, let matrix, let kind else { throw CatalogError.invalid(issues) }
 
         // Codes taken by another product.
@@ -256,7 +292,8 @@ struct CatalogService {
             let index = seenCodes[clash.code] ?? 0
             throw CatalogError.duplicateSkuCode(field: "skus[\(index)].code", code: clash.code)
         }
-        return ValidProduct(title: title, subtitle: subtitle, kind: kind, tags: tags, matrix: matrix, keys: keys)
+        return ValidProduct(title: title, subtitle: subtitle, kind: kind, tags: tags, matrix: matrix, keys: keys,
+                            mainImage: mainImage, gallery: gallery, redeemStoreIDs: redeemStoreIDs)
     }
 
     static func validName(_ raw: String?, field: String) throws -> String {

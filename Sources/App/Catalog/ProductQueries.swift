@@ -69,7 +69,7 @@ enum ProductQueries {
     static let defaultLimit = 20
     static let maxLimit = 100
 
-    static func list(_ params: ProductListQuery, on db: any Database, locale: MallLocale, walkThreshold: Int = walkThreshold) async throws -> ProductPageDTO {
+    static func list(_ params: ProductListQuery, on db: any Database, locale: MallLocale, storage: any ImageStorage, walkThreshold: Int = walkThreshold) async throws -> ProductPageDTO {
         var issues: [APIError.FieldIssue] = []
         let sort = ProductSort(rawValue: params.sort ?? "default")
         if sort == nil { issues.append(.init("sort", .init("排序方式只能是 default、sales、price_asc、price_desc 或 newest", "sort must be default, sales, price_asc, price_desc or newest"))) }
@@ -113,7 +113,7 @@ enum ProductQueries {
         let rows = try await query.sort(sort.key, direction).sort(\.$id, direction).limit(limit + 1).all()
         let page = Array(rows.prefix(limit))
         let next = rows.count > limit ? page.last.map { ProductCursor(value: $0[keyPath: sort.key].value ?? 0, id: $0.id ?? UUID()).encoded } : nil
-        return ProductPageDTO(items: try page.map { try ProductSummaryDTO($0, locale) }, nextCursor: next)
+        return ProductPageDTO(items: try page.map { try ProductSummaryDTO($0, locale, storage: storage) }, nextCursor: next)
     }
 
     /// Above this many matches, walking the sort index and probing each product beats sorting all matches.
@@ -181,13 +181,22 @@ enum ProductQueries {
     }
 
     /// A product as the storefront shows it: on the shelf, from an active merchant.
-    static func storefrontDetail(_ id: UUID, on db: any Database, locale: MallLocale) async throws -> ProductDetailDTO {
+    static func storefrontDetail(_ id: UUID, on db: any Database, locale: MallLocale, storage: any ImageStorage) async throws -> ProductDetailDTO {
         guard let product = try await Product.query(on: db)
             .join(Merchant.self, on: \Product.$merchant.$id == \Merchant.$id)
             .filter(Merchant.self, \.$status == Merchant.Status.active.rawValue)
             .filter(\.$id == id).filter(\.$onShelf == true)
             .first() else { throw APIError.notFound }
         let skus = try await Sku.query(on: db).filter(\.$product.$id == id).all()
-        return try ProductDetailDTO(product, skus: skus, locale)
+        let stores = try await redeemStores(of: id, on: db, activeOnly: true)
+        return try ProductDetailDTO(product, skus: skus, redeemStores: stores, locale, storage: storage)
+    }
+
+    static func redeemStores(of productID: UUID, on db: any Database, activeOnly: Bool) async throws -> [Store] {
+        var query = Store.query(on: db)
+            .join(ProductRedeemStore.self, on: \Store.$id == \ProductRedeemStore.$store.$id)
+            .filter(ProductRedeemStore.self, \.$product.$id == productID)
+        if activeOnly { query = query.filter(\.$active == true) }
+        return try await query.sort(\.$name).all()
     }
 }

@@ -65,7 +65,7 @@ struct BenchCatalogCommand: AsyncCommand {
         let sample = try await Product.query(on: app.db).sort(\.$sortWeight, .descending).first()
         context.console.print("category=\(categories[0].uuidString)")
         context.console.print("product=\(try sample?.requireID().uuidString ?? "")")
-        let milk = try await ProductQueries.list(ProductListQuery(q: "奶粉", limit: 100), on: app.db, locale: .zhHans).items.count
+        let milk = try await ProductQueries.list(ProductListQuery(q: "奶粉", limit: 100), on: app.db, locale: .zhHans, storage: app.imageStorage).items.count
         context.console.print("created=\(count) milk-first-page=\(milk)")
     }
 }

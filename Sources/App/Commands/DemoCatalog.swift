@@ -79,8 +79,8 @@ enum DemoCatalog {
         ("裂变商城 人民广场体验店", .direct, "上海市黄浦区人民大道120号", 31.2304, 121.4737, true),
     ]
 
-    static func seed(on db: any Database, now: Date, onboardedMerchant: UUID) async throws {
-        try await seedProducts(on: db, now: now, onboardedMerchant: onboardedMerchant)
+    static func seed(on db: any Database, now: Date, onboardedMerchant: UUID, storage: any ImageStorage) async throws {
+        try await seedProducts(on: db, now: now, onboardedMerchant: onboardedMerchant, storage: storage)
         for entry in stores {
             let merchantID = entry.selfOperated ? Merchant.selfOperatedID : onboardedMerchant
             let store = Store()
@@ -88,6 +88,10 @@ enum DemoCatalog {
             StoreService.apply(StoreInput(name: entry.name, kind: entry.kind.rawValue, address: entry.address, latitude: entry.lat, longitude: entry.lng,
                                           hours: "10:00-21:00", phone: "021-6288 0000", active: true), kind: entry.kind, to: store)
             try await store.create(on: db)
+            // Its merchant's service products can be redeemed here.
+            let services = try await Product.query(on: db).filter(\.$merchant.$id == merchantID)
+                .filter(\.$kind == Product.Kind.service.rawValue).all()
+            for service in services { try await ProductRedeemStore(productID: try service.requireID(), storeID: try store.requireID()).create(on: db) }
             // The store holds some of its merchant's SKUs.
             let skus = try await Sku.query(on: db).join(Product.self, on: \Sku.$product.$id == \Product.$id)
                 .filter(Product.self, \.$merchant.$id == merchantID).sort(\.$code).limit(6).all()
@@ -102,7 +106,14 @@ enum DemoCatalog {
         }
     }
 
-    static func seedProducts(on db: any Database, now: Date, onboardedMerchant: UUID) async throws {
+    /// A picture drawn for the demo, stored like an upload of the merchant's.
+    static func drawnImage(hue: Double, motif: DrawnPicture.Motif, merchantID: UUID, storage: any ImageStorage, on db: any Database, now: Date) async throws -> String {
+        let size = 360
+        let png = PNG.encodeRGB(width: size, height: size, pixels: DrawnPicture.pixels(size: size, hue: hue, motif: motif), deflate: Zlib.compress)
+        return try await ImageService.store(png, purpose: .drawn, merchantID: merchantID, storage: storage, on: db, at: now).storageKey
+    }
+
+    static func seedProducts(on db: any Database, now: Date, onboardedMerchant: UUID, storage: any ImageStorage) async throws {
         var categoryIDs: [String: UUID] = [:]
         for (order, root) in categories.enumerated() {
             let service = CatalogService(db: db, now: now)
@@ -125,12 +136,20 @@ enum DemoCatalog {
                                 marketPriceFen: item.priceFen * 13 / 10, weightGrams: item.serviceDays == nil ? 500 : 0,
                                 stock: Int64((index * 37 + position * 11) % 90 + (index % 9 == 0 ? 0 : 5)), lowStockThreshold: 5)
             }
-            let input = ProductInput(title: item.title, subtitle: item.subtitle, description: item.subtitle + "。" + item.title + "，正品保障，七天无理由退换。",
+            let merchantID = item.selfOperated ? Merchant.selfOperatedID : onboardedMerchant
+            // Golden-ratio hues keep neighbouring products' pictures apart.
+            let hue = (Double(index) * 0.618_034).truncatingRemainder(dividingBy: 1)
+            let motifs = DrawnPicture.Motif.allCases
+            let main = try await drawnImage(hue: hue, motif: motifs[index % motifs.count], merchantID: merchantID, storage: storage, on: db, now: now)
+            let second = try await drawnImage(hue: hue + 0.1, motif: motifs[(index + 1) % motifs.count], merchantID: merchantID, storage: storage, on: db, now: now)
+            var input = ProductInput(title: item.title, subtitle: item.subtitle, description: item.subtitle + "。" + item.title + "，正品保障，七天无理由退换。",
                                      categoryId: category, brandId: nil, kind: item.serviceDays == nil ? "physical" : "service",
                                      validityDays: item.serviceDays, tags: item.tags, specs: item.specs, skus: skus, onShelf: true,
                                      sortWeight: Int64(items.count - index))
+            input.mainImage = main
+            input.gallery = [main, second]
             let product = try await CatalogService(db: db, now: now.addingTimeInterval(Double(index)))
-                .createProduct(input, merchantID: item.selfOperated ? Merchant.selfOperatedID : onboardedMerchant)
+                .createProduct(input, merchantID: merchantID)
             product.salesCount = Int64((index * 53) % 400)
             try await product.save(on: db)
         }

@@ -64,7 +64,7 @@ enum DemoData {
                     .debit(.platform(.paymentClearing), Money(fen: 20_000)),
                     .credit(try LedgerAccountKey(.memberBalance, .member(memberID)), Money(fen: 20_000)),
                 ]))
-            try await DemoCatalog.seed(on: tx, now: app.clock.now(), onboardedMerchant: onboardedMerchantID)
+            try await DemoCatalog.seed(on: tx, now: app.clock.now(), onboardedMerchant: onboardedMerchantID, storage: app.imageStorage)
             try await AuditLog.record(on: tx, actor: nil, action: "seed", target: "demo data", ip: "seed", at: app.clock.now())
         }
         return true

@@ -83,6 +83,6 @@ struct MerchantAPIController: RouteCollection {
 
     private func dto(_ application: MerchantApplication, _ req: Request) throws -> MerchantApplicationDTO {
         let phone = PhoneNumber(try req.personalData.open(application.contactPhoneCipher))?.masked ?? "***"
-        return try MerchantApplicationDTO(application, phone: phone)
+        return try MerchantApplicationDTO(application, phone: phone, storage: req.application.imageStorage)
     }
 }

@@ -15,6 +15,8 @@ final class MerchantApplication: Model, @unchecked Sendable {
     @Field(key: "contact_phone_cipher") var contactPhoneCipher: String
     @Field(key: "licence_number") var licenceNumber: String
     @Field(key: "business_category") var businessCategory: String
+    /// Storage key of the business licence picture.
+    @Field(key: "licence_image") var licenceImage: String
     @Field(key: "username") var username: String
     @Field(key: "password_hash") var passwordHash: String
     @Field(key: "status") var status: String
@@ -58,6 +60,8 @@ struct MerchantApplicationInput: Content {
     let contactName: String
     let contactPhone: String
     let licenceNumber: String
+    /// The `key` returned by `POST /api/v1/merchant-applications/licence-images`.
+    let licenceImage: String?
     let businessCategory: String
     /// The owner's login once approved.
     let username: String
@@ -84,6 +88,7 @@ struct MerchantApplicationDTO: Content {
     let contactName: String
     let contactPhone: String
     let licenceNumber: String
+    let licenceImageUrl: String
     let businessCategory: String
     let username: String
     let status: String
@@ -91,12 +96,13 @@ struct MerchantApplicationDTO: Content {
     let merchantId: UUID?
     let createdAt: Date
 
-    init(_ application: MerchantApplication, phone: String) throws {
+    init(_ application: MerchantApplication, phone: String, storage: any ImageStorage) throws {
         id = try application.requireID()
         companyName = application.companyName
         contactName = application.contactName
         contactPhone = phone
         licenceNumber = application.licenceNumber
+        licenceImageUrl = application.licenceImage.isEmpty ? "" : storage.url(for: application.licenceImage)
         businessCategory = application.businessCategory
         username = application.username
         status = application.status
@@ -146,23 +152,26 @@ struct MerchantService {
         let category = text(input.businessCategory, "businessCategory", max: 50)
         let phone = PhoneNumber(input.contactPhone)
         if phone == nil { issues.append(.init("contactPhone", .init("请输入正确的11位手机号", "Enter a valid 11-digit mainland mobile number"))) }
-        let username = input.username.trimmingCharacters(in: .whitespaces).lowercased()
-        if !(3...32).contains(username.count) || !username.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
-            issues.append(.init("username", .init("登录名需为 3-32 位字母、数字、- 或 _", "The username needs 3–32 letters, digits, - or _")))
-        }
+        let username = StaffUsername.normalized(input.username)
+        if let issue = StaffUsername.issue(username) { issues.append(issue) }
         do { try PasswordPolicy.check(input.password) } catch {
             issues.append(AuthError.weakPassword(error).apiError.details[0])
         }
+        let licenceImage = (input.licenceImage ?? "").trimmingCharacters(in: .whitespaces)
+        if licenceImage.isEmpty {
+            issues.append(.init("licenceImage", .init("请上传营业执照图片", "Upload a picture of the business licence")))
+        } else if try await UploadedImage.query(on: db).filter(\.$storageKey == licenceImage)
+            .filter(\.$purpose == UploadedImage.Purpose.licence.rawValue).first() == nil {
+            issues.append(ImageError.unknownImage(field: "licenceImage").apiError.details[0])
+        }
         guard issues.isEmpty, let phone else { throw MerchantError.invalid(issues) }
-        let staffHasIt = try await StaffUser.query(on: db).filter(\.$username == username).first() != nil
-        let pendingHasIt = try await MerchantApplication.query(on: db).filter(\.$username == username)
-            .filter(\.$status == MerchantApplication.Status.pending.rawValue).first() != nil
-        if staffHasIt || pendingHasIt { throw MerchantError.usernameTaken }
+        if try await StaffUsername.isTaken(username, on: db) { throw MerchantError.usernameTaken }
         let application = MerchantApplication()
         application.companyName = company
         application.contactName = contact
         application.contactPhoneCipher = try app.personalData.seal(phone.digits)
         application.licenceNumber = licence
+        application.licenceImage = licenceImage
         application.businessCategory = category
         application.username = username
         application.passwordHash = try await AccountService(db: db, app: app, logger: app.logger, clientIP: "").hashPassword(input.password)
@@ -182,6 +191,11 @@ struct MerchantService {
         let merchant = Merchant(name: application.companyName, kind: .onboarded, serviceRateBP: serviceRateBP)
         try await merchant.create(on: db)
         let merchantID = try merchant.requireID()
+        // The licence picture now belongs to the merchant it admitted.
+        if let licence = try await UploadedImage.query(on: db).filter(\.$storageKey == application.licenceImage).first() {
+            licence.$merchant.id = merchantID
+            try await licence.save(on: db)
+        }
         try await StaffUser(username: application.username, passwordHash: application.passwordHash, displayName: application.contactName,
                             role: .merchantOwner, merchantID: merchantID).create(on: db)
         _ = try await LedgerService(db: db, now: now).openAccounts([try LedgerAccountKey(.merchantReceivable, .merchant(merchantID))])

@@ -6,10 +6,33 @@ import Vapor
 struct MerchantPageController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         routes.get("merchant", "apply", use: applyForm)
-        routes.post("merchant", "apply", use: apply)
+        routes.on(.POST, "merchant", "apply", body: .collect(maxSize: ImageAPIController.maxRequest), use: apply)
         routes.post("admin", "merchant-applications", ":applicationID", "approve", use: approve)
         routes.post("admin", "merchant-applications", ":applicationID", "reject", use: reject)
         routes.post("admin", "merchants", ":merchantID", "status", use: setStatus)
+        routes.post("merchant", "staff", use: addStaff)
+    }
+
+    /// The owner adds a shop employee or a store clerk from the console.
+    @Sendable func addStaff(req: Request) async throws -> Response {
+        let owner = try req.requireStaff(.manageShopStaff)
+        let scope = try req.merchantScope(.manageShopStaff)
+        struct Form: Decodable { let username, displayName, password, role, storeId: String? }
+        let form = try req.content.decode(Form.self)
+        do {
+            let staff = try await ShopStaffService(db: req.db, app: req.application).create(ShopStaffInput(
+                username: form.username ?? "", displayName: form.displayName ?? "", password: form.password ?? "",
+                role: form.role ?? "", storeId: form.storeId.flatMap(UUID.init(uuidString:))), merchantID: scope.merchantID)
+            try await AuditLog.record(on: req.db, actor: owner, action: "staff.create", target: "staff:\(try staff.requireID())",
+                                      detail: "\(staff.username) \(staff.role)", ip: req.clientIP, at: req.now)
+            req.flash(.init("已添加员工：\(staff.username)", "Staff added: \(staff.username)"))
+        } catch {
+            let apiError = ErrorMapping.apiError(for: error)
+            guard apiError.status.code < 500 else { throw error }
+            let details = apiError.details.map { $0.message(req.locale) }.joined(separator: "；")
+            req.flash(.init(apiError.message.zh + (details.isEmpty ? "" : "：" + details), apiError.message.en + (details.isEmpty ? "" : ": " + details)))
+        }
+        return req.redirect(to: "/merchant")
     }
 
     struct ApplyForm: Encodable, Sendable {
@@ -18,6 +41,9 @@ struct MerchantPageController: RouteCollection {
         var contactPhone = ""
         var licenceNumber = ""
         var businessCategory = ""
+        /// Kept across a refused submission so the picture need not be sent again.
+        var licenceImage = ""
+        var licenceImageURL = ""
         var username = ""
         var submitted = false
     }
@@ -28,15 +54,23 @@ struct MerchantPageController: RouteCollection {
 
     @Sendable func apply(req: Request) async throws -> Response {
         struct Form: Decodable {
-            let companyName, contactName, contactPhone, licenceNumber, businessCategory, username, password: String?
+            let companyName, contactName, contactPhone, licenceNumber, businessCategory, username, password, licenceImage: String?
+            let licenceFile: File?
         }
         let form = try req.content.decode(Form.self)
         var echo = ApplyForm(companyName: form.companyName ?? "", contactName: form.contactName ?? "", contactPhone: form.contactPhone ?? "",
-                             licenceNumber: form.licenceNumber ?? "", businessCategory: form.businessCategory ?? "", username: form.username ?? "")
+                             licenceNumber: form.licenceNumber ?? "", businessCategory: form.businessCategory ?? "",
+                             licenceImage: ImageKey.isValid(form.licenceImage ?? "") ? form.licenceImage ?? "" : "", username: form.username ?? "")
         do {
+            if let file = form.licenceFile, file.data.readableBytes > 0 {
+                let image = try await ImageService.store(Array(file.data.readableBytesView), purpose: .licence, merchantID: nil, field: "licenceImage",
+                                                         storage: req.application.imageStorage, on: req.db, at: req.now)
+                echo.licenceImage = image.storageKey
+            }
+            echo.licenceImageURL = echo.licenceImage.isEmpty ? "" : req.application.imageStorage.url(for: echo.licenceImage)
             _ = try await MerchantService(db: req.db, app: req.application, now: req.now).apply(MerchantApplicationInput(
                 companyName: echo.companyName, contactName: echo.contactName, contactPhone: echo.contactPhone, licenceNumber: echo.licenceNumber,
-                businessCategory: echo.businessCategory, username: echo.username, password: form.password ?? ""))
+                licenceImage: echo.licenceImage, businessCategory: echo.businessCategory, username: echo.username, password: form.password ?? ""))
             echo.submitted = true
             return try await req.page("merchants/apply", echo)
         } catch {

@@ -18,6 +18,8 @@ enum Migrations {
         CreateMerchantApplications(),
         CreateStores(),
         CreateMerchantMessages(),
+        CreateImages(),
+        CreateRedemptionStoresAndStoreStaff(),
     ]
 }
 

@@ -179,3 +179,38 @@ enum StoreService {
             .map { try StoreDTO($0.0, distance: $0.1) }
     }
 }
+
+/// A store where a service product's voucher can be redeemed (核销门店).
+final class ProductRedeemStore: Model, @unchecked Sendable {
+    static let schema = "product_redeem_stores"
+
+    @ID(key: .id) var id: UUID?
+    @Parent(key: "product_id") var product: Product
+    @Parent(key: "store_id") var store: Store
+
+    init() {}
+
+    init(productID: UUID, storeID: UUID) {
+        self.$product.id = productID
+        self.$store.id = storeID
+    }
+}
+
+struct CreateRedemptionStoresAndStoreStaff: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema(ProductRedeemStore.schema)
+            .id()
+            .field("product_id", .uuid, .required, .references(Product.schema, .id, onDelete: .cascade))
+            .field("store_id", .uuid, .required, .references(Store.schema, .id, onDelete: .cascade))
+            .unique(on: "product_id", "store_id")
+            .create()
+        try await createIndex("product_redeem_stores_store", on: ProductRedeemStore.schema, columns: ["store_id"], db: db)
+        // Store clerks (店员) belong to one store of their merchant.
+        try await db.schema(StaffUser.schema).field("store_id", .uuid, .references(Store.schema, .id)).update()
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema(StaffUser.schema).deleteField("store_id").update()
+        try await db.schema(ProductRedeemStore.schema).delete()
+    }
+}

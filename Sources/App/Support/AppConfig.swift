@@ -27,6 +27,8 @@ public struct AppConfig: Sendable {
     public var publicBaseURL: String
     /// How long storefront lists and product pages may be answered from memory; 0 turns it off.
     public var storefrontCacheMilliseconds: Int
+    /// Where uploaded images are kept by the local image storage.
+    public var uploadsDirectory: String
 
     public init(
         databaseURL: String? = nil,
@@ -41,7 +43,8 @@ public struct AppConfig: Sendable {
         trustForwardedFor: Bool = false,
         bcryptCost: Int = 11,
         storefrontCacheMilliseconds: Int = 0,
-        publicBaseURL: String = "http://127.0.0.1:8080"
+        publicBaseURL: String = "http://127.0.0.1:8080",
+        uploadsDirectory: String
     ) {
         self.databaseURL = databaseURL
         self.postgresSchema = postgresSchema
@@ -55,6 +58,7 @@ public struct AppConfig: Sendable {
         self.trustForwardedFor = trustForwardedFor
         self.bcryptCost = bcryptCost
         self.storefrontCacheMilliseconds = storefrontCacheMilliseconds
+        self.uploadsDirectory = uploadsDirectory
         self.publicBaseURL = publicBaseURL.hasSuffix("/") ? String(publicBaseURL.dropLast()) : publicBaseURL
     }
 
@@ -96,7 +100,8 @@ public struct AppConfig: Sendable {
             trustForwardedFor: env["FISSION_TRUST_FORWARDED_FOR"] == "1",
             bcryptCost: min(max(env["FISSION_BCRYPT_COST"].flatMap(Int.init) ?? 11, 4), 16),
             storefrontCacheMilliseconds: max(env["FISSION_STOREFRONT_CACHE_MS"].flatMap(Int.init) ?? 2_000, 0),
-            publicBaseURL: env["FISSION_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080"
+            publicBaseURL: env["FISSION_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080",
+            uploadsDirectory: env["FISSION_UPLOADS_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? (varDirectory + "/uploads")
         )
     }
 

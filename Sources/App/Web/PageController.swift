@@ -38,7 +38,7 @@ struct PageController: RouteCollection {
     @Sendable func home(req: Request) async throws -> Response {
         var params = ProductListQuery()
         params.limit = 12
-        let page = try await ProductQueries.list(params, on: req.db, locale: req.locale)
+        let page = try await ProductQueries.list(params, on: req.db, locale: req.locale, storage: req.application.imageStorage)
         return try await req.page("storefront/home", HomePage(
             categories: try await CatalogPageController.categoryTree(on: req.db),
             products: CatalogPageController.cards(page),
@@ -218,7 +218,7 @@ struct PageController: RouteCollection {
     struct AdminHome: Encodable, Sendable {
         struct Row: Encodable, Sendable { let time: String; let actor: String; let action: String; let target: String }
         struct MerchantRow: Encodable, Sendable { let id: String; let name: String; let kind: String; let status: String; let rate: String; let active: Bool; let canSuspend: Bool }
-        struct ApplicationRow: Encodable, Sendable { let id: String; let company: String; let licence: String; let contact: String; let category: String }
+        struct ApplicationRow: Encodable, Sendable { let id: String; let company: String; let licence: String; let licenceImageURL: String; let contact: String; let category: String }
         let role: String
         let memberCount: Int
         let merchantCount: Int
@@ -246,6 +246,7 @@ struct PageController: RouteCollection {
             : []
         let applicationRows = try applications.map { application in
             AdminHome.ApplicationRow(id: try application.requireID().uuidString, company: application.companyName, licence: application.licenceNumber,
+                                     licenceImageURL: application.licenceImage.isEmpty ? "" : req.application.imageStorage.url(for: application.licenceImage),
                                      contact: application.contactName + " " + (PhoneNumber(try req.personalData.open(application.contactPhoneCipher))?.masked ?? ""),
                                      category: application.businessCategory)
         }
@@ -268,7 +269,8 @@ struct PageController: RouteCollection {
     }
 
     struct MerchantHome: Encodable, Sendable {
-        struct StaffRow: Encodable, Sendable { let username: String; let name: String; let role: String }
+        struct StaffRow: Encodable, Sendable { let username: String; let name: String; let role: String; let store: String }
+        struct StoreOption: Encodable, Sendable { let id: String; let name: String }
         struct ProductRow: Encodable, Sendable { let id: String; let title: String; let price: String; let stock: Int64; let onShelf: Bool; let low: Bool }
         struct StoreRow: Encodable, Sendable { let id: String; let name: String; let kind: String; let skus: Int; let units: Int64; let low: Int }
         let merchantName: String
@@ -278,10 +280,15 @@ struct PageController: RouteCollection {
         let products: [ProductRow]
         let stores: [StoreRow]
         let messages: [String]
+        let canManage: Bool
+        let canManageStaff: Bool
+        let storeOptions: [StoreOption]
+        /// A store clerk's own store, "" for everyone else.
+        let clerkStore: String
     }
 
     @Sendable func merchantHome(req: Request) async throws -> Response {
-        guard case .staff(_, let role) = req.principal, !role.isPlatform else { return req.redirect(to: "/merchant/login") }
+        guard case .staff(let viewer, let role) = req.principal, !role.isPlatform else { return req.redirect(to: "/merchant/login") }
         let scope = try req.merchantScope()
         guard let merchant = try await Merchant.find(scope.merchantID, on: req.db) else { throw APIError.notFound }
         let staff = try await scope.query(StaffUser.self, on: req.db).sort(\.$username).all()
@@ -295,7 +302,10 @@ struct PageController: RouteCollection {
             merchantName: merchant.name,
             role: t["staff_role_\(role.rawValue)"] ?? role.rawValue,
             serviceRate: Self.percent(BasisPoints(merchant.serviceRateBP)),
-            staff: staff.map { .init(username: $0.username, name: $0.displayName, role: t["staff_role_\($0.role)"] ?? $0.role) },
+            staff: staff.map { member in
+                .init(username: member.username, name: member.displayName, role: t["staff_role_\(member.role)"] ?? member.role,
+                      store: stores.first { $0.id == member.$store.id }?.name ?? "")
+            },
             products: products.map { product in
                 .init(id: product.id?.uuidString ?? "", title: product.title, price: Money(fen: product.minPrice).formatted(req.locale),
                       stock: product.totalStock, onShelf: product.onShelf,
@@ -306,7 +316,11 @@ struct PageController: RouteCollection {
                 return .init(id: store.id?.uuidString.lowercased() ?? "", name: store.name, kind: t["store_kind_\(store.kind)"] ?? store.kind,
                              skus: rows.count, units: rows.reduce(0) { $0 + $1.stock }, low: rows.filter { $0.stock <= $0.lowStockThreshold }.count)
             },
-            messages: messages.map(\.title)))
+            messages: messages.map(\.title),
+            canManage: role.can(.manageShop),
+            canManageStaff: role.can(.manageShopStaff),
+            storeOptions: stores.map { .init(id: $0.id?.uuidString ?? "", name: $0.name) },
+            clerkStore: stores.first { $0.id == viewer.$store.id }?.name ?? ""))
     }
 
     static func percent(_ rate: BasisPoints) -> String {

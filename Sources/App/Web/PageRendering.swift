@@ -8,6 +8,8 @@ struct PageContext<Page: Encodable & Sendable>: Encodable, Sendable {
     let otherLang: String
     let csrf: String
     let path: String
+    /// This page's path and query, encoded for the language switcher's `back` parameter.
+    let back: String
     let viewer: Viewer?
     let flash: String?
     let error: String?
@@ -59,6 +61,7 @@ extension Request {
             otherLang: locale == .zhHans ? MallLocale.en.rawValue : MallLocale.zhHans.rawValue,
             csrf: csrfToken,
             path: url.path,
+            back: (url.path + (url.query.map { "?" + $0 } ?? "")).addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/-._~"))) ?? "/",
             viewer: viewer,
             flash: flash,
             error: error.map { $0.message(locale) },
@@ -88,8 +91,17 @@ extension Request {
 
 /// Every form POST must carry the session's CSRF token in `_csrf`.
 struct CSRFMiddleware: AsyncMiddleware {
+    static let maxFormBytes = 1 << 20
+    static let maxUploadBytes = 10 << 20
+
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         if request.method == .POST {
+            // A larger form streams in and middleware runs before the route collects it, so read
+            // it here (size-capped) to find the token.
+            if request.body.data == nil {
+                let isUpload = request.headers.contentType?.type == "multipart"
+                _ = try await request.body.collect(max: isUpload ? Self.maxUploadBytes : Self.maxFormBytes).get()
+            }
             struct Form: Decodable { let _csrf: String? }
             let sent = (try? request.content.decode(Form.self))?._csrf ?? request.headers.first(name: "X-CSRF-Token")
             guard let expected = request.session.data["csrf"], let sent,

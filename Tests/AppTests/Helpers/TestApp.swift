@@ -70,6 +70,7 @@ private func withFreshApp(storefrontCacheMilliseconds: Int, _ body: (TestContext
     let sms = CapturingSms()
     let databaseURL = ProcessInfo.processInfo.environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
     let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
+    let uploadsDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("fission-uploads-\(UUID().uuidString)").path
     let sqlitePath = databaseURL == nil ? FileManager.default.temporaryDirectory.appendingPathComponent("fission-test-\(UUID().uuidString).sqlite").path : nil
     let config = AppConfig(
         databaseURL: databaseURL,
@@ -79,7 +80,8 @@ private func withFreshApp(storefrontCacheMilliseconds: Int, _ body: (TestContext
         dataKey: SymmetricKey(size: .bits256),
         jwtSecret: "test-secret-" + UUID().uuidString + UUID().uuidString,
         bcryptCost: 4,
-        storefrontCacheMilliseconds: storefrontCacheMilliseconds)
+        storefrontCacheMilliseconds: storefrontCacheMilliseconds,
+        uploadsDirectory: uploadsDirectory)
     do {
         app.clock = clock
         app.sms = sms
@@ -91,9 +93,11 @@ private func withFreshApp(storefrontCacheMilliseconds: Int, _ body: (TestContext
         try await body(TestContext(app: app, clock: clock, sms: sms, sqlitePath: sqlitePath))
     } catch {
         await cleanUp(app, schema: databaseURL == nil ? nil : String(schema), sqlitePath: sqlitePath)
+        try? FileManager.default.removeItem(atPath: uploadsDirectory)
         throw error
     }
     await cleanUp(app, schema: databaseURL == nil ? nil : String(schema), sqlitePath: sqlitePath)
+    try? FileManager.default.removeItem(atPath: uploadsDirectory)
 }
 
 private func cleanUp(_ app: Application, schema: String?, sqlitePath: String?) async {
@@ -157,6 +161,58 @@ extension TestContext {
     }
 }
 
+/// Small real images for upload tests, drawn with MallCore's PNG writer.
+enum TestImages {
+    static func png(width: Int = 4, height: Int = 3) -> [UInt8] {
+        PNG.encodeRGB(width: width, height: height, pixels: [UInt8](repeating: 200, count: width * height * 3))
+    }
+}
+
+/// A multipart/form-data body with text fields and files.
+struct Multipart {
+    let boundary = "fission-" + UUID().uuidString
+    var parts: [(name: String, filename: String?, contentType: String?, bytes: [UInt8])] = []
+
+    mutating func field(_ name: String, _ value: String) { parts.append((name, nil, nil, Array(value.utf8))) }
+    mutating func file(_ name: String, _ filename: String, _ contentType: String, _ bytes: [UInt8]) { parts.append((name, filename, contentType, bytes)) }
+
+    var contentType: HTTPMediaType { HTTPMediaType(type: "multipart", subType: "form-data", parameters: ["boundary": boundary]) }
+
+    var body: ByteBuffer {
+        var buffer = ByteBuffer()
+        for part in parts {
+            buffer.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(part.name)\"")
+            if let filename = part.filename { buffer.writeString("; filename=\"\(filename)\"") }
+            buffer.writeString("\r\n")
+            if let type = part.contentType { buffer.writeString("Content-Type: \(type)\r\n") }
+            buffer.writeString("\r\n")
+            buffer.writeBytes(part.bytes)
+            buffer.writeString("\r\n")
+        }
+        buffer.writeString("--\(boundary)--\r\n")
+        return buffer
+    }
+}
+
+extension TestContext {
+    /// Uploads through the API as a browser form would; returns the raw response.
+    func upload(_ path: String, bytes: [UInt8], filename: String = "picture.png", contentType: String = "image/png", token: String? = nil) async throws -> TestingHTTPResponse {
+        var form = Multipart()
+        form.file("file", filename, contentType, bytes)
+        var headers = HTTPHeaders()
+        headers.contentType = form.contentType
+        if let token { headers.bearerAuthorization = .init(token: token) }
+        return try await app.testing().sendRequest(.POST, path, headers: headers, body: form.body)
+    }
+
+    /// A licence picture uploaded the way an applicant sends it; returns its key.
+    func uploadLicence() async throws -> String {
+        let response = try await upload("/api/v1/merchant-applications/licence-images", bytes: TestImages.png())
+        #expect(response.status == .created, "\(response.body.string)")
+        return try response.content.decode(ImageDTO.self).key
+    }
+}
+
 /// The error shape every API error has.
 struct ErrorJSON: Decodable {
     struct Detail: Decodable { let field: String; let message: String }
@@ -196,6 +252,37 @@ final class PageClient {
         headers.contentType = .urlEncodedForm
         addCookies(&headers)
         let body = fields.map { "\(escape($0.key))=\(escape($0.value))" }.joined(separator: "&")
+        let response = try await app.testing().sendRequest(.POST, path, headers: headers, body: .init(string: body))
+        remember(response)
+        return response
+    }
+
+    /// Posts a multipart form (with the CSRF token) as a browser does for file inputs.
+    @discardableResult
+    func postMultipart(_ path: String, fields: [String: String], files: [(name: String, filename: String, contentType: String, bytes: [UInt8])]) async throws -> TestingHTTPResponse {
+        var form = Multipart()
+        if let csrf { form.field("_csrf", csrf) }
+        for (name, value) in fields.sorted(by: { $0.key < $1.key }) { form.field(name, value) }
+        for file in files { form.file(file.name, file.filename, file.contentType, file.bytes) }
+        var headers = HTTPHeaders()
+        headers.replaceOrAdd(name: .accept, value: "text/html")
+        headers.contentType = form.contentType
+        addCookies(&headers)
+        let response = try await app.testing().sendRequest(.POST, path, headers: headers, body: form.body)
+        remember(response)
+        return response
+    }
+
+    /// Posts a form whose fields repeat (such as `skuPrice[]`), in the order given.
+    @discardableResult
+    func post(_ path: String, pairs: [(String, String)]) async throws -> TestingHTTPResponse {
+        var fields = pairs
+        if let csrf { fields.insert(("_csrf", csrf), at: 0) }
+        var headers = HTTPHeaders()
+        headers.replaceOrAdd(name: .accept, value: "text/html")
+        headers.contentType = .urlEncodedForm
+        addCookies(&headers)
+        let body = fields.map { "\(escape($0.0))=\(escape($0.1))" }.joined(separator: "&")
         let response = try await app.testing().sendRequest(.POST, path, headers: headers, body: .init(string: body))
         remember(response)
         return response
