@@ -83,6 +83,13 @@ import VaporTesting
             #expect(tooLarge.status == .payloadTooLarge)
             #expect(tooLarge.error?.message == "图片不能超过 5 MB")
 
+            // A multipart body with no parts at all.
+            var headers = HTTPHeaders()
+            headers.contentType = HTTPMediaType(type: "multipart", subType: "form-data", parameters: ["boundary": "b"])
+            headers.bearerAuthorization = .init(token: f.shopAToken)
+            let noParts = try await t.app.testing().sendRequest(.POST, "/api/v1/merchant/images", headers: headers, body: .init(string: "--b--\r\n"))
+            #expect(noParts.status == .badRequest)
+            #expect(noParts.error?.message == "请选择要上传的图片")
             let empty = try await t.upload("/api/v1/merchant/images", bytes: [], token: f.shopAToken)
             #expect(empty.status == .badRequest)
             #expect(empty.error?.message == "请选择要上传的图片")

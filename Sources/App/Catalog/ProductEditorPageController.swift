@@ -216,7 +216,7 @@ struct ProductEditorPageController: RouteCollection {
         let product = try await Self.ownProduct(req)
         let productID = try product.requireID()
         struct Upload: Decodable { let file: File?; let slot: String? }
-        let upload = try req.content.decode(Upload.self)
+        let upload = (try? req.content.decode(Upload.self)) ?? Upload(file: nil, slot: nil)
         let storage = req.application.imageStorage
         let now = req.now
         do {

@@ -179,7 +179,8 @@ struct ImageAPIController: RouteCollection {
     static func uploadedBytes(_ req: Request, field: String = "file") throws -> [UInt8] {
         if req.headers.contentType?.type == "multipart" {
             struct Upload: Decodable { let file: File? }
-            guard let file = try req.content.decode(Upload.self).file else { throw ImageError.rejected(.empty, field: field) }
+            // A form without the file, or not a well-formed form at all, has no picture in it.
+            guard let file = (try? req.content.decode(Upload.self))?.file else { throw ImageError.rejected(.empty, field: field) }
             return Array(file.data.readableBytesView)
         }
         return req.body.data.map { Array($0.readableBytesView) } ?? []

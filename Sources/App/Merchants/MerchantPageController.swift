@@ -54,10 +54,11 @@ struct MerchantPageController: RouteCollection {
 
     @Sendable func apply(req: Request) async throws -> Response {
         struct Form: Decodable {
-            let companyName, contactName, contactPhone, licenceNumber, businessCategory, username, password, licenceImage: String?
-            let licenceFile: File?
+            var companyName, contactName, contactPhone, licenceNumber, businessCategory, username, password, licenceImage: String?
+            var licenceFile: File?
         }
-        let form = try req.content.decode(Form.self)
+        // A malformed upload is treated as an empty form, which then names every missing field.
+        let form = (try? req.content.decode(Form.self)) ?? Form()
         var echo = ApplyForm(companyName: form.companyName ?? "", contactName: form.contactName ?? "", contactPhone: form.contactPhone ?? "",
                              licenceNumber: form.licenceNumber ?? "", businessCategory: form.businessCategory ?? "",
                              licenceImage: ImageKey.isValid(form.licenceImage ?? "") ? form.licenceImage ?? "" : "", username: form.username ?? "")
