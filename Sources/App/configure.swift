@@ -43,6 +43,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.middleware.use(MetricsMiddleware(registry: app.metricsRegistry))
     app.middleware.use(RequestIDMiddleware())
     app.middleware.use(MallErrorMiddleware())
+    app.middleware.use(MultipartGuardMiddleware())
     app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))
 
     try routes(app)

@@ -157,7 +157,8 @@ extension CatalogAPIController {
     /// A merchant's own view of a product: every SKU, image and redemption store.
     static func detail(_ product: Product, _ req: Request) async throws -> ProductDetailDTO {
         let skus = try await product.$skus.get(on: req.db)
-        let stores = try await ProductQueries.redeemStores(of: try product.requireID(), on: req.db, activeOnly: false)
+        let stores = product.kind == Product.Kind.service.rawValue
+            ? try await ProductQueries.redeemStores(of: try product.requireID(), on: req.db, activeOnly: false) : []
         return try ProductDetailDTO(product, skus: skus, redeemStores: stores, req.locale, storage: req.application.imageStorage)
     }
 }

@@ -110,10 +110,17 @@ enum ProductQueries {
             }
         }
         let direction: DatabaseQuery.Sort.Direction = sort.ascending ? .ascending : .descending
-        let rows = try await query.sort(sort.key, direction).sort(\.$id, direction).limit(limit + 1).all()
+        let rows = try await selectSummaryColumns(query).sort(sort.key, direction).sort(\.$id, direction).limit(limit + 1).all()
         let page = Array(rows.prefix(limit))
         let next = rows.count > limit ? page.last.map { ProductCursor(value: $0[keyPath: sort.key].value ?? 0, id: $0.id ?? UUID()).encoded } : nil
         return ProductPageDTO(items: try page.map { try ProductSummaryDTO($0, locale, storage: storage) }, nextCursor: next)
+    }
+
+    /// Only what a list shows and pages by: no description or specs, nothing of the joined merchant.
+    static func selectSummaryColumns(_ query: QueryBuilder<Product>) -> QueryBuilder<Product> {
+        query.field(\.$id).field(\.$title).field(\.$subtitle).field(\.$merchant.$id).field(\.$category.$id).field(\.$kind)
+            .field(\.$onShelf).field(\.$tags).field(\.$mainImage).field(\.$minPrice).field(\.$totalStock)
+            .field(\.$sortWeight).field(\.$salesCount).field(\.$listedAt)
     }
 
     /// Above this many matches, walking the sort index and probing each product beats sorting all matches.
@@ -188,7 +195,7 @@ enum ProductQueries {
             .filter(\.$id == id).filter(\.$onShelf == true)
             .first() else { throw APIError.notFound }
         let skus = try await Sku.query(on: db).filter(\.$product.$id == id).all()
-        let stores = try await redeemStores(of: id, on: db, activeOnly: true)
+        let stores = product.kind == Product.Kind.service.rawValue ? try await redeemStores(of: id, on: db, activeOnly: true) : []
         return try ProductDetailDTO(product, skus: skus, redeemStores: stores, locale, storage: storage)
     }
 

@@ -1,3 +1,4 @@
+import MallCore
 import Prometheus
 import Vapor
 
@@ -88,5 +89,26 @@ extension Application {
         let registry = PrometheusCollectorRegistry()
         storage[RegistryKey.self] = registry
         return registry
+    }
+}
+
+/// Reads every multipart body before any route sees it (up to 10 MB) and refuses one whose part
+/// headers the form parser cannot take safely (see `MultipartCheck`), anywhere in the app.
+struct MultipartGuardMiddleware: AsyncMiddleware {
+    static let maxBytes = 10 << 20
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        guard let type = request.headers.contentType, type.type == "multipart" else { return try await next.respond(to: request) }
+        let body: ByteBuffer
+        if let collected = request.body.data {
+            body = collected
+        } else {
+            body = try await request.body.collect(max: Self.maxBytes).get() ?? ByteBuffer()
+        }
+        guard let boundary = type.parameters["boundary"], !boundary.isEmpty,
+              MultipartCheck.headerNamesAreASCII(Array(body.readableBytesView), boundary: boundary) else {
+            throw APIError(.badRequest, "bad_multipart", .init("上传内容格式不正确", "The upload is not a well-formed form"))
+        }
+        return try await next.respond(to: request)
     }
 }
