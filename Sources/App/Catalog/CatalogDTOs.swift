@@ -134,6 +134,21 @@ struct ProductSummaryDTO: Content {
         tags = product.tagList
         mainImage = ImageRef(product.mainImage, storage)
     }
+
+    init(_ row: ProductSummaryRow, _ locale: MallLocale, storage: any ImageStorage) {
+        id = row.id
+        title = row.title
+        subtitle = row.subtitle
+        merchantId = row.merchantID
+        categoryId = row.categoryID
+        kind = row.kind
+        price = MoneyDTO(Money(fen: row.minPrice), locale)
+        salesCount = row.salesCount
+        inStock = row.totalStock > 0
+        onShelf = row.onShelf
+        tags = row.tags.split(separator: ",").map(String.init)
+        mainImage = ImageRef(row.mainImage, storage)
+    }
 }
 
 /// An image as clients need it: the key to send back on edits and the address to load.

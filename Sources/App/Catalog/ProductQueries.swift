@@ -27,12 +27,12 @@ enum ProductSort: String, CaseIterable {
     case priceDescending = "price_desc"
     case newest
 
-    var key: KeyPath<Product, FieldProperty<Product, Int64>> {
+    var column: String {
         switch self {
-        case .standard: \.$sortWeight
-        case .sales: \.$salesCount
-        case .priceAscending, .priceDescending: \.$minPrice
-        case .newest: \.$listedAt
+        case .standard: "sort_weight"
+        case .sales: "sales_count"
+        case .priceAscending, .priceDescending: "min_price"
+        case .newest: "listed_at"
         }
     }
 
@@ -65,6 +65,52 @@ struct ProductCursor: Equatable {
     }
 }
 
+/// One row of a storefront list, decoded column by column.
+struct ProductSummaryRow {
+    static let columns = ["id", "title", "subtitle", "merchant_id", "category_id", "kind", "on_shelf", "tags", "main_image",
+                          "min_price", "total_stock", "sort_weight", "sales_count", "listed_at"]
+    let id: UUID
+    let title: String
+    let subtitle: String
+    let merchantID: UUID
+    let categoryID: UUID
+    let kind: String
+    let onShelf: Bool
+    let tags: String
+    let mainImage: String
+    let minPrice: Int64
+    let totalStock: Int64
+    let sortWeight: Int64
+    let salesCount: Int64
+    let listedAt: Int64
+
+    init(row: any SQLRow) throws {
+        id = try row.decode(column: "id", as: UUID.self)
+        title = try row.decode(column: "title", as: String.self)
+        subtitle = try row.decode(column: "subtitle", as: String.self)
+        merchantID = try row.decode(column: "merchant_id", as: UUID.self)
+        categoryID = try row.decode(column: "category_id", as: UUID.self)
+        kind = try row.decode(column: "kind", as: String.self)
+        onShelf = try row.decode(column: "on_shelf", as: Bool.self)
+        tags = try row.decode(column: "tags", as: String.self)
+        mainImage = try row.decode(column: "main_image", as: String.self)
+        minPrice = try row.decode(column: "min_price", as: Int64.self)
+        totalStock = try row.decode(column: "total_stock", as: Int64.self)
+        sortWeight = try row.decode(column: "sort_weight", as: Int64.self)
+        salesCount = try row.decode(column: "sales_count", as: Int64.self)
+        listedAt = try row.decode(column: "listed_at", as: Int64.self)
+    }
+
+    func sortValue(_ sort: ProductSort) -> Int64 {
+        switch sort {
+        case .standard: sortWeight
+        case .sales: salesCount
+        case .priceAscending, .priceDescending: minPrice
+        case .newest: listedAt
+        }
+    }
+}
+
 enum ProductQueries {
     static let defaultLimit = 20
     static let maxLimit = 100
@@ -83,44 +129,45 @@ enum ProductQueries {
         if q.count > 50 { issues.append(.init("q", .init("搜索词最多 50 个字", "The search has at most 50 characters"))) }
         guard issues.isEmpty, let sort else { throw CatalogError.invalid(issues) }
 
-        var query = Product.query(on: db)
-            .join(Merchant.self, on: \Product.$merchant.$id == \Merchant.$id)
-            .filter(Merchant.self, \.$status == Merchant.Status.active.rawValue)
-            .filter(\.$onShelf == true)
+        // Plain SQL and column-wise decoding: Fluent's model hydration (reflection per row and
+        // property) cost more than the query itself on this, the busiest storefront path.
+        let sql = try sqlDatabase(db)
+        let products = SQLIdentifier(Product.schema)
+        func column(_ name: String) -> SQLColumn { SQLColumn(SQLIdentifier(name), table: products) }
+        var conditions: [any SQLExpression] = [
+            SQLQueryString("\(ident: Merchant.schema).\(ident: "status") = \(bind: Merchant.Status.active.rawValue)"),
+            SQLBinaryExpression(column("on_shelf"), .equal, SQLBind(true)),
+        ]
         if let categoryID = params.categoryId {
-            query = try await applyCategory(Array(try await categoryWithDescendants(categoryID, on: db)), to: query, on: db, walkThreshold: walkThreshold)
+            conditions.append(try await categoryCondition(Array(try await categoryWithDescendants(categoryID, on: db)), on: sql, walkThreshold: walkThreshold))
         }
-        if let merchantID = params.merchantId { query = query.filter(\.$merchant.$id == merchantID) }
-        if let min = params.minPrice { query = query.filter(\.$minPrice >= min) }
-        if let max = params.maxPrice { query = query.filter(\.$minPrice <= max) }
-        if params.inStock == true { query = query.filter(\.$totalStock > 0) }
+        if let merchantID = params.merchantId { conditions.append(SQLBinaryExpression(column("merchant_id"), .equal, SQLBind(merchantID))) }
+        if let min = params.minPrice { conditions.append(SQLBinaryExpression(column("min_price"), .greaterThanOrEqual, SQLBind(min))) }
+        if let max = params.maxPrice { conditions.append(SQLBinaryExpression(column("min_price"), .lessThanOrEqual, SQLBind(max))) }
+        if params.inStock == true { conditions.append(SQLBinaryExpression(column("total_stock"), .greaterThan, SQLBind(Int64(0)))) }
         if !q.isEmpty {
-            guard let searched = try await applySearch(q, to: query, on: db, walkThreshold: walkThreshold) else { return ProductPageDTO(items: [], nextCursor: nil) }
-            query = searched
+            guard let searched = try await searchConditions(q, on: sql, walkThreshold: walkThreshold) else { return ProductPageDTO(items: [], nextCursor: nil) }
+            conditions += searched
         }
-
+        let key = column(sort.column)
         if let cursor = cursor ?? nil {
-            let key = sort.key
-            query = query.group(.or) { or in
-                if sort.ascending { or.filter(key > cursor.value) } else { or.filter(key < cursor.value) }
-                or.group(.and) { and in
-                    and.filter(key == cursor.value)
-                    if sort.ascending { and.filter(\.$id > cursor.id) } else { and.filter(\.$id < cursor.id) }
-                }
-            }
+            let beyond: SQLBinaryOperator = sort.ascending ? .greaterThan : .lessThan
+            conditions.append(SQLGroupExpression(SQLBinaryExpression(
+                SQLBinaryExpression(key, beyond, SQLBind(cursor.value)), .or,
+                SQLGroupExpression(SQLBinaryExpression(
+                    SQLBinaryExpression(key, .equal, SQLBind(cursor.value)), .and, SQLBinaryExpression(column("id"), beyond, SQLBind(cursor.id)))))))
         }
-        let direction: DatabaseQuery.Sort.Direction = sort.ascending ? .ascending : .descending
-        let rows = try await selectSummaryColumns(query).sort(sort.key, direction).sort(\.$id, direction).limit(limit + 1).all()
+        let direction: SQLDirection = sort.ascending ? .ascending : .descending
+        var select = sql.select()
+            .columns(ProductSummaryRow.columns.map(column))
+            .from(products)
+            .join(SQLIdentifier(Merchant.schema), on: column("merchant_id"), .equal, SQLColumn(SQLIdentifier("id"), table: SQLIdentifier(Merchant.schema)))
+        for condition in conditions { select = select.where(condition) }
+        let rows = try await select.orderBy(key, direction).orderBy(column("id"), direction).limit(limit + 1).all()
+            .map { try ProductSummaryRow(row: $0) }
         let page = Array(rows.prefix(limit))
-        let next = rows.count > limit ? page.last.map { ProductCursor(value: $0[keyPath: sort.key].value ?? 0, id: $0.id ?? UUID()).encoded } : nil
-        return ProductPageDTO(items: try page.map { try ProductSummaryDTO($0, locale, storage: storage) }, nextCursor: next)
-    }
-
-    /// Only what a list shows and pages by: no description or specs, nothing of the joined merchant.
-    static func selectSummaryColumns(_ query: QueryBuilder<Product>) -> QueryBuilder<Product> {
-        query.field(\.$id).field(\.$title).field(\.$subtitle).field(\.$merchant.$id).field(\.$category.$id).field(\.$kind)
-            .field(\.$onShelf).field(\.$tags).field(\.$mainImage).field(\.$minPrice).field(\.$totalStock)
-            .field(\.$sortWeight).field(\.$salesCount).field(\.$listedAt)
+        let next = rows.count > limit ? page.last.map { ProductCursor(value: $0.sortValue(sort), id: $0.id).encoded } : nil
+        return ProductPageDTO(items: page.map { ProductSummaryDTO($0, locale, storage: storage) }, nextCursor: next)
     }
 
     /// Above this many matches, walking the sort index and probing each product beats sorting all matches.
@@ -129,61 +176,60 @@ enum ProductQueries {
     /// Every search pair or word must be among the product's terms; a lone Chinese character
     /// (too short for a pair) is matched as a substring of the title or subtitle instead.
     /// Returns nil when a term matches nothing at all.
-    static func applySearch(_ q: String, to query: QueryBuilder<Product>, on db: any Database, walkThreshold: Int) async throws -> QueryBuilder<Product>? {
+    static func searchConditions(_ q: String, on sql: any SQLDatabase, walkThreshold: Int) async throws -> [any SQLExpression]? {
         if SearchTerms.needsSubstringMatch(q) {
             let pattern = "%" + SearchTerms.normalized(q).replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "") + "%"
-            return query.group(.or) { or in
-                or.filter(.sql(embed: "LOWER(\(ident: Product.schema).\(ident: "title")) LIKE \(bind: pattern)"))
-                or.filter(.sql(embed: "LOWER(\(ident: Product.schema).\(ident: "subtitle")) LIKE \(bind: pattern)"))
-            }
+            return [SQLQueryString("""
+                (LOWER(\(ident: Product.schema).\(ident: "title")) LIKE \(bind: pattern) OR LOWER(\(ident: Product.schema).\(ident: "subtitle")) LIKE \(bind: pattern))
+                """)]
         }
         let terms = Array(SearchTerms.query(q)).sorted()
-        guard !terms.isEmpty else { return query }
-        let sql = try sqlDatabase(db)
+        guard !terms.isEmpty else { return [] }
         // PostgreSQL plans from its own statistics; SQLite, without them, needs to be told.
-        guard sql.dialect.name == "sqlite" else { return collectFirst(terms, query) }
+        guard sql.dialect.name == "sqlite" else { return [collectFirst(terms)] }
         let counts = try await sql.raw("""
             SELECT term, CAST(COUNT(*) AS BIGINT) AS n FROM product_search_terms WHERE term IN (\(binds: terms)) GROUP BY term
             """).all().map { try $0.decode(column: "n", as: Int64.self) }
         guard counts.count == terms.count, let rarest = counts.min() else { return nil }
         if rarest > walkThreshold {
             // Common terms: let the database walk products in list order and stop at a page.
-            var query = query
-            for term in terms {
-                query = query.filter(.sql(embed: """
+            return terms.map { term in
+                SQLQueryString("""
                     EXISTS (SELECT 1 FROM product_search_terms t WHERE t.product_id = \(ident: Product.schema).\(ident: "id") AND t.term = \(bind: term))
-                    """))
+                    """)
             }
-            return query
         }
-        return collectFirst(terms, query)
+        return [collectFirst(terms)]
     }
 
     /// Collects the products that have every term, then sorts those: best when the terms are rare.
-    private static func collectFirst(_ terms: [String], _ query: QueryBuilder<Product>) -> QueryBuilder<Product> {
-        query.filter(.sql(embed: """
+    private static func collectFirst(_ terms: [String]) -> SQLQueryString {
+        SQLQueryString("""
             \(ident: Product.schema).\(ident: "id") IN (SELECT product_id FROM product_search_terms WHERE term IN (\(binds: terms))
             GROUP BY product_id HAVING COUNT(*) = \(bind: terms.count))
-            """))
+            """)
     }
 
     /// Products of these categories. A large share of the catalog is found faster by walking the
     /// list order than through the category index and a sort, which SQLite would pick without statistics.
-    static func applyCategory(_ ids: [UUID], to query: QueryBuilder<Product>, on db: any Database, walkThreshold: Int) async throws -> QueryBuilder<Product> {
-        let sql = try sqlDatabase(db)
-        guard sql.dialect.name == "sqlite" else { return query.filter(\.$category.$id ~~ ids) }
+    static func categoryCondition(_ ids: [UUID], on sql: any SQLDatabase, walkThreshold: Int) async throws -> SQLQueryString {
+        guard sql.dialect.name == "sqlite" else {
+            return SQLQueryString("\(ident: Product.schema).\(ident: "category_id") IN (\(binds: ids))")
+        }
         let count = try await sql.raw("""
             SELECT CAST(COUNT(*) AS BIGINT) AS n FROM products WHERE category_id IN (\(binds: ids))
             """).first()?.decode(column: "n", as: Int64.self) ?? 0
-        guard count > walkThreshold else { return query.filter(\.$category.$id ~~ ids) }
         // SQLite's unary + keeps the planner off the category index.
-        return query.filter(.sql(embed: "+\(ident: Product.schema).\(ident: "category_id") IN (\(binds: ids))"))
+        return count > walkThreshold
+            ? SQLQueryString("+\(ident: Product.schema).\(ident: "category_id") IN (\(binds: ids))")
+            : SQLQueryString("\(ident: Product.schema).\(ident: "category_id") IN (\(binds: ids))")
     }
 
     static func categoryWithDescendants(_ id: UUID, on db: any Database) async throws -> Set<UUID> {
-        let all = try await Category.query(on: db).all()
-        guard all.contains(where: { $0.id == id }) else { throw CatalogError.categoryNotFound }
-        let parents = Category.parents(all)
+        // Two columns of every category, read without building models.
+        let rows = try await sqlDatabase(db).select().column("id").column("parent_id").from(Category.schema).all()
+        let parents = Dictionary(uniqueKeysWithValues: try rows.map { (try $0.decode(column: "id", as: UUID.self), try $0.decode(column: "parent_id", as: UUID?.self)) })
+        guard parents[id] != nil else { throw CatalogError.categoryNotFound }
         return CategoryTree.subtree(of: id, parents: parents)
     }
 
