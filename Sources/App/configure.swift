@@ -44,6 +44,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.middleware.use(RequestIDMiddleware())
     app.middleware.use(MallErrorMiddleware())
     app.middleware.use(MultipartGuardMiddleware())
+    app.middleware.use(NulCharacterGuardMiddleware())
     app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))
 
     try routes(app)

@@ -1,4 +1,5 @@
 import Fluent
+import FluentPostgresDriver
 import MallCore
 import Vapor
 
@@ -34,6 +35,7 @@ public struct APIError: Error, Sendable {
     static let unauthenticated = APIError(.unauthorized, "unauthenticated", .init("请先登录", "Please log in first"))
     static let forbidden = APIError(.forbidden, "forbidden", .init("没有权限执行此操作", "You do not have permission to do this"))
     static let notFound = APIError(.notFound, "not_found", .init("找不到该内容", "Not found"))
+    static let unstorableText = APIError(.badRequest, "unstorable_text", .init("内容含有无法保存的字符（如空字符）", "The text holds a character that cannot be stored (such as NUL)"))
 }
 
 /// Each area's error type maps itself to an `APIError` here, so status and wording live in one place.
@@ -66,6 +68,9 @@ enum ErrorMapping {
             return error.apiError
         case let error as any AbortError:
             return abort(error)
+        case let error as PSQLError where ["22021", "22P05"].contains(error.serverInfo?[.sqlState] ?? ""):
+            // Text PostgreSQL cannot store (a NUL character); the transaction was rolled back.
+            return .unstorableText
         default:
             return APIError(.internalServerError, "internal_error", .init("服务器开小差了，请稍后再试", "Something went wrong on our side; please try again later"))
         }

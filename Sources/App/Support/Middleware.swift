@@ -112,3 +112,36 @@ struct MultipartGuardMiddleware: AsyncMiddleware {
         return try await next.respond(to: request)
     }
 }
+
+/// Refuses a NUL character in the query, a JSON or form body or a CSV file before any work is
+/// done: no store can keep it in text (PostgreSQL refuses it outright) and no shopper types one.
+struct NulCharacterGuardMiddleware: AsyncMiddleware {
+    static let maxBytes = 10 << 20
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        if let query = request.url.query, query.range(of: "%00") != nil { throw APIError.unstorableText }
+        // How a NUL arrives in each text format; files (pictures, multipart) may hold zero bytes.
+        let needle: [UInt8]
+        switch (request.headers.contentType?.type, request.headers.contentType?.subType) {
+        case ("application", "json"): needle = Array(#"\u0000"#.utf8)
+        case ("application", "x-www-form-urlencoded"): needle = Array("%00".utf8)
+        case ("text", _): needle = [0]
+        default: return try await next.respond(to: request)
+        }
+        let body: ByteBuffer?
+        if let collected = request.body.data {
+            body = collected
+        } else {
+            body = try await request.body.collect(max: Self.maxBytes).get()
+        }
+        if let body {
+            let bytes = body.readableBytesView
+            if bytes.count >= needle.count, bytes.indices.dropLast(needle.count - 1).contains(where: { index in
+                bytes[index] == needle[0] && bytes[index..<index + needle.count].elementsEqual(needle)
+            }) {
+                throw APIError.unstorableText
+            }
+        }
+        return try await next.respond(to: request)
+    }
+}
