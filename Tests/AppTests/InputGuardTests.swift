@@ -42,6 +42,13 @@ import VaporTesting
             #expect(try await Product.query(on: t.app.db).count() == 0)
             #expect(try await MerchantApplication.query(on: t.app.db).count() == 0)
 
+            // JSON bodies stay small; over real HTTP a large one streams in and is cut off at 1 MB.
+            let huge = #"{"title":""# + String(repeating: "奶", count: 400_000) + #""}"#
+            let live = try t.app.testing(method: .running(hostname: "127.0.0.1", port: Int.random(in: 20_000...40_000)))
+            let tooBig = try await live.sendRequest(.POST, "/api/v1/merchant/products",
+                                                    headers: ["Content-Type": "application/json", "Authorization": "Bearer \(f.shopAToken)"], body: .init(string: huge))
+            #expect(tooBig.status == .payloadTooLarge)
+
             // A picture sent as the raw body is full of zero bytes and still welcome.
             var headers = HTTPHeaders()
             headers.contentType = .png

@@ -116,23 +116,26 @@ struct MultipartGuardMiddleware: AsyncMiddleware {
 /// Refuses a NUL character in the query, a JSON or form body or a CSV file before any work is
 /// done: no store can keep it in text (PostgreSQL refuses it outright) and no shopper types one.
 struct NulCharacterGuardMiddleware: AsyncMiddleware {
-    static let maxBytes = 10 << 20
+    static let maxFormBytes = 1 << 20
+    static let maxTextBytes = 10 << 20
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         if let query = request.url.query, query.range(of: "%00") != nil { throw APIError.unstorableText }
         // How a NUL arrives in each text format; files (pictures, multipart) may hold zero bytes.
+        // JSON and forms are small; only a CSV import is allowed to be large.
         let needle: [UInt8]
+        let limit: Int
         switch (request.headers.contentType?.type, request.headers.contentType?.subType) {
-        case ("application", "json"): needle = Array(#"\u0000"#.utf8)
-        case ("application", "x-www-form-urlencoded"): needle = Array("%00".utf8)
-        case ("text", _): needle = [0]
+        case ("application", "json"): (needle, limit) = (Array(#"\u0000"#.utf8), Self.maxFormBytes)
+        case ("application", "x-www-form-urlencoded"): (needle, limit) = (Array("%00".utf8), Self.maxFormBytes)
+        case ("text", _): (needle, limit) = ([0], Self.maxTextBytes)
         default: return try await next.respond(to: request)
         }
         let body: ByteBuffer?
         if let collected = request.body.data {
             body = collected
         } else {
-            body = try await request.body.collect(max: Self.maxBytes).get()
+            body = try await request.body.collect(max: limit).get()
         }
         if let body {
             let bytes = body.readableBytesView

@@ -91,7 +91,7 @@ extension Request {
 
 /// Every form POST must carry the session's CSRF token in `_csrf`.
 struct CSRFMiddleware: AsyncMiddleware {
-    static let maxFormBytes = 1 << 20
+    static let maxFormBytes = NulCharacterGuardMiddleware.maxFormBytes
     static let maxUploadBytes = MultipartGuardMiddleware.maxBytes
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
