@@ -119,12 +119,7 @@ struct CatalogAPIController: RouteCollection {
     }
 
     @Sendable func exportCSV(req: Request) async throws -> Response {
-        let scope = try req.merchantScope()
-        let csv = try await CatalogCSV.export(merchantID: scope.merchantID, on: req.db)
-        var headers = HTTPHeaders()
-        headers.contentType = HTTPMediaType(type: "text", subType: "csv", parameters: ["charset": "utf-8"])
-        headers.contentDisposition = .init(.attachment, filename: "products.csv")
-        return Response(status: .ok, headers: headers, body: .init(string: csv))
+        try await CatalogCSV.download(merchantID: try req.merchantScope().merchantID, on: req.db)
     }
 
     struct ImportResult: Content {
@@ -135,13 +130,7 @@ struct CatalogAPIController: RouteCollection {
     @Sendable func importCSV(req: Request) async throws -> Response {
         let scope = try req.merchantScope(.manageShop)
         let bytes = req.body.data.map { Array($0.readableBytesView) } ?? []
-        let now = req.now
-        let created = try await req.db.transaction { db -> Int in
-            let inputs = try await CatalogCSV.plan(bytes, on: db)
-            let service = CatalogService(db: db, now: now)
-            for input in inputs { _ = try await service.createProduct(input, merchantID: scope.merchantID) }
-            return inputs.count
-        }
+        let created = try await CatalogCSV.importAll(bytes, merchantID: scope.merchantID, on: req.db, now: req.now)
         return try await ImportResult(created: created).encodeResponse(status: .created, for: req)
     }
 

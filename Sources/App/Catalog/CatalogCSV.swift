@@ -43,6 +43,24 @@ enum CatalogCSV {
 
     // MARK: export
 
+    /// The merchant's catalog as a download named products.csv.
+    static func download(merchantID: UUID, on db: any Database) async throws -> Response {
+        var headers = HTTPHeaders()
+        headers.contentType = HTTPMediaType(type: "text", subType: "csv", parameters: ["charset": "utf-8"])
+        headers.contentDisposition = .init(.attachment, filename: "products.csv")
+        return Response(status: .ok, headers: headers, body: .init(string: try await export(merchantID: merchantID, on: db)))
+    }
+
+    /// Checks every row, then creates every product in one transaction, or none; returns how many.
+    static func importAll(_ bytes: [UInt8], merchantID: UUID, on db: any Database, now: Date) async throws -> Int {
+        try await db.transaction { db in
+            let inputs = try await plan(bytes, on: db)
+            let service = CatalogService(db: db, now: now)
+            for input in inputs { _ = try await service.createProduct(input, merchantID: merchantID) }
+            return inputs.count
+        }
+    }
+
     static func export(merchantID: UUID, on db: any Database) async throws -> String {
         let paths = try await categoryPaths(on: db)
         let products = try await Product.query(on: db).filter(\.$merchant.$id == merchantID).sort(\.$listedAt).sort(\.$id).with(\.$skus).all()

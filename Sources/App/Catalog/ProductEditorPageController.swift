@@ -24,12 +24,7 @@ struct ProductEditorPageController: RouteCollection {
     // MARK: CSV
 
     @Sendable func exportCSV(req: Request) async throws -> Response {
-        let scope = try req.merchantScope()
-        let csv = try await CatalogCSV.export(merchantID: scope.merchantID, on: req.db)
-        var headers = HTTPHeaders()
-        headers.contentType = HTTPMediaType(type: "text", subType: "csv", parameters: ["charset": "utf-8"])
-        headers.contentDisposition = .init(.attachment, filename: "products.csv")
-        return Response(status: .ok, headers: headers, body: .init(string: csv))
+        try await CatalogCSV.download(merchantID: try req.merchantScope().merchantID, on: req.db)
     }
 
     struct ImportResult: Encodable, Sendable {
@@ -44,14 +39,8 @@ struct ProductEditorPageController: RouteCollection {
         let scope = try req.merchantScope(.manageShop)
         struct Upload: Decodable { let file: File? }
         let bytes = (try? req.content.decode(Upload.self))?.file.map { Array($0.data.readableBytesView) } ?? []
-        let now = req.now
         do {
-            let created = try await req.db.transaction { db -> Int in
-                let inputs = try await CatalogCSV.plan(bytes, on: db)
-                let service = CatalogService(db: db, now: now)
-                for input in inputs { _ = try await service.createProduct(input, merchantID: scope.merchantID) }
-                return inputs.count
-            }
+            let created = try await CatalogCSV.importAll(bytes, merchantID: scope.merchantID, on: req.db, now: req.now)
             return try await req.page("console/import-result", ImportResult(created: created, problems: [], failed: false))
         } catch {
             let apiError = ErrorMapping.apiError(for: error)
@@ -102,7 +91,6 @@ struct ProductEditorPageController: RouteCollection {
         var pictures: [Picture]
         var hasPictures: Bool
         var imageSlots: [Option]
-        var saved: Bool
     }
 
     /// The posted form; SKU fields arrive as parallel arrays in row order.
@@ -312,9 +300,7 @@ struct ProductEditorPageController: RouteCollection {
             skus: [], hasSkus: false,
             stores: stores.map { .init(value: $0.id?.uuidString ?? "", label: $0.name, selected: false) }, hasStores: !stores.isEmpty,
             mainImage: "", gallery: [], pictures: [], hasPictures: false,
-            imageSlots: [.init(value: "gallery", label: t["image_slot_gallery"] ?? "gallery", selected: true),
-                         .init(value: "main", label: t["image_slot_main"] ?? "main", selected: false)],
-            saved: false)
+            imageSlots: productSlots(t))
     }
 
     static func editor(for product: Product, _ req: Request, scope: MerchantScope) async throws -> Editor {
@@ -353,12 +339,18 @@ struct ProductEditorPageController: RouteCollection {
         return editor
     }
 
+    /// Where an upload can go besides a SKU: the gallery (the default) or straight to the main image.
+    static func productSlots(_ t: [String: String]) -> [Editor.Option] {
+        [.init(value: "gallery", label: t["image_slot_gallery"] ?? "gallery", selected: true),
+         .init(value: "main", label: t["image_slot_main"] ?? "main", selected: false)]
+    }
+
     static func fillPictures(_ editor: inout Editor, req: Request, skus: [Sku]) {
         let storage = req.application.imageStorage
         let t = PageStrings.dictionary(req.locale)
         editor.pictures = editor.gallery.map { .init(key: $0, url: storage.url(for: $0), isMain: $0 == editor.mainImage) }
         editor.hasPictures = !editor.pictures.isEmpty
-        editor.imageSlots = Array(editor.imageSlots.prefix(2)) + skus.sorted { $0.position < $1.position }.compactMap { sku in
+        editor.imageSlots = productSlots(t) + skus.sorted { $0.position < $1.position }.compactMap { sku in
             sku.id.map { .init(value: "sku:\($0.uuidString)", label: "\(t["image_slot_sku"] ?? "SKU") \(sku.code)", selected: false) }
         }
     }

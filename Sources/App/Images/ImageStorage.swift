@@ -4,11 +4,11 @@ import MallCore
 import Vapor
 
 /// Where uploaded image bytes live. Keys are opaque paths such as `3f/3f2a….png`; an object
-/// store can stand in for the local directory by implementing the same four calls.
+/// store can stand in for the local directory by implementing the same three calls. There is no
+/// delete: a picture a product drops may still be shown by past orders.
 protocol ImageStorage: Sendable {
     func put(_ bytes: [UInt8], key: String, contentType: String) async throws
     func get(_ key: String) async throws -> [UInt8]?
-    func delete(_ key: String) async throws
     /// The address a browser loads the image from.
     func url(for key: String) -> String
 }
@@ -37,11 +37,6 @@ struct LocalImageStorage: ImageStorage {
         return try await threadPool.runIfActive {
             FileManager.default.contents(atPath: path).map { [UInt8]($0) }
         }
-    }
-
-    func delete(_ key: String) async throws {
-        let path = try self.path(for: key)
-        try await threadPool.runIfActive { try? FileManager.default.removeItem(atPath: path) }
     }
 
     func url(for key: String) -> String { "/uploads/" + key }

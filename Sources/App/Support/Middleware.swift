@@ -99,12 +99,7 @@ struct MultipartGuardMiddleware: AsyncMiddleware {
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         guard let type = request.headers.contentType, type.type == "multipart" else { return try await next.respond(to: request) }
-        let body: ByteBuffer
-        if let collected = request.body.data {
-            body = collected
-        } else {
-            body = try await request.body.collect(max: Self.maxBytes).get() ?? ByteBuffer()
-        }
+        let body = try await request.collectedBody(max: Self.maxBytes) ?? ByteBuffer()
         guard let boundary = type.parameters["boundary"], !boundary.isEmpty,
               MultipartCheck.headerNamesAreASCII(Array(body.readableBytesView), boundary: boundary) else {
             throw APIError(.badRequest, "bad_multipart", .init("上传内容格式不正确", "The upload is not a well-formed form"))
@@ -131,13 +126,7 @@ struct NulCharacterGuardMiddleware: AsyncMiddleware {
         case ("text", _): (needle, limit) = ([0], Self.maxTextBytes)
         default: return try await next.respond(to: request)
         }
-        let body: ByteBuffer?
-        if let collected = request.body.data {
-            body = collected
-        } else {
-            body = try await request.body.collect(max: limit).get()
-        }
-        if let body {
+        if let body = try await request.collectedBody(max: limit) {
             let bytes = body.readableBytesView
             if bytes.count >= needle.count, bytes.indices.dropLast(needle.count - 1).contains(where: { index in
                 bytes[index] == needle[0] && bytes[index..<index + needle.count].elementsEqual(needle)
@@ -146,5 +135,14 @@ struct NulCharacterGuardMiddleware: AsyncMiddleware {
             }
         }
         return try await next.respond(to: request)
+    }
+}
+
+extension Request {
+    /// The whole body, read now if it is still streaming in. Application middleware runs before a
+    /// route collects its body, so the guards (and the CSRF check after them) read it here.
+    func collectedBody(max: Int) async throws -> ByteBuffer? {
+        if let data = body.data { return data }
+        return try await body.collect(max: max).get()
     }
 }

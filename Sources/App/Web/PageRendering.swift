@@ -91,17 +91,9 @@ extension Request {
 
 /// Every form POST must carry the session's CSRF token in `_csrf`.
 struct CSRFMiddleware: AsyncMiddleware {
-    static let maxFormBytes = NulCharacterGuardMiddleware.maxFormBytes
-    static let maxUploadBytes = MultipartGuardMiddleware.maxBytes
-
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         if request.method == .POST {
-            // A larger form streams in and middleware runs before the route collects it, so read
-            // it here (size-capped) to find the token.
-            if request.body.data == nil {
-                let isUpload = request.headers.contentType?.type == "multipart"
-                _ = try await request.body.collect(max: isUpload ? Self.maxUploadBytes : Self.maxFormBytes).get()
-            }
+            // Form and upload bodies were read whole by the application's input guards.
             struct Form: Decodable { let _csrf: String? }
             let sent = (try? request.content.decode(Form.self))?._csrf ?? request.headers.first(name: "X-CSRF-Token")
             guard let expected = request.session.data["csrf"], let sent,
