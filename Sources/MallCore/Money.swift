@@ -41,17 +41,19 @@ public struct Money: Hashable, Comparable, Codable, Sendable, CustomStringConver
     }
 
     /// Parses "99.90", "¥99.90", "￥99.9", "99" and "1,299.00". At most two decimals.
+    ///
+    /// A comma is only a thousands separator: "10,50" or "1,05" (a decimal comma elsewhere) is
+    /// refused rather than read as ¥1,050.00 or ¥105.00.
     public static func parse(_ text: String, allowNegative: Bool = false) throws(MoneyError) -> Money {
         var s = text.trimmingCharacters(in: .whitespacesAndNewlines)
         var negative = false
         if s.hasPrefix("-") { negative = true; s.removeFirst() }
         if s.hasPrefix("¥") || s.hasPrefix("￥") { s.removeFirst() }
         if !negative, s.hasPrefix("-") { negative = true; s.removeFirst() }
-        s = s.replacingOccurrences(of: ",", with: "")
         guard !s.isEmpty else { throw .invalidFormat }
         let parts = s.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count <= 2 else { throw .invalidFormat }
-        let whole = parts[0]
+        guard let whole = ungrouped(parts[0]) else { throw .invalidFormat }
         let fraction = parts.count == 2 ? parts[1] : ""
         guard !whole.isEmpty || !fraction.isEmpty else { throw .invalidFormat }
         guard whole.allSatisfy({ $0.isASCII && $0.isNumber }),
@@ -66,6 +68,17 @@ public struct Money: Hashable, Comparable, Codable, Sendable, CustomStringConver
         let (total, o2) = scaled.addingReportingOverflow(cents)
         if o1 || o2 { throw .overflow }
         return Money(fen: negative ? -total : total)
+    }
+
+    /// The whole part without its thousands separators, or nil when commas are present but do not
+    /// group it in threes: "1,050" and "12,345,678" pass; "10,50", ",100", "1,,000", "1000,000" and
+    /// "0,500" (a decimal comma) do not.
+    private static func ungrouped(_ whole: Substring) -> Substring? {
+        guard whole.contains(",") else { return whole }
+        let groups = whole.split(separator: ",", omittingEmptySubsequences: false)
+        guard let lead = groups.first, (1...3).contains(lead.count), lead.first != "0",
+              groups.dropFirst().allSatisfy({ $0.count == 3 }) else { return nil }
+        return Substring(groups.joined())
     }
 
     /// "¥1,299.00" in both locales; English spells the currency out as "CN¥".

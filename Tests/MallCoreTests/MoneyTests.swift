@@ -1,3 +1,4 @@
+import PropertyBased
 import Testing
 @testable import MallCore
 
@@ -17,6 +18,52 @@ import Testing
     ])
     func refusesWhatIsNotMoney(text: String, error: MoneyError) {
         #expect(throws: error) { try Money.parse(text) }
+    }
+
+    @Test(arguments: [
+        ("1,050.00", Int64(105_000)), ("12,345,678", 1_234_567_800), ("¥1,299", 129_900), ("999,999.99", 99_999_999),
+        ("1,000", 100_000), ("92,233,720,368,547,758.07", Int64.max),
+    ])
+    func acceptsCommasThatGroupThousands(text: String, fen: Int64) throws {
+        #expect(try Money.parse(text) == Money(fen: fen))
+    }
+
+    @Test(arguments: [
+        "10,50", "1,05", ",100", "1,,000", "1000,000", "0,500", "1,000,", "1,0000", "¥10,50", "1.000,50", ",", ",.50",
+    ])
+    func refusesCommasThatDoNotGroupThousands(text: String) {
+        // Read as a decimal comma, "10,50" would otherwise become ¥1,050.00.
+        #expect(throws: MoneyError.invalidFormat) { try Money.parse(text) }
+    }
+
+    @Test func formattedAmountsParseBack() async {
+        await propertyCheck(count: 500, input: Gen.int64(in: (Int64.min + 1)...Int64.max)) { fen throws in
+            #expect(try Money.parse(Money(fen: fen).formatted(), allowNegative: true) == Money(fen: fen))
+        }
+    }
+
+    /// Digits with commas at random places parse only when the commas fall every three digits from the right.
+    @Test func commasAreAcceptedOnlyWhereTheyGroupThousands() async {
+        let placement = Gen.int(in: 0...2) // 0: none, 1: thousands, 2: random
+        await propertyCheck(count: 500, input: Gen.int64(in: 0...(Int64.max / 100)), placement, Gen.uint64()) { yuan, kind, mask throws in
+            let digits = Array(String(yuan))
+            let thousands = Set((1..<digits.count).filter { (digits.count - $0) % 3 == 0 })
+            let commas: Set<Int> = switch kind {
+            case 0: []
+            case 1: thousands
+            default: Set((1..<digits.count).filter { mask & (1 << UInt64($0 % 64)) != 0 })
+            }
+            var text = ""
+            for (index, digit) in digits.enumerated() {
+                if commas.contains(index) { text.append(",") }
+                text.append(digit)
+            }
+            if commas.isEmpty || commas == thousands {
+                #expect(try Money.parse(text) == Money(fen: yuan * 100), "\(text)")
+            } else {
+                #expect(throws: MoneyError.invalidFormat, "\(text)") { try Money.parse(text) }
+            }
+        }
     }
 
     @Test func negativesParseWhenAllowed() throws {
