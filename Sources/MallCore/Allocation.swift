@@ -46,10 +46,9 @@ public enum Allocation {
             floors[index] += 1
             leftover -= 1
         }
-        return floors.map { part in
-            let value = Int64(part)
-            return Money(fen: negative ? -value : value)
-        }
+        // Each part is at most the magnitude, so it fits: 2^63 occurs only for a total of Int64.min,
+        // and then as Int64.min itself.
+        return floors.map { part in Money(fen: Int64(bitPattern: negative ? 0 &- part : part)) }
     }
 
     /// Convenience for splitting by money amounts, e.g. a discount across order lines by their prices.

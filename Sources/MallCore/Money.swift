@@ -147,6 +147,7 @@ struct WideInt {
 
     /// Divides by a small positive divisor, rounding half away from zero; nil when the quotient leaves Int64.
     func divideRoundingHalfAwayFromZero(by divisor: Int64) -> Int64? {
+        guard divisor > 0 else { return nil }
         let negative = high < 0
         // Magnitude as (hi, lo) unsigned.
         var hi = UInt64(bitPattern: high)
@@ -158,9 +159,11 @@ struct WideInt {
         let d = UInt64(divisor)
         guard hi < d else { return nil }
         let (q, r) = d.dividingFullWidth((high: hi, low: lo))
-        var quotient = q
-        if r >= d - r { quotient += 1 } // r*2 >= d without overflow
-        guard quotient <= UInt64(Int64.max) else { return nil }
-        return negative ? -Int64(quotient) : Int64(quotient)
+        // r*2 >= d without overflow; rounding up from UInt64.max is itself out of range.
+        let (quotient, carry) = q.addingReportingOverflow(r >= d - r ? 1 : 0)
+        guard !carry else { return nil }
+        // A negative result reaches one further than a positive one: 2^63 is Int64.min.
+        guard quotient <= (negative ? Int64.min.magnitude : UInt64(Int64.max)) else { return nil }
+        return negative ? Int64(bitPattern: 0 &- quotient) : Int64(quotient)
     }
 }

@@ -25,6 +25,32 @@ import Testing
         #expect(parts.reduce(Int128(0)) { $0 + Int128($1.fen) } == Int128(Int64.max))
     }
 
+    @Test func theMostNegativeTotalSplitsWithoutTrapping() throws {
+        // Its magnitude, 2^63, does not fit in Int64 as a positive number; one part may take all of it.
+        #expect(try Allocation.split(Money(fen: .min), byWeights: [1]).map(\.fen) == [.min])
+        #expect(try Allocation.split(Money(fen: .min), byWeights: [0, 7, 0]).map(\.fen) == [0, .min, 0])
+        #expect(try Allocation.split(Money(fen: .min), byWeights: [1, 1]).map(\.fen) == [.min / 2, .min / 2])
+        #expect(try Allocation.split(Money(fen: .min), byWeights: [1, .max - 1]).map(\.fen) == [-1, .min + 1])
+        #expect(try Allocation.split(Money(fen: .max), byWeights: [1]).map(\.fen) == [.max])
+    }
+
+    static let anyWeights = Generator<Int64, Shrink.None<Int64>> { rng in
+        Bool.random(using: &rng) ? [0, 1, .max / 12].randomElement(using: &rng)! : Int64.random(in: 0...(.max / 12), using: &rng)
+    }.array(of: 1...12)
+
+    @Test func splitsOverTheWholeRangeAddUpAndStayFair() async {
+        await propertyCheck(count: 1_000, input: Edgy.int64(), Self.anyWeights) { total, weights throws in
+            guard weights.contains(where: { $0 > 0 }) else { return }
+            let parts = try Allocation.split(Money(fen: total), byWeights: weights)
+            #expect(parts.reduce(Int128(0)) { $0 + Int128($1.fen) } == Int128(total))
+            let weightSum = weights.reduce(Int128(0)) { $0 + Int128($1) }
+            for (part, weight) in zip(parts, weights) {
+                let distance = Int128(part.fen) * weightSum - Int128(total) * Int128(weight)
+                #expect(distance.magnitude < weightSum.magnitude)
+            }
+        }
+    }
+
     static let amounts = Gen.int64(in: -10_000_000_000...10_000_000_000)
     static let weights = Gen.int64(in: 0...1_000_000).array(of: 1...12)
 

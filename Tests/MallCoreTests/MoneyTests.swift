@@ -100,6 +100,53 @@ import Testing
         #expect(try Money(fen: fen).applying(BasisPoints(bp)) == Money(fen: expected))
     }
 
+    @Test func applyingNeverTrapsAtTheEdges() throws {
+        // 9 222 449 791 875 588 249 × 20 002 / 10 000 is UInt64.max and a remainder above one half.
+        let huge: Int64 = 9_222_449_791_875_588_249
+        #expect(throws: MoneyError.overflow) { try Money(fen: huge).applying(BasisPoints(20_002)) }
+        #expect(throws: MoneyError.overflow) { try Money(fen: -huge).applying(BasisPoints(20_002)) }
+        #expect(throws: MoneyError.overflow) { try Money(fen: huge).applying(BasisPoints(-20_002)) }
+        #expect(throws: MoneyError.overflow) { try Money(fen: 9_222_910_891_310_210_297).applying(BasisPoints(20_001)) }
+        #expect(throws: MoneyError.overflow) { try Money(fen: .min).applying(BasisPoints(.min)) }
+        #expect(throws: MoneyError.overflow) { try Money(fen: .min).applying(BasisPoints(.max)) }
+        #expect(throws: MoneyError.overflow) { try Money(fen: .min).applying(BasisPoints(-10_000)) }
+        #expect(throws: MoneyError.overflow) { try Money(fen: .max).applying(BasisPoints(.max)) }
+        #expect(try Money(fen: .min).applying(.full) == Money(fen: .min))
+        #expect(try Money(fen: .min).applying(BasisPoints(5_000)) == Money(fen: .min / 2))
+        #expect(try Money(fen: .max).applying(BasisPoints(-10_000)) == Money(fen: -.max))
+    }
+
+    @Test func wideDivisionAtTheUInt64Boundary() {
+        // 10 000 × 2^64 − 5 000: the quotient is UInt64.max and the remainder rounds it up past 2^64.
+        #expect(WideInt(high: 9_999, low: .max - 4_999).divideRoundingHalfAwayFromZero(by: 10_000) == nil)
+        #expect(WideInt(high: -10_000, low: 5_000).divideRoundingHalfAwayFromZero(by: 10_000) == nil)
+        // 2^63 × 10 000 is out of range as a positive result and exactly Int64.min as a negative one.
+        #expect(WideInt(high: 5_000, low: 0).divideRoundingHalfAwayFromZero(by: 10_000) == nil)
+        #expect(WideInt(high: -5_000, low: 0).divideRoundingHalfAwayFromZero(by: 10_000) == .min)
+        #expect(WideInt(high: 0, low: 5_000).divideRoundingHalfAwayFromZero(by: 10_000) == 1)
+        #expect(WideInt(high: -1, low: .max - 4_999).divideRoundingHalfAwayFromZero(by: 10_000) == -1)
+        #expect(WideInt(high: 0, low: 5_000).divideRoundingHalfAwayFromZero(by: 0) == nil)
+        #expect(WideInt(high: 0, low: 5_000).divideRoundingHalfAwayFromZero(by: -10_000) == nil)
+    }
+
+    /// The exact share, rounded half away from zero, or nil when it does not fit in Int64.
+    static func exactShare(_ fen: Int64, _ bp: Int) -> Int64? {
+        let product = Int128(fen) * Int128(bp)
+        var (quotient, remainder) = product.quotientAndRemainder(dividingBy: 10_000)
+        if remainder.magnitude * 2 >= 10_000 { quotient += product < 0 ? -1 : 1 }
+        return Int64(exactly: quotient)
+    }
+
+    @Test func applyingIsExactOrRefusedOverTheWholeRange() async {
+        await propertyCheck(count: 2_000, input: Edgy.int64(), Edgy.int()) { fen, bp throws in
+            if let expected = Self.exactShare(fen, bp) {
+                #expect(try Money(fen: fen).applying(BasisPoints(bp)) == Money(fen: expected), "\(fen) × \(bp) bp")
+            } else {
+                #expect(throws: MoneyError.overflow, "\(fen) × \(bp) bp") { try Money(fen: fen).applying(BasisPoints(bp)) }
+            }
+        }
+    }
+
     @Test func percentagesParseToBasisPoints() {
         #expect(BasisPoints.parsePercent("6")?.value == 600)
         #expect(BasisPoints.parsePercent("6.5%")?.value == 650)
