@@ -141,13 +141,26 @@ public enum PNG {
 
 /// Distances between points on the earth for "stores near me", no map service needed.
 public enum Geo {
-    /// Great-circle distance in metres (haversine), from coordinates in degrees.
+    public static let earthRadiusMetres = 6_371_000.0
+
+    /// The longest possible distance, half way round the earth.
+    public static let maxDistanceMetres = Double.pi * earthRadiusMetres
+
+    /// Great-circle distance in metres (haversine), from coordinates in degrees: always within
+    /// 0...maxDistanceMetres for finite coordinates, +infinity (never NaN) otherwise.
     public static func distanceMetres(lat1: Double, lng1: Double, lat2: Double, lng2: Double) -> Double {
-        let radius = 6_371_000.0
+        guard lat1.isFinite, lng1.isFinite, lat2.isFinite, lng2.isFinite else { return .infinity }
         let dLat = (lat2 - lat1) * .pi / 180
         let dLng = (lng2 - lng1) * .pi / 180
         let a = sin(dLat / 2) * sin(dLat / 2) + cos(lat1 * .pi / 180) * cos(lat2 * .pi / 180) * sin(dLng / 2) * sin(dLng / 2)
-        return 2 * radius * atan2(sqrt(a), sqrt(1 - a))
+        // Rounding can push the term just past 1 near an antipode, and sqrt(1 − a) would be NaN.
+        let h = min(max(a, 0), 1)
+        return 2 * earthRadiusMetres * atan2(sqrt(h), sqrt(1 - h))
+    }
+
+    /// A distance as whole metres, halves away from zero; nil when it is not a finite number.
+    public static func roundedMetres(_ metres: Double) -> Int? {
+        CheckedNumber.int(metres)
     }
 
     public static func isValid(lat: Double, lng: Double) -> Bool {
