@@ -124,7 +124,15 @@ public struct LedgerEntry: Hashable, Sendable {
     public static func credit(_ account: LedgerAccountKey, _ amount: Money) -> LedgerEntry { .init(.credit, account, amount) }
 
     /// How this entry moves its account's balance, signed in the account's normal direction.
-    public var balanceDelta: Int64 { side == account.purpose.normalSide ? amount.fen : -amount.fen }
+    /// Only an amount of Int64.min against the normal side has no such number.
+    public var balanceDelta: Int64 {
+        get throws(LedgerError) {
+            if side == account.purpose.normalSide { return amount.fen }
+            let (negated, overflow) = Int64(0).subtractingReportingOverflow(amount.fen)
+            if overflow { throw .overflow }
+            return negated
+        }
+    }
 }
 
 /// A transaction as a caller proposes it; `validated()` refuses anything that does not balance.
@@ -165,9 +173,18 @@ public struct LedgerTransactionDraft: Sendable {
         return self
     }
 
-    /// The net change per account, in each account's normal direction.
+    /// The net change per account, in each account's normal direction. A validated draft always
+    /// has one; an unvalidated one may not fit in Int64 and is refused with `.overflow`.
     public var balanceDeltas: [LedgerAccountKey: Int64] {
-        entries.reduce(into: [:]) { deltas, entry in deltas[entry.account, default: 0] += entry.balanceDelta }
+        get throws(LedgerError) {
+            var deltas: [LedgerAccountKey: Int64] = [:]
+            for entry in entries {
+                let (sum, overflow) = deltas[entry.account, default: 0].addingReportingOverflow(try entry.balanceDelta)
+                if overflow { throw .overflow }
+                deltas[entry.account] = sum
+            }
+            return deltas
+        }
     }
 }
 
@@ -210,13 +227,21 @@ public enum LedgerVerification {
             self.debits = debits
             self.credits = credits
         }
-        public var derived: Int64 { purpose.normalSide == .debit ? debits - credits : credits - debits }
+        /// The balance the postings give; nil when the totals are so far apart (only possible if
+        /// they are corrupt, since amounts are positive) that the difference leaves Int64.
+        public var derived: Int64? {
+            let (balance, overflow) = purpose.normalSide == .debit
+                ? debits.subtractingReportingOverflow(credits)
+                : credits.subtractingReportingOverflow(debits)
+            return overflow ? nil : balance
+        }
     }
 
     public enum Problem: Equatable, Sendable, CustomStringConvertible {
         case unbalancedTransaction(id: String, debits: Int64, credits: Int64)
         case balanceMismatch(account: String, cached: Int64, derived: Int64)
         case negativeBalance(account: String, balance: Int64)
+        case postingTotalsOutOfRange(account: String, debits: Int64, credits: Int64)
 
         public var description: String {
             switch self {
@@ -226,6 +251,8 @@ public enum LedgerVerification {
                 "account \(account): stored balance \(Money(fen: cached)) ≠ postings \(Money(fen: derived))"
             case let .negativeBalance(account, balance):
                 "account \(account) is below zero: \(Money(fen: balance))"
+            case let .postingTotalsOutOfRange(account, debits, credits):
+                "account \(account): postings total debits \(Money(fen: debits)) and credits \(Money(fen: credits)), too far apart for a balance"
             }
         }
     }
@@ -236,11 +263,15 @@ public enum LedgerVerification {
             found.append(.unbalancedTransaction(id: t.transactionID, debits: t.debits, credits: t.credits))
         }
         for a in accounts {
-            if a.cached != a.derived {
-                found.append(.balanceMismatch(account: a.label, cached: a.cached, derived: a.derived))
+            guard let derived = a.derived else {
+                found.append(.postingTotalsOutOfRange(account: a.label, debits: a.debits, credits: a.credits))
+                continue
             }
-            if a.derived < 0 && !a.purpose.mayGoNegative {
-                found.append(.negativeBalance(account: a.label, balance: a.derived))
+            if a.cached != derived {
+                found.append(.balanceMismatch(account: a.label, cached: a.cached, derived: derived))
+            }
+            if derived < 0 && !a.purpose.mayGoNegative {
+                found.append(.negativeBalance(account: a.label, balance: derived))
             }
         }
         return found

@@ -14,7 +14,7 @@ import Testing
             .credit(try memberBalance, Money(fen: 5_000)),
         ])
         let valid = try draft.validated()
-        #expect(valid.balanceDeltas[.platform(.paymentClearing)] == 5_000)
+        #expect(try valid.balanceDeltas[.platform(.paymentClearing)] == 5_000)
         #expect(try valid.balanceDeltas[memberBalance] == 5_000)
     }
 
@@ -58,8 +58,32 @@ import Testing
         let draft = try LedgerTransactionDraft(idempotencyKey: "settle:1", kind: "commission_settle", entries: [
             .debit(pending, Money(fen: 320)), .credit(available, Money(fen: 320)),
         ]).validated()
-        #expect(draft.balanceDeltas[pending] == -320)
-        #expect(draft.balanceDeltas[available] == 320)
+        #expect(try draft.balanceDeltas[pending] == -320)
+        #expect(try draft.balanceDeltas[available] == 320)
+    }
+
+    @Test func deltasOfAnUnvalidatedDraftRefuseOverflowInsteadOfTrapping() throws {
+        // platform_cash is an asset: a credit lowers it, and −Int64.min does not exist.
+        let cash = LedgerAccountKey.platform(.platformCash)
+        #expect(throws: LedgerError.overflow) { try LedgerEntry.credit(cash, Money(fen: .min)).balanceDelta }
+        #expect(try LedgerEntry.debit(cash, Money(fen: .min)).balanceDelta == .min)
+        let twice = LedgerTransactionDraft(idempotencyKey: "k", kind: "x", entries: [
+            .debit(cash, Money(fen: .max)), .debit(cash, Money(fen: 1)), .credit(.platform(.feeRevenue), Money(fen: 1)),
+        ])
+        #expect(throws: LedgerError.overflow) { try twice.balanceDeltas }
+        let negative = LedgerTransactionDraft(idempotencyKey: "k", kind: "x", entries: [.credit(cash, Money(fen: .min))])
+        #expect(throws: LedgerError.overflow) { try negative.balanceDeltas }
+    }
+
+    @Test func verificationReportsTotalsTooFarApartInsteadOfTrapping() {
+        let problems = LedgerVerification.problems(transactions: [], accounts: [
+            .init(accountID: "a1", label: "platform_cash@platform", purpose: .platformCash, cached: 0, debits: .max, credits: -1),
+            .init(accountID: "a2", label: "member_balance@member:x", purpose: .memberBalance, cached: 0, debits: 1, credits: .min),
+        ])
+        #expect(problems == [
+            .postingTotalsOutOfRange(account: "platform_cash@platform", debits: .max, credits: -1),
+            .postingTotalsOutOfRange(account: "member_balance@member:x", debits: 1, credits: .min),
+        ])
     }
 
     @Test func onlyClearingMayGoNegative() {
