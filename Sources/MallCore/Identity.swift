@@ -101,7 +101,10 @@ public struct SmsCodePolicy: Sendable {
     /// Whether a new code may be sent, given when the last one was sent and how many went out today.
     public func mayIssue(now: Date, lastIssuedAt: Date?, issuedToday: Int) throws(Refusal) {
         if let last = lastIssuedAt {
-            let elapsed = Int(now.timeIntervalSince(last))
+            // Dates far apart (or not numbers at all) must not trap: far past is long enough ago,
+            // anything else counts as just now.
+            let seconds = now.timeIntervalSince(last)
+            let elapsed = CheckedNumber.int(seconds, rounding: .towardZero) ?? (seconds > 0 ? .max : 0)
             if elapsed < resendIntervalSeconds { throw .tooSoon(retryAfterSeconds: resendIntervalSeconds - max(elapsed, 0)) }
         }
         if issuedToday >= maxPerPhonePerDay { throw .dailyLimitReached }
@@ -109,7 +112,8 @@ public struct SmsCodePolicy: Sendable {
 
     /// A code made of `length` digits from the given random digits source.
     public func makeCode(randomDigit: () -> Int) -> String {
-        String((0..<length).map { _ in Character(String(abs(randomDigit()) % 10)) })
+        // abs of the remainder, not of the digit: abs(Int.min) traps.
+        String((0..<max(length, 0)).map { _ in Character(String(abs(randomDigit() % 10))) })
     }
 }
 

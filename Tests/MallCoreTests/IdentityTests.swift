@@ -50,6 +50,26 @@ import Testing
         #expect(policy.makeCode { digits.next() ?? 0 } == "314159")
     }
 
+    @Test func smsLimitsDoNotTrapOnDatesFarApart() throws {
+        let policy = SmsCodePolicy()
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        // More seconds than Int holds: long enough ago.
+        try policy.mayIssue(now: Date(timeIntervalSince1970: 1e300), lastIssuedAt: now, issuedToday: 0)
+        // A last code from the far future or from a date that is not a number counts as just sent.
+        #expect(throws: SmsCodePolicy.Refusal.tooSoon(retryAfterSeconds: 60)) {
+            try policy.mayIssue(now: now, lastIssuedAt: Date(timeIntervalSince1970: 1e300), issuedToday: 0)
+        }
+        #expect(throws: SmsCodePolicy.Refusal.tooSoon(retryAfterSeconds: 60)) {
+            try policy.mayIssue(now: now, lastIssuedAt: Date(timeIntervalSince1970: .nan), issuedToday: 0)
+        }
+    }
+
+    @Test func codesComeOutAsDigitsWhateverTheSourceGives() {
+        #expect(SmsCodePolicy().makeCode { Int.min } == "888888")
+        #expect(SmsCodePolicy().makeCode { -7 } == "777777")
+        #expect(SmsCodePolicy(length: -1).makeCode { 1 } == "")
+    }
+
     @Test func rolesGrantOnlyTheirOwnSide() {
         for role in StaffRole.allCases {
             #expect(role.permissions.allSatisfy { $0.isPlatform == role.isPlatform })
