@@ -124,8 +124,9 @@ public enum ImageInspection {
 public enum DrawnPicture {
     public enum Motif: Int, CaseIterable, Sendable { case circle, diamond, stripes, rings }
 
-    /// RGB pixels, `size × size × 3` bytes.
+    /// RGB pixels, `size × size × 3` bytes; none for a size outside 1...ImageInspection.maxSide.
     public static func pixels(size: Int, hue: Double, motif: Motif) -> [UInt8] {
+        guard (1...ImageInspection.maxSide).contains(size) else { return [] }
         let top = rgb(hue: hue, saturation: 0.35, value: 0.98)
         let bottom = rgb(hue: hue, saturation: 0.55, value: 0.88)
         let ink = rgb(hue: (hue + 0.5).truncatingRemainder(dividingBy: 1), saturation: 0.55, value: 0.85)
@@ -174,7 +175,8 @@ public enum DrawnPicture {
         let c = value * saturation
         let x = c * (1 - abs(h.truncatingRemainder(dividingBy: 2) - 1))
         let m = value - c
-        let (r, g, b): (Double, Double, Double) = switch Int(h) {
+        // A hue that is not a finite number has no sector; it takes the first rather than trapping.
+        let (r, g, b): (Double, Double, Double) = switch CheckedNumber.int(h, rounding: .towardZero) ?? 0 {
         case 0: (c, x, 0)
         case 1: (x, c, 0)
         case 2: (0, c, x)

@@ -72,4 +72,13 @@ import Testing
         let centre = (12 * 24 + 12) * 3
         #expect(a[centre..<centre + 3] != a[0..<3])
     }
+
+    @Test func drawingNeverTrapsOnOddArguments() {
+        for hue in [Double.nan, .infinity, -.infinity, -0.25, 1e300] {
+            #expect(DrawnPicture.pixels(size: 4, hue: hue, motif: .rings).count == 48, "\(hue)")
+        }
+        #expect(DrawnPicture.pixels(size: 0, hue: 0.1, motif: .circle).isEmpty)
+        #expect(DrawnPicture.pixels(size: -3, hue: 0.1, motif: .circle).isEmpty)
+        #expect(DrawnPicture.pixels(size: .max, hue: 0.1, motif: .circle).isEmpty)
+    }
 }
