@@ -188,6 +188,32 @@ public struct LedgerTransactionDraft: Sendable {
     }
 }
 
+extension LedgerTransactionDraft {
+    /// What the transaction does, as bytes to hash: its kind and its entries (purpose, owner kind,
+    /// owner id, side, amount in fen), without the memo or the idempotency key.
+    ///
+    /// Entries are sorted, so their order does not matter; every field is length-prefixed or of
+    /// fixed width, so two drafts share these bytes only if they have the same kind and the same
+    /// entries. Text is taken as its UTF-8 bytes, as stored, without Unicode normalisation.
+    public var canonicalBytes: [UInt8] {
+        var encoder = CanonicalEncoder()
+        encoder.append("fission.ledger.draft.v1")
+        encoder.append(kind)
+        let sorted = entries.map { entry in
+            var e = CanonicalEncoder()
+            e.append(entry.account.purpose.rawValue)
+            e.append(entry.account.owner.kind.rawValue)
+            e.append(entry.account.owner.ownerID)
+            e.append(entry.side.rawValue)
+            e.append(entry.amount.fen)
+            return e.bytes
+        }.sorted { $0.lexicographicallyPrecedes($1) }
+        encoder.append(UInt64(sorted.count))
+        for entry in sorted { encoder.bytes += entry }
+        return encoder.bytes
+    }
+}
+
 public enum LedgerError: Error, Equatable, Sendable {
     case invalidIdempotencyKey
     case tooFewEntries
@@ -276,4 +302,23 @@ public enum LedgerVerification {
         }
         return found
     }
+}
+
+/// Bytes that can be read back only one way: text and byte strings carry their length, numbers are
+/// eight bytes big-endian.
+struct CanonicalEncoder {
+    var bytes: [UInt8] = []
+
+    mutating func append(_ value: UInt64) {
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    }
+
+    mutating func append(_ value: Int64) { append(UInt64(bitPattern: value)) }
+
+    mutating func append(_ data: [UInt8]) {
+        append(UInt64(data.count))
+        bytes += data
+    }
+
+    mutating func append(_ text: String) { append(Array(text.utf8)) }
 }
