@@ -268,6 +268,9 @@ public enum LedgerVerification {
         case balanceMismatch(account: String, cached: Int64, derived: Int64)
         case negativeBalance(account: String, balance: Int64)
         case postingTotalsOutOfRange(account: String, debits: Int64, credits: Int64)
+        /// The transaction's stored hash is not the hash of its link: it, or one before it, was changed,
+        /// removed or reordered after it was posted.
+        case brokenChain(transactionID: String)
 
         public var description: String {
             switch self {
@@ -279,11 +282,14 @@ public enum LedgerVerification {
                 "account \(account) is below zero: \(Money(fen: balance))"
             case let .postingTotalsOutOfRange(account, debits, credits):
                 "account \(account): postings total debits \(Money(fen: debits)) and credits \(Money(fen: credits)), too far apart for a balance"
+            case let .brokenChain(transactionID):
+                "hash chain broken at transaction \(transactionID): its stored hash does not match its postings and the hash before it"
             }
         }
     }
 
-    public static func problems(transactions: [TransactionTotals], accounts: [AccountBalances]) -> [Problem] {
+    /// Everything found wrong; `chainBreak` is what `LedgerChain.firstBreak` found, if the caller checked the chain.
+    public static func problems(transactions: [TransactionTotals], accounts: [AccountBalances], chainBreak: LedgerChain.Break? = nil) -> [Problem] {
         var found: [Problem] = []
         for t in transactions where t.debits != t.credits || t.debits == 0 {
             found.append(.unbalancedTransaction(id: t.transactionID, debits: t.debits, credits: t.credits))
@@ -300,7 +306,90 @@ public enum LedgerVerification {
                 found.append(.negativeBalance(account: a.label, balance: derived))
             }
         }
+        if let chainBreak { found.append(.brokenChain(transactionID: chainBreak.transactionID)) }
         return found
+    }
+}
+
+/// Posted transactions linked by hashes: each one's hash covers the hash before it, so changing,
+/// removing or reordering any posted transaction breaks every link from there on. MallCore only
+/// lays out the bytes; the hash function (SHA-256 in the App) is passed in.
+public enum LedgerChain {
+    public typealias Posting = (accountID: String, side: LedgerSide, amount: Int64)
+
+    /// The bytes whose hash is a posted transaction's hash. `previousHash` is the hash of the
+    /// transaction before it, empty for the first. Postings are sorted, so their order does not
+    /// matter; every field is length-prefixed or of fixed width, so different links never share bytes.
+    public static func link(
+        previousHash: [UInt8], transactionID: String, idempotencyKey: String, kind: String,
+        createdAtMicros: Int64, postings: [Posting]
+    ) -> [UInt8] {
+        var encoder = CanonicalEncoder()
+        encoder.append("fission.ledger.chain.v1")
+        encoder.append(previousHash)
+        encoder.append(transactionID)
+        encoder.append(idempotencyKey)
+        encoder.append(kind)
+        encoder.append(createdAtMicros)
+        let sorted = postings.map { posting in
+            var e = CanonicalEncoder()
+            e.append(posting.accountID)
+            e.append(posting.side.rawValue)
+            e.append(posting.amount)
+            return e.bytes
+        }.sorted { $0.lexicographicallyPrecedes($1) }
+        encoder.append(UInt64(sorted.count))
+        for posting in sorted { encoder.bytes += posting }
+        return encoder.bytes
+    }
+
+    /// A posted transaction as stored, with the hash stored for it.
+    public struct Row: Sendable {
+        public let transactionID: String
+        public let idempotencyKey: String
+        public let kind: String
+        public let createdAtMicros: Int64
+        public let postings: [Posting]
+        public let hash: [UInt8]
+
+        public init(transactionID: String, idempotencyKey: String, kind: String, createdAtMicros: Int64, postings: [Posting], hash: [UInt8]) {
+            self.transactionID = transactionID
+            self.idempotencyKey = idempotencyKey
+            self.kind = kind
+            self.createdAtMicros = createdAtMicros
+            self.postings = postings
+            self.hash = hash
+        }
+
+        public func link(previousHash: [UInt8]) -> [UInt8] {
+            LedgerChain.link(previousHash: previousHash, transactionID: transactionID, idempotencyKey: idempotencyKey,
+                             kind: kind, createdAtMicros: createdAtMicros, postings: postings)
+        }
+    }
+
+    public struct Break: Equatable, Sendable {
+        /// Position in the rows given.
+        public let index: Int
+        public let transactionID: String
+
+        public init(index: Int, transactionID: String) {
+            self.index = index
+            self.transactionID = transactionID
+        }
+    }
+
+    /// The first row, in chain order, whose stored hash is not `hash` of its link; nil when every link holds.
+    /// `previousHash` is the stored hash of the row before the first one given (empty from the start),
+    /// so a long chain can be checked in pieces.
+    public static func firstBreak(in rows: [Row], after previousHash: [UInt8] = [], hash: ([UInt8]) -> [UInt8]) -> Break? {
+        var previous = previousHash
+        for (index, row) in rows.enumerated() {
+            guard hash(row.link(previousHash: previous)) == row.hash else {
+                return Break(index: index, transactionID: row.transactionID)
+            }
+            previous = row.hash
+        }
+        return nil
     }
 }
 
