@@ -19,7 +19,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     } else {
         app.databases.use(.sqlite(.file(config.sqlitePath)), as: .sqlite)
         app.writeGate = .serial()
-        app.lifecycle.use(SQLiteWriteAheadLog())
+        app.lifecycle.use(SQLiteConnectionSetup())
     }
     app.migrations.add(Migrations.all)
 
@@ -28,10 +28,13 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.imageStorage = LocalImageStorage(directory: config.uploadsDirectory, threadPool: app.threadPool)
     app.storefrontCache = StorefrontCache(timeToLive: .milliseconds(Int64(config.storefrontCacheMilliseconds)))
 
+    // A connection that sends or receives nothing for this long is closed (half-sent headers included).
+    app.http.server.configuration.idleTimeout = .seconds(Int64(config.idleTimeoutSeconds))
+
     app.views.use(.leaf)
     app.leaf.cache.isEnabled = app.environment.isRelease
 
-    app.sessions.use(.fluent)
+    app.sessions.use { _ in GatedSessionDriver() }
     app.sessions.configuration.cookieName = "fission_session"
     app.sessions.configuration.cookieFactory = { id in
         HTTPCookies.Value(string: id.string, maxAge: 7 * 24 * 3600, path: "/", isHTTPOnly: true, sameSite: .lax)
@@ -39,20 +42,25 @@ public func configure(_ app: Application, config: AppConfig) async throws {
 
     // Replace Vapor's defaults: our error middleware must see every error, including 404s.
     app.middleware = .init()
+    app.middleware.use(RequestIDMiddleware())
     app.middleware.use(RouteLoggingMiddleware(logLevel: .info))
     app.middleware.use(MetricsMiddleware(registry: app.metricsRegistry))
-    app.middleware.use(RequestIDMiddleware())
     app.middleware.use(MallErrorMiddleware())
-    app.middleware.use(MultipartGuardMiddleware())
-    app.middleware.use(NulCharacterGuardMiddleware())
-    app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))
+    app.middleware.use(MethodNotAllowedMiddleware(routes: RouteMethods(app.routes)))
+    app.middleware.use(InputGuardMiddleware())
+    app.middleware.use(SafeFileMiddleware(publicDirectory: app.directory.publicDirectory))
 
     try routes(app)
 }
 
 func routes(_ app: Application) throws {
     app.get("healthz", use: health)
-    app.get("metrics") { req async -> Response in
+    // Metrics are for the operator's scraper: its token (FISSION_METRICS_TOKEN) or an operator's login.
+    app.grouped(MetricsAccessMiddleware(), BearerAuthMiddleware()).get("metrics") { req async throws -> Response in
+        if req.storage[MetricsAccessMiddleware.Granted.self] != true {
+            guard case .staff(_, let role) = req.principal else { throw APIError.unauthenticated }
+            guard role.isPlatform else { throw APIError.forbidden }
+        }
         let response = Response(status: .ok, body: .init(string: req.application.metricsRegistry.emitToString()))
         response.headers.contentType = HTTPMediaType(type: "text", subType: "plain", parameters: ["version": "0.0.4", "charset": "utf-8"])
         return response
@@ -86,9 +94,26 @@ func routes(_ app: Application) throws {
     }
 }
 
-/// Readers never wait for the writer in WAL mode; the setting stays with the database file.
-struct SQLiteWriteAheadLog: LifecycleHandler {
+/// Readers never wait for the writer in WAL mode (the setting stays with the database file), and
+/// every connection waits for another process's writer with a sleeping timeout.
+struct SQLiteConnectionSetup: LifecycleHandler {
     func didBootAsync(_ app: Application) async throws {
         try await sqlDatabase(app.db).raw("PRAGMA journal_mode=WAL").run()
+        try await app.writeGate.prepareConnections(of: app)
+    }
+}
+
+/// Lets a scraper holding the metrics token through, and keeps its token away from the JWT check.
+struct MetricsAccessMiddleware: AsyncMiddleware {
+    struct Granted: StorageKey { typealias Value = Bool }
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        if let expected = request.application.config.metricsToken, let sent = request.headers.bearerAuthorization?.token,
+           Array(sent.utf8).count == Array(expected.utf8).count,
+           zip(sent.utf8, expected.utf8).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0 {
+            request.storage[Granted.self] = true
+            request.headers.remove(name: .authorization)
+        }
+        return try await next.respond(to: request)
     }
 }

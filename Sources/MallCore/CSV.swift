@@ -82,7 +82,12 @@ public enum CSV {
 
     /// One line per row, CRLF line ends as RFC 4180 and Excel expect, with a byte-order mark.
     public static func format(_ rows: [[String]]) -> String {
-        byteOrderMark + rows.map { row in row.map(quote).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"
+        byteOrderMark + rows.map(line).joined()
+    }
+
+    /// One row and its CRLF, for writing a file a few rows at a time.
+    public static func line(_ row: [String]) -> String {
+        row.map(quote).joined(separator: ",") + "\r\n"
     }
 
     /// Undoes the guard `format` puts before a leading =, +, - or @.

@@ -26,6 +26,20 @@ public enum MultipartCheck {
         return true
     }
 
+    /// How many parts the body holds (delimiters minus the closing one), counted in one pass, so
+    /// that a form with thousands of tiny parts is refused before the parser sees it.
+    public static func partCount(_ body: [UInt8], boundary: String) -> Int {
+        let delimiter = Array(("--" + boundary).utf8)
+        guard delimiter.count > 2 else { return 0 }
+        var count = 0
+        var search = 0
+        while let found = firstIndex(of: delimiter, in: body, from: search, before: body.count) {
+            count += 1
+            search = found + delimiter.count
+        }
+        return max(count - 1, 0)
+    }
+
     /// The first start index of `needle` in `haystack[from..<before]`; bounded so that many
     /// small parts cost one pass over the body, not one pass each.
     static func firstIndex(of needle: [UInt8], in haystack: [UInt8], from: Int, before: Int) -> Int? {

@@ -73,11 +73,20 @@ import VaporTesting
             try await t.registerMember("13812345678")
             let client = PageClient(app: t.app)
             try await client.get("/login")
-            let before = try #require(client.cookies["fission_session"])
+            // Looking at the login page creates no session; signing in does.
+            #expect(client.cookies["fission_session"] == nil)
+            #expect(try await SessionRecord.query(on: t.app.db).count() == 0)
             let login = try await client.post("/login", form: ["phone": "13812345678", "password": "Member2026"])
             #expect(login.headers.first(name: .location) == "/member")
+            #expect(client.cookies["fission_session"] != nil)
+            try await client.post("/logout", form: [:])
+            // An id planted before sign-in is worth nothing after it.
+            client.plant(cookie: "fission_session", "planted-session-id")
+            try await client.get("/login")
+            _ = try await client.post("/login", form: ["phone": "13812345678", "password": "Member2026"])
             let after = try #require(client.cookies["fission_session"])
-            #expect(after != before)
+            #expect(after != "planted-session-id")
+            #expect(try await client.get("/member").status == .ok)
             #expect(try await client.get("/member").status == .ok)
 
             try await client.post("/logout", form: [:])

@@ -14,7 +14,10 @@ import VaporTesting
             #expect(try health.content.decode(HealthResponse.self).database == "ok")
             #expect(health.headers.first(name: "X-Request-ID")?.isEmpty == false)
             _ = try await t.get("/api/v1/me")
-            let metrics = try await t.get("/metrics").body.string
+            // Metrics are the operator's: anonymous callers and merchants are refused.
+            #expect(try await t.get("/metrics").status == .unauthorized)
+            try await t.createStaff("ops", role: .platformAdmin, merchantID: nil)
+            let metrics = try await t.get("/metrics", token: try await t.staffToken("ops", console: "platform")).body.string
             #expect(metrics.contains(#"http_requests_total{method="GET",route="/healthz",status="200"} 1"#))
             #expect(metrics.contains(#"http_requests_total{method="GET",route="/api/v1/me",status="401"} 1"#))
             #expect(metrics.contains("http_request_duration_seconds_bucket"))

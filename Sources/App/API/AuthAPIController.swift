@@ -17,7 +17,7 @@ struct AuthAPIController: RouteCollection {
 
     @Sendable func register(req: Request) async throws -> Response {
         let body = try req.content.decode(RegisterRequest.self)
-        let member = try await req.db.transaction { db in
+        let member = try await req.writeTransaction { db in
             try await AccountService(db: db, app: req.application, logger: req.logger, clientIP: req.clientIP)
                 .registerMember(phone: body.phone, password: body.password, acceptedAgreements: body.acceptAgreements)
         }

@@ -131,7 +131,8 @@ struct BearerAuthMiddleware: AsyncMiddleware {
 /// Reads the signed-in member or staff user from the server-side session on pages.
 struct SessionAuthMiddleware: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        if let kind = request.session.data["kind"], let raw = request.session.data["subject"], let id = UUID(uuidString: raw) {
+        // Only a visitor who already has a session is looked up; touching `session` would create one.
+        if request.hasSession, let kind = request.session.data["kind"], let raw = request.session.data["subject"], let id = UUID(uuidString: raw) {
             if let principal = try await PrincipalLoader.load(kind: kind, id: id, on: request.db) {
                 request.principal = principal
             } else {

@@ -99,7 +99,7 @@ struct CatalogAPIController: RouteCollection {
         let scope = try req.merchantScope(.manageShop)
         let input = try req.content.decode(ProductInput.self)
         let now = req.now
-        let product = try await req.db.transaction { db in
+        let product = try await req.writeTransaction { db in
             try await CatalogService(db: db, now: now).createProduct(input, merchantID: scope.merchantID)
         }
         return try await Self.detail(product, req).encodeResponse(status: .created, for: req)
@@ -110,7 +110,7 @@ struct CatalogAPIController: RouteCollection {
         let id = try req.uuidParameter("productID")
         let input = try req.content.decode(ProductInput.self)
         let now = req.now
-        let product = try await req.db.transaction { db in
+        let product = try await req.writeTransaction { db in
             let product = try await scope.find(Product.self, id: id, on: db)
             try await CatalogService(db: db, now: now).updateProduct(product, input)
             return product
@@ -130,7 +130,7 @@ struct CatalogAPIController: RouteCollection {
     @Sendable func importCSV(req: Request) async throws -> Response {
         let scope = try req.merchantScope(.manageShop)
         let bytes = req.body.data.map { Array($0.readableBytesView) } ?? []
-        let created = try await CatalogCSV.importAll(bytes, merchantID: scope.merchantID, on: req.db, now: req.now)
+        let created = try await CatalogCSV.importAll(bytes, merchantID: scope.merchantID, on: req.db, gate: req.application.writeGate, now: req.now)
         return try await ImportResult(created: created).encodeResponse(status: .created, for: req)
     }
 

@@ -29,7 +29,7 @@ struct BenchCatalogCommand: AsyncCommand {
             throw ConfigError("bench-catalog needs a database without products")
         }
         let now = app.clock.now()
-        let categories = try await app.db.transaction { db -> [UUID] in
+        let categories = try await app.writeGate.transaction(on: app.db) { db -> [UUID] in
             var leaves: [UUID] = []
             let service = CatalogService(db: db, now: now)
             for root in 0..<8 {

@@ -32,7 +32,7 @@ enum DemoData {
         let db = app.db
         if try await StaffUser.query(on: db).filter(\.$username == "admin").first() != nil { return false }
         let accounts = AccountService(db: db, app: app, logger: app.logger, clientIP: "seed")
-        try await db.transaction { tx in
+        try await app.writeGate.transaction(on: db) { tx in
             let merchant = Merchant(id: onboardedMerchantID, name: "暖暖母婴旗舰店", kind: .onboarded, serviceRateBP: 600)
             try await merchant.create(on: tx)
 

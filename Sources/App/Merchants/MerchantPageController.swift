@@ -91,7 +91,7 @@ struct MerchantPageController: RouteCollection {
         let now = req.now
         let ip = req.clientIP
         do {
-            let merchant = try await req.db.transaction { db in
+            let merchant = try await req.writeTransaction { db in
                 let merchant = try await MerchantService(db: db, app: app, now: now).approve(id, serviceRateBP: rate.value, reviewer: staff)
                 try await AuditLog.record(on: db, actor: staff, action: "merchant.approve", target: "application:\(id)", detail: merchant.name, ip: ip, at: now)
                 return merchant

@@ -122,7 +122,7 @@ struct StoreAPIController: RouteCollection {
         let now = req.now
         let titles = Dictionary(try await Product.query(on: req.db).filter(\.$id ~~ owned.map(\.$product.id)).all().compactMap { p in p.id.map { ($0, p.title) } },
                                 uniquingKeysWith: { first, _ in first })
-        try await req.db.transaction { db in
+        try await req.writeTransaction { db in
             for item in input.items {
                 let existing = try await StoreStock.query(on: db).filter(\.$store.$id == storeID).filter(\.$sku.$id == item.skuId).first()
                 let row = existing ?? StoreStock()

@@ -122,7 +122,8 @@ struct StoreDTO: Content {
         hours = store.hours
         phone = store.phone
         active = store.active
-        distanceMetres = distance.map { Int($0.rounded()) }
+        // A non-finite distance (a bad stored coordinate) is left out rather than converted.
+        distanceMetres = distance.flatMap(Geo.roundedMetres)
     }
 }
 

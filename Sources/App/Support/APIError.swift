@@ -1,6 +1,7 @@
 import Fluent
 import FluentPostgresDriver
 import MallCore
+import SQLiteNIO
 import Vapor
 
 /// The one error shape clients see: `{"code", "message", "details": [{"field", "message"}]}`.
@@ -68,6 +69,9 @@ enum ErrorMapping {
             return error.apiError
         case let error as any AbortError:
             return abort(error)
+        case let error as SQLiteError where [.busy, .busyTimeout, .busyInSnapshot].contains(error.reason):
+            // Another process kept the write lock past the busy timeout; nothing was written.
+            return WriteGate.busy
         case let error as PSQLError where ["22021", "22P05"].contains(error.serverInfo?[.sqlState] ?? ""):
             // Text PostgreSQL cannot store (a NUL character); the transaction was rolled back.
             return .unstorableText

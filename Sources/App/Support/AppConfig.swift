@@ -29,6 +29,10 @@ public struct AppConfig: Sendable {
     public var storefrontCacheMilliseconds: Int
     /// Where uploaded images are kept by the local image storage.
     public var uploadsDirectory: String
+    /// A bearer token that lets a metrics scraper read `/metrics`; operators may read it too.
+    public var metricsToken: String?
+    /// Connections idle this long are closed.
+    public var idleTimeoutSeconds: Int
 
     public init(
         databaseURL: String? = nil,
@@ -44,8 +48,12 @@ public struct AppConfig: Sendable {
         bcryptCost: Int = 11,
         storefrontCacheMilliseconds: Int = 0,
         publicBaseURL: String = "http://127.0.0.1:8080",
-        uploadsDirectory: String
+        uploadsDirectory: String,
+        metricsToken: String? = nil,
+        idleTimeoutSeconds: Int = 30
     ) {
+        self.metricsToken = metricsToken
+        self.idleTimeoutSeconds = idleTimeoutSeconds
         self.databaseURL = databaseURL
         self.postgresSchema = postgresSchema
         self.postgresConnectionsPerEventLoop = postgresConnectionsPerEventLoop
@@ -101,23 +109,43 @@ public struct AppConfig: Sendable {
             bcryptCost: min(max(env["FISSION_BCRYPT_COST"].flatMap(Int.init) ?? 11, 4), 16),
             storefrontCacheMilliseconds: max(env["FISSION_STOREFRONT_CACHE_MS"].flatMap(Int.init) ?? 2_000, 0),
             publicBaseURL: env["FISSION_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080",
-            uploadsDirectory: env["FISSION_UPLOADS_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? (varDirectory + "/uploads")
+            uploadsDirectory: env["FISSION_UPLOADS_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? (varDirectory + "/uploads"),
+            metricsToken: try metricsToken(env["FISSION_METRICS_TOKEN"]),
+            idleTimeoutSeconds: min(max(env["FISSION_IDLE_TIMEOUT_SECONDS"].flatMap(Int.init) ?? 30, 5), 3600)
         )
     }
 
-    /// Random bytes kept in a file readable by the owner only, created on first use.
+    private static func metricsToken(_ value: String?) throws -> String? {
+        guard let value, !value.isEmpty else { return nil }
+        guard value.utf8.count >= 16 else { throw ConfigError("FISSION_METRICS_TOKEN must be at least 16 characters") }
+        return value
+    }
+
+    /// Random bytes kept in a file readable by the owner only, created on first use. The file is
+    /// created exclusively and never overwritten: two first starts agree on one key, and a damaged
+    /// key file stops the start instead of being replaced (data sealed with it would be lost).
     private static func secretFile(at path: String, byteCount: Int) throws -> Data {
-        if let existing = FileManager.default.contents(atPath: path), existing.count == byteCount {
-            return existing
+        for _ in 0..<100 {
+            if let existing = FileManager.default.contents(atPath: path) {
+                if existing.count == byteCount { return existing }
+                if existing.count > byteCount { throw ConfigError("\(path) is not a key of \(byteCount) bytes; restore it from a backup") }
+                // Another process is writing it this moment.
+                usleep(10_000)
+                continue
+            }
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+            if descriptor < 0 {
+                if errno == EEXIST { continue }
+                throw ConfigError("cannot create \(path)")
+            }
+            defer { close(descriptor) }
+            var generator = SystemRandomNumberGenerator()
+            let bytes = (0..<byteCount).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+            let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, byteCount) }
+            guard written == byteCount, fsync(descriptor) == 0 else { throw ConfigError("cannot write \(path)") }
+            return Data(bytes)
         }
-        var bytes = [UInt8](repeating: 0, count: byteCount)
-        var generator = SystemRandomNumberGenerator()
-        for i in bytes.indices { bytes[i] = UInt8.random(in: .min ... .max, using: &generator) }
-        let data = Data(bytes)
-        guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
-            throw ConfigError("cannot write \(path)")
-        }
-        return data
+        throw ConfigError("\(path) stayed incomplete; restore it from a backup")
     }
 }
 

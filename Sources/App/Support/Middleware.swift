@@ -1,4 +1,5 @@
 import MallCore
+import NIOConcurrencyHelpers
 import Prometheus
 import Vapor
 
@@ -40,12 +41,71 @@ extension Request {
     }
 }
 
-/// Echoes the request id so a user's report can be matched to the log line.
+/// Gives every request an id that is safe to log and echo: a client's `X-Request-ID` is kept only
+/// when it is 1–64 letters, digits, `.`, `_` or `-`; anything else gets a new one.
 struct RequestIDMiddleware: AsyncMiddleware {
+    private struct IDKey: StorageKey { typealias Value = String }
+
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        let id = Self.safe(request.headers.first(name: "X-Request-ID")) ?? UUID().uuidString
+        request.storage[IDKey.self] = id
+        request.logger[metadataKey: "request-id"] = .string(id)
         let response = try await next.respond(to: request)
-        response.headers.replaceOrAdd(name: "X-Request-ID", value: request.id)
+        response.headers.replaceOrAdd(name: "X-Request-ID", value: id)
         return response
+    }
+
+    static func safe(_ value: String?) -> String? {
+        guard let value, (1...64).contains(value.utf8.count),
+              value.utf8.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 45 || $0 == 46 || $0 == 95 }) else { return nil }
+        return value
+    }
+}
+
+/// Answers a method a path does not have with 405 and `Allow`, instead of 404.
+struct MethodNotAllowedMiddleware: AsyncMiddleware {
+    let routes: RouteMethods
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        do {
+            return try await next.respond(to: request)
+        } catch let error as any AbortError where error.status == .notFound && request.route == nil {
+            var allowed = routes.methods(for: request.url.path)
+            guard !allowed.isEmpty, !allowed.contains(request.method.rawValue) else { throw error }
+            if allowed.contains("GET") { allowed.insert("HEAD") }
+            throw APIError(.methodNotAllowed, "method_not_allowed", .init("不支持该请求方法", "This method is not allowed here"),
+                           headers: ["Allow": allowed.sorted().joined(separator: ", ")])
+        }
+    }
+}
+
+/// Which methods each registered path answers, read from the routes once they are all known.
+final class RouteMethods: @unchecked Sendable {
+    // The router is built once and only read under the lock.
+    private let router = NIOLockedValueBox<(trie: TrieRouter<Set<String>>, root: Set<String>)?>(nil)
+    private let routes: Routes
+
+    init(_ routes: Routes) { self.routes = routes }
+
+    func methods(for path: String) -> Set<String> {
+        let segments = path.split(separator: "/").map(String.init)
+        return router.withLockedValue { router in
+            if router == nil {
+                var byPath: [String: (path: [PathComponent], methods: Set<String>)] = [:]
+                for route in routes.all {
+                    let key = route.path.map(\.description).joined(separator: "/")
+                    byPath[key, default: (route.path, [])].methods.insert(route.method.rawValue)
+                }
+                let built = TrieRouter<Set<String>>()
+                // The trie takes no empty path: the root answers through the "" key below.
+                for entry in byPath.values where !entry.path.isEmpty { built.register(entry.methods, at: entry.path) }
+                router = (built, byPath[""]?.methods ?? [])
+            }
+            guard let router else { return [] }
+            if segments.isEmpty { return router.root }
+            var parameters = Parameters()
+            return router.trie.route(path: segments, parameters: &parameters) ?? []
+        }
     }
 }
 
@@ -92,57 +152,31 @@ extension Application {
     }
 }
 
-/// Reads every multipart body before any route sees it (up to 10 MB) and refuses one whose part
-/// headers the form parser cannot take safely (see `MultipartCheck`), anywhere in the app.
-struct MultipartGuardMiddleware: AsyncMiddleware {
-    static let maxBytes = 10 << 20
+/// Serves `Public/` only for a path that names a regular file there. Anything else (a path
+/// through a file such as `/css/mall.css/x`, a NUL or control character that would cut the name
+/// short while the extension picks the type) goes on to the routes and ends as a 404.
+struct SafeFileMiddleware: AsyncMiddleware {
+    let publicDirectory: String
+    let files: FileMiddleware
+
+    init(publicDirectory: String) {
+        self.publicDirectory = publicDirectory
+        self.files = FileMiddleware(publicDirectory: publicDirectory)
+    }
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        guard let type = request.headers.contentType, type.type == "multipart" else { return try await next.respond(to: request) }
-        let body = try await request.collectedBody(max: Self.maxBytes) ?? ByteBuffer()
-        guard let boundary = type.parameters["boundary"], !boundary.isEmpty,
-              MultipartCheck.headerNamesAreASCII(Array(body.readableBytesView), boundary: boundary) else {
-            throw APIError(.badRequest, "bad_multipart", .init("上传内容格式不正确", "The upload is not a well-formed form"))
+        guard request.method == .GET || request.method == .HEAD,
+              let decoded = request.url.path.removingPercentEncoding,
+              !decoded.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }),
+              !decoded.split(separator: "/").contains(where: { $0 == ".." || $0.hasPrefix(".") }) else {
+            return try await next.respond(to: request)
         }
-        return try await next.respond(to: request)
-    }
-}
-
-/// Refuses a NUL character in the query, a JSON or form body or a CSV file before any work is
-/// done: no store can keep it in text (PostgreSQL refuses it outright) and no shopper types one.
-struct NulCharacterGuardMiddleware: AsyncMiddleware {
-    static let maxFormBytes = 1 << 20
-    static let maxTextBytes = 10 << 20
-
-    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        if let query = request.url.query, query.range(of: "%00") != nil { throw APIError.unstorableText }
-        // How a NUL arrives in each text format; files (pictures, multipart) may hold zero bytes.
-        // JSON and forms are small; only a CSV import is allowed to be large.
-        let needle: [UInt8]
-        let limit: Int
-        switch (request.headers.contentType?.type, request.headers.contentType?.subType) {
-        case ("application", "json"): (needle, limit) = (Array(#"\u0000"#.utf8), Self.maxFormBytes)
-        case ("application", "x-www-form-urlencoded"): (needle, limit) = (Array("%00".utf8), Self.maxFormBytes)
-        case ("text", _): (needle, limit) = ([0], Self.maxTextBytes)
-        default: return try await next.respond(to: request)
+        var isDirectory: ObjCBool = false
+        let relative = decoded.drop { $0 == "/" }
+        guard !relative.isEmpty, FileManager.default.fileExists(atPath: publicDirectory + relative, isDirectory: &isDirectory),
+              !isDirectory.boolValue else {
+            return try await next.respond(to: request)
         }
-        if let body = try await request.collectedBody(max: limit) {
-            let bytes = body.readableBytesView
-            if bytes.count >= needle.count, bytes.indices.dropLast(needle.count - 1).contains(where: { index in
-                bytes[index] == needle[0] && bytes[index..<index + needle.count].elementsEqual(needle)
-            }) {
-                throw APIError.unstorableText
-            }
-        }
-        return try await next.respond(to: request)
-    }
-}
-
-extension Request {
-    /// The whole body, read now if it is still streaming in. Application middleware runs before a
-    /// route collects its body, so the guards (and the CSRF check after them) read it here.
-    func collectedBody(max: Int) async throws -> ByteBuffer? {
-        if let data = body.data { return data }
-        return try await body.collect(max: max).get()
+        return try await files.respond(to: request, chainingTo: next)
     }
 }

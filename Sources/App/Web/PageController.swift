@@ -92,7 +92,7 @@ struct PageController: RouteCollection {
         struct Form: Decodable { let phone: String?; let password: String?; let agree: String? }
         let form = try req.content.decode(Form.self)
         do {
-            let member = try await req.db.transaction { db in
+            let member = try await req.writeTransaction { db in
                 try await AccountService(db: db, app: req.application, logger: req.logger, clientIP: req.clientIP)
                     .registerMember(phone: form.phone ?? "", password: form.password ?? "", acceptedAgreements: form.agree == "on")
             }

@@ -28,14 +28,6 @@ struct Viewer: Encodable, Sendable {
 struct NoPageData: Encodable, Sendable {}
 
 extension Request {
-    var csrfToken: String {
-        guard hasSession else { return "" }
-        if let token = session.data["csrf"] { return token }
-        let token = Tokens.random(byteCount: 24)
-        session.data["csrf"] = token
-        return token
-    }
-
     var viewer: Viewer? {
         switch principal {
         case .member(let member):
@@ -71,6 +63,7 @@ extension Request {
         let response = try await view.encodeResponse(for: self)
         response.status = status
         response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+        attachCSRFCookie(to: response)
         return response
     }
 
@@ -89,19 +82,31 @@ extension Request {
     }
 }
 
-/// Every form POST must carry the session's CSRF token in `_csrf`.
+/// Every form POST must carry the session's CSRF token in `_csrf` (or `X-CSRF-Token`). The token
+/// is read before anything is decoded: a URL-encoded form is scanned for the one field, and a
+/// multipart form (whose parts the input guard has counted) is decoded only then.
 struct CSRFMiddleware: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         if request.method == .POST {
-            // Form and upload bodies were read whole by the application's input guards.
-            struct Form: Decodable { let _csrf: String? }
-            let sent = (try? request.content.decode(Form.self))?._csrf ?? request.headers.first(name: "X-CSRF-Token")
-            guard let expected = request.session.data["csrf"], let sent,
+            guard let expected = request.csrfExpected, let sent = Self.sentToken(request),
                   Array(sent.utf8).count == Array(expected.utf8).count,
                   zip(sent.utf8, expected.utf8).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0 else {
                 throw APIError(.forbidden, "csrf_failed", PageStrings.table["csrf_expired"] ?? .init("页面已过期", "Page expired"))
             }
         }
         return try await next.respond(to: request)
+    }
+
+    static func sentToken(_ request: Request) -> String? {
+        if let header = request.headers.first(name: "X-CSRF-Token") { return header }
+        guard let body = request.body.data else { return nil }
+        if MediaTypes.matches(request.headers.contentType, "application", "x-www-form-urlencoded") {
+            return FormFieldCount.value(of: "_csrf", in: body.readableBytesView)
+        }
+        if MediaTypes.matches(request.headers.contentType, "multipart", "form-data") {
+            struct Form: Decodable { let _csrf: String? }
+            return (try? request.content.decode(Form.self))?._csrf
+        }
+        return nil
     }
 }

@@ -233,6 +233,9 @@ final class PageClient {
 
     init(app: Application) { self.app = app }
 
+    /// Sends a cookie the server did not set, as an attacker planting a session id would.
+    func plant(cookie name: String, _ value: String) { cookies[name] = value }
+
     @discardableResult
     func get(_ path: String, headers: HTTPHeaders = [:]) async throws -> TestingHTTPResponse {
         var headers = headers
@@ -308,5 +311,35 @@ final class PageClient {
             let rest = html[range.upperBound...]
             if let end = rest.firstIndex(of: "\"") { csrf = String(rest[..<end]) }
         }
+    }
+}
+
+/// A real server on a free loopback port for the length of `body`, for tests that need many
+/// requests in flight at once (the testing client's running mode starts a server per request).
+struct LiveServer {
+    let app: Application
+    let base: String
+
+    func send(_ method: HTTPMethod, _ path: String, headers: HTTPHeaders = [:], body: String? = nil) async throws -> ClientResponse {
+        try await app.client.send(method, headers: headers, to: URI(string: base + path)) { request in
+            if let body { request.body = ByteBuffer(string: body) }
+        }
+    }
+}
+
+extension TestContext {
+    func withLiveServer(_ body: (LiveServer) async throws -> Void) async throws {
+        try await app.server.start(address: .hostname("127.0.0.1", port: 0))
+        guard let port = app.http.server.shared.localAddress?.port else {
+            await app.server.shutdown()
+            throw Abort(.internalServerError, reason: "the test server has no port")
+        }
+        do {
+            try await body(LiveServer(app: app, base: "http://127.0.0.1:\(port)"))
+        } catch {
+            await app.server.shutdown()
+            throw error
+        }
+        await app.server.shutdown()
     }
 }

@@ -1,0 +1,233 @@
+import Fluent
+import Foundation
+import MallCore
+import Testing
+import VaporTesting
+@testable import App
+
+/// Inputs that have stopped or held servers of this stack, sent to every route. Each answer must
+/// be below 500 (a 4xx in the usual error shape where the input is refused) and the server must
+/// keep answering. A route added later is swept here without being listed.
+@Suite struct HostileInputTests {
+    /// The multipart body whose non-ASCII part header name stops the form parser.
+    static var hostileMultipart: ByteBuffer {
+        var body = ByteBuffer(string: "--b7\r\n")
+        body.writeBytes([0xF2, 0xB9, 0xA6, 0x8C, 0xC3, 0x8E])
+        body.writeString(",--b7--\r\n")
+        return body
+    }
+
+    /// Every spelling of a media type's case that a client may send.
+    static func caseVariants(_ text: String) -> [String] {
+        var variants: Set<String> = [text.lowercased(), text.uppercased()]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<24 {
+            variants.insert(String(text.map { Bool.random(using: &generator) ? Character($0.uppercased()) : Character($0.lowercased()) }))
+        }
+        variants.insert(text.prefix(1).uppercased() + text.dropFirst().lowercased())
+        return variants.sorted()
+    }
+
+    /// Fills `:id` segments with a real-looking id, so the request reaches the handler.
+    static func concretePaths(_ app: Application) -> [(HTTPMethod, String)] {
+        app.routes.all.map { route in
+            let path = route.path.map { component -> String in
+                switch component {
+                case .constant(let text): text
+                case .parameter: UUID().uuidString
+                case .anything, .catchall: "x"
+                }
+            }.joined(separator: "/")
+            return (route.method, "/" + path)
+        }
+    }
+
+    func expectRefusedOrServed(_ response: TestingHTTPResponse, _ what: String) {
+        #expect(response.status.code < 500, "\(what) answered \(response.status.code): \(response.body.string.prefix(300))")
+        if (400..<500).contains(response.status.code), response.headers.contentType == .json {
+            #expect(response.error != nil, "\(what) answered \(response.status.code) without the error shape")
+        }
+    }
+
+    @Test func multipartInAnyCaseIsCheckedOnEveryRoute() async throws {
+        try await withMallApp { t in
+            let f = try await CatalogFixture.make(t)
+            for (method, path) in Self.concretePaths(t.app) where method != .GET {
+                for type in Self.caseVariants("multipart/form-data") {
+                    var headers: HTTPHeaders = ["Content-Type": "\(type); boundary=b7", "Authorization": "Bearer \(f.shopAToken)"]
+                    if path.hasPrefix("/api/") == false { headers.remove(name: .authorization) }
+                    let response = try await t.app.testing().sendRequest(method, path, headers: headers, body: Self.hostileMultipart)
+                    expectRefusedOrServed(response, "\(method) \(path) as \(type)")
+                }
+            }
+            // The case that stopped the server: a JSON login sent a hostile multipart body.
+            for type in Self.caseVariants("multipart/form-data") {
+                let response = try await t.app.testing().sendRequest(.POST, "/api/v1/auth/login", headers: ["Content-Type": "\(type); boundary=b7"], body: Self.hostileMultipart)
+                #expect(response.status == .unsupportedMediaType, "\(type)")
+                #expect(response.error?.code == "unsupported_media_type")
+            }
+            #expect(try await t.get("/healthz").status == .ok)
+        }
+    }
+
+    @Test func nulAndBadUTF8AreRefusedInEveryPlace() async throws {
+        try await withMallApp { t in
+            let f = try await CatalogFixture.make(t)
+            // A NUL in JSON declared in upper case no longer slips past the guard.
+            for type in Self.caseVariants("application/json") {
+                let json = f.productJSON("奶粉\\u0000特价", category: f.milk, code: "NUL-\(type.hashValue)")
+                let response = try await t.app.testing().sendRequest(.POST, "/api/v1/merchant/products",
+                                                                     headers: ["Content-Type": type, "Authorization": "Bearer \(f.shopAToken)"], body: .init(string: json))
+                #expect(response.status == .badRequest, "\(type)")
+                #expect(response.error?.code == "unstorable_text")
+            }
+            #expect(try await Product.query(on: t.app.db).count() == 0)
+
+            var badUTF8 = ByteBuffer(string: #"{"title":""#)
+            badUTF8.writeBytes([0xFF, 0xFE, 0xC3])
+            badUTF8.writeString(#""}"#)
+            for (method, path) in Self.concretePaths(t.app) {
+                let query = try await t.app.testing().sendRequest(method, path + "?q=%FF%FE&lat=%C3&cursor=%00", headers: ["Authorization": "Bearer \(f.shopAToken)"])
+                expectRefusedOrServed(query, "\(method) \(path) with a bad query")
+                guard method != .GET else { continue }
+                let body = try await t.app.testing().sendRequest(method, path, headers: ["Content-Type": "application/json", "Authorization": "Bearer \(f.shopAToken)"], body: badUTF8)
+                expectRefusedOrServed(body, "\(method) \(path) with bad UTF-8")
+                let form = try await t.app.testing().sendRequest(method, path, headers: ["Content-Type": "APPLICATION/X-WWW-FORM-URLENCODED"], body: .init(string: "title=%FF%00&_csrf=%C3"))
+                expectRefusedOrServed(form, "\(method) \(path) with a bad form")
+            }
+            #expect(try await Product.query(on: t.app.db).count() == 0)
+        }
+    }
+
+    @Test func numbersAndCoordinatesAtTheEdges() async throws {
+        try await withMallApp { t in
+            let f = try await CatalogFixture.make(t)
+            // The 静安 demo store and the query near its antipode that stopped the server.
+            let store = try await t.postJSON("/api/v1/merchant/stores", #"{"name":"静安店","kind":"direct","address":"南京西路1号","latitude":31.2243,"longitude":121.4466}"#, token: f.shopAToken)
+            #expect(store.status == .created)
+            let antipode = try await t.get("/api/v1/stores?lat=-31.224300254&lng=-58.5534003&limit=100")
+            #expect(antipode.status == .ok)
+            let far = try antipode.content.decode([StoreDTO].self)
+            #expect(far.count == 1)
+            #expect((far.first?.distanceMetres ?? 0) > 20_000_000)
+            #expect((far.first?.distanceMetres ?? .max) <= 20_015_200)
+
+            let places = ["90,0", "-90,0", "90,180", "-90,-180", "0,180", "0,-180", "31.2243,121.4466", "-31.2243,-58.5534",
+                          "0,0", "45,179.999999", "45,-179.999999"]
+            for place in places {
+                let parts = place.split(separator: ",")
+                let response = try await t.get("/api/v1/stores?lat=\(parts[0])&lng=\(parts[1])")
+                #expect(response.status == .ok, "\(place)")
+            }
+            for bad in ["nan", "NaN", "inf", "-inf", "Infinity", "1e309", "-1e309", "90.0000001", "180.0000001", "1e-400", "0x1p3", ""] {
+                for query in ["lat=\(bad)&lng=0", "lat=0&lng=\(bad)", "lat=\(bad)", "limit=\(bad)", "lat=0&lng=0&limit=\(bad)"] {
+                    let response = try await t.get("/api/v1/stores?\(query)")
+                    expectRefusedOrServed(response, "stores?\(query)")
+                }
+            }
+            for limit in ["0", "-1", "101", "9223372036854775808", "-9223372036854775809", "1e3", "1.5"] {
+                let response = try await t.get("/api/v1/products?limit=\(limit)")
+                #expect((400..<500).contains(response.status.code), "limit=\(limit)")
+                #expect(response.error != nil)
+            }
+            // Numbers in JSON bodies: beyond Int64, non-finite spellings, fractions where whole fen are due.
+            for price in ["1e400", "9223372036854775808", "-1", "1.5", "NaN", "\"Infinity\"", "1e18"] {
+                let json = #"{"title":"奶粉","categoryId":"\#(f.milk)","skus":[{"code":"N-1","priceFen":\#(price),"stock":1}]}"#
+                let response = try await t.postJSON("/api/v1/merchant/products", json, token: f.shopAToken)
+                #expect((400..<500).contains(response.status.code), "priceFen \(price) answered \(response.status.code)")
+            }
+            #expect(try await t.get("/healthz").status == .ok)
+        }
+    }
+
+    @Test func oversizedAndSlowInputsAreRefusedCheaply() async throws {
+        try await withMallApp { t in
+            try await t.withLiveServer { live in
+                // A 1 MB anonymous form of 166k `a[]` fields once held a core for minutes.
+                let fields = String(repeating: "a[]=1&", count: 166_000)
+                let form: HTTPHeaders = ["Content-Type": "application/x-www-form-urlencoded"]
+                let smallStart = ContinuousClock.now
+                let small = try await live.send(.POST, "/api/v1/auth/login", headers: form, body: "a[]=1")
+                let smallCost = ContinuousClock.now - smallStart
+                #expect(small.status.code < 500)
+                let start = ContinuousClock.now
+                let refused = try await live.send(.POST, "/login", headers: form, body: fields)
+                let cost = ContinuousClock.now - start
+                #expect(refused.status == .payloadTooLarge)
+                // Refusing it costs about what reading it does, not the decoder's square.
+                #expect(cost < max(smallCost * 200, .milliseconds(500)), "a maximal form took \(cost)")
+
+                let manyFields = (0..<200).map { "f\($0)=1" }.joined(separator: "&")
+                let page = try await live.send(.POST, "/login", headers: ["Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"], body: manyFields)
+                #expect(page.status == .payloadTooLarge)
+                #expect(page.body.map { String(buffer: $0) }?.contains("提交的字段过多") == true)
+
+                let longHeader = try await live.send(.GET, "/healthz", headers: ["X-Filler": String(repeating: "x", count: 20_000)])
+                #expect(longHeader.status.code < 500)
+            }
+            // A long query, an over-long header.
+            let longQuery = try await t.get("/api/v1/products?q=" + String(repeating: "a", count: 5_000))
+            #expect(longQuery.status == .uriTooLong)
+            #expect(try await t.get("/healthz").status == .ok)
+        }
+    }
+
+    @Test func requestIDsAndStaticFilesAreSafe() async throws {
+        try await withMallApp { t in
+            let evil = try await t.get("/healthz", headers: ["X-Request-ID": "evil<script>"])
+            let id = evil.headers.first(name: "X-Request-ID") ?? ""
+            #expect(!id.contains("<"))
+            #expect(!id.isEmpty)
+            let kept = try await t.get("/healthz", headers: ["X-Request-ID": "shop-7.trace_42"])
+            #expect(kept.headers.first(name: "X-Request-ID") == "shop-7.trace_42")
+
+            let through = try await t.get("/css/mall.css/x")
+            #expect(through.status == .notFound)
+            let nul = try await t.get("/css/mall.css%00.html")
+            #expect(nul.status == .notFound)
+            #expect(nul.headers.contentType != .html || !nul.body.string.contains("{"))
+            let css = try await t.get("/css/mall.css")
+            #expect(css.status == .ok)
+            #expect(try await t.get("/css/../Package.swift").status.code >= 400)
+
+            // Metrics are for operators.
+            #expect(try await t.get("/metrics").status == .unauthorized)
+            let f = try await CatalogFixture.make(t)
+            #expect(try await t.get("/metrics", token: f.shopAToken).status == .forbidden)
+            let metrics = try await t.get("/metrics", token: f.operatorToken)
+            #expect(metrics.status == .ok)
+            #expect(metrics.body.string.contains("http_requests_total"))
+        }
+    }
+
+    @Test func aMethodThePathDoesNotHaveIs405WithAllow() async throws {
+        try await withMallApp { t in
+            let response = try await t.app.testing().sendRequest(.DELETE, "/api/v1/products")
+            #expect(response.status == .methodNotAllowed)
+            #expect(response.headers.first(name: "Allow") == "GET, HEAD")
+            let login = try await t.app.testing().sendRequest(.PUT, "/api/v1/auth/login")
+            #expect(login.status == .methodNotAllowed)
+            #expect(login.headers.first(name: "Allow") == "POST")
+            #expect(try await t.app.testing().sendRequest(.DELETE, "/api/v1/nothing-here").status == .notFound)
+            let product = try await t.app.testing().sendRequest(.PATCH, "/api/v1/products/\(UUID())")
+            #expect(product.status == .methodNotAllowed)
+        }
+    }
+
+    @Test func anonymousBrowsingWritesNoSessionAndFormsStillWork() async throws {
+        try await withMallApp { t in
+            let page = PageClient(app: t.app)
+            for path in ["/", "/categories", "/login", "/register", "/search?q=奶粉"] {
+                #expect(try await page.get(path).status == .ok)
+            }
+            #expect(try await SessionRecord.query(on: t.app.db).count() == 0)
+            // The login form still carries a CSRF token (in a cookie for a visitor without a session).
+            #expect(page.csrf != nil)
+            #expect(page.cookies[Request.csrfCookieName] == page.csrf)
+            let wrong = try await page.post("/login", form: ["phone": "13800138000", "password": "wrong-password"])
+            #expect(wrong.status.code != 403)
+            let forged = try await page.post("/login", form: ["phone": "13800138000", "password": "x", "_csrf": "forged-token-forged-token"], includeCSRF: false)
+            #expect(forged.status == .forbidden)
+        }
+    }
+}
