@@ -42,19 +42,24 @@ public enum Masking {
 public enum PasswordPolicy {
     public static let minLength = 8
     public static let maxLength = 64
-    /// Bcrypt reads at most 72 bytes; longer multi-byte passwords are refused rather than cut.
-    public static let maxBytes = 72
 
     public enum Violation: Error, Equatable, Sendable {
         case tooShort
         case tooLong
         case needsLetterAndDigit
+        case unsupportedCharacter
     }
 
+    /// 8–64 printable ASCII characters (letters, digits, symbols, space) with a letter and a digit:
+    /// what every keyboard and input method can type the same way, always within bcrypt's 72
+    /// bytes, and a rule the API contract can state as a pattern.
     public static func check(_ password: String) throws(Violation) {
-        guard password.count >= minLength else { throw .tooShort }
-        guard password.count <= maxLength, password.utf8.count <= maxBytes else { throw .tooLong }
-        guard password.contains(where: { $0.isLetter }), password.contains(where: { $0.isNumber }) else {
+        let scalars = password.unicodeScalars
+        guard scalars.allSatisfy({ (0x20...0x7E).contains($0.value) }) else { throw .unsupportedCharacter }
+        guard scalars.count >= minLength else { throw .tooShort }
+        guard scalars.count <= maxLength else { throw .tooLong }
+        guard scalars.contains(where: { ("A"..."Z").contains($0) || ("a"..."z").contains($0) }),
+              scalars.contains(where: { ("0"..."9").contains($0) }) else {
             throw .needsLetterAndDigit
         }
     }
@@ -121,4 +126,16 @@ public struct SmsCodePolicy: Sendable {
 public enum AgreementVersions {
     public static let userAgreement = "2026-11-01"
     public static let privacyPolicy = "2026-11-01"
+}
+
+/// How long a text is, the one way: Unicode scalars of the value as sent (what a JSON Schema
+/// `maxLength` counts), so one "character" cannot carry thousands of combining marks and the
+/// contract and the handler agree. Blank is judged after trimming.
+public enum TextLength {
+    public static func fits(_ raw: String, max: Int) -> Bool { raw.unicodeScalars.count <= max }
+
+    /// Present (something besides spaces) and within `max`.
+    public static func isFilled(_ raw: String, max: Int) -> Bool {
+        fits(raw, max: max) && !raw.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+    }
 }

@@ -182,9 +182,15 @@ struct CatalogFixture {
             #expect(try await f.list("categoryId=\(f.milk)&inStock=true&limit=100").items.count == 20)
             #expect(try await f.list("categoryId=\(f.beauty)").items.map(\.title) == ["口红"])
 
-            for bad in ["sort=cheapest", "limit=0", "limit=101", "cursor=nonsense", "minPrice=-1", "minPrice=500&maxPrice=100", "categoryId=\(UUID())"] {
+            for bad in ["sort=cheapest", "limit=0", "limit=101", "cursor=nonsense", "cursor=1_nonsense", "minPrice=-1", "maxPrice=-1"] {
                 let response = try await t.get("/api/v1/products?" + bad)
                 #expect(response.status == .unprocessableEntity, "\(bad)")
+            }
+            // Filters that match nothing are an empty page, not an error.
+            for empty in ["minPrice=500&maxPrice=100", "categoryId=\(UUID())"] {
+                let response = try await t.get("/api/v1/products?" + empty)
+                #expect(response.status == .ok, "\(empty)")
+                #expect(try response.content.decode(ProductPageDTO.self).items.isEmpty)
             }
             #expect(try await t.get("/api/v1/products?limit=abc").status == .badRequest)
         }

@@ -230,4 +230,35 @@ import VaporTesting
             #expect(forged.status == .forbidden)
         }
     }
+
+    @Test func lengthsAreCountedAsSentAndTheAPITakesOnlyJSON() async throws {
+        try await withMallApp { t in
+            let f = try await CatalogFixture.make(t)
+            // 50 letters and one combining mark are 51 scalars: one over the limit.
+            let name = String(repeating: "a", count: 50) + "\u{301}"
+            let brand = try await t.postJSON("/api/v1/admin/brands", #"{"name":"\#(name)"}"#, token: f.operatorToken)
+            #expect(brand.status == .unprocessableEntity)
+            let spaced = try await t.postJSON("/api/v1/admin/brands", #"{"name":" \#(String(repeating: "a", count: 50))"}"#, token: f.operatorToken)
+            #expect(spaced.status == .unprocessableEntity)
+            let blank = try await t.postJSON("/api/v1/admin/brands", #"{"name":"   "}"#, token: f.operatorToken)
+            #expect(blank.status == .unprocessableEntity)
+            #expect(try await t.postJSON("/api/v1/admin/brands", #"{"name":"\#(String(repeating: "a", count: 50))"}"#, token: f.operatorToken).status == .created)
+
+            // Eleven tags, one of them blank, are still eleven.
+            let tags = (0..<10).map { "\"t\($0)\"" }.joined(separator: ",") + #","""#
+            let json = #"{"title":"奶粉","categoryId":"\#(f.milk)","skus":[{"code":"TAG-1","priceFen":100,"stock":1}],"tags":[\#(tags)]}"#
+            let product = try await t.postJSON("/api/v1/merchant/products", json, token: f.shopAToken)
+            #expect(product.status == .unprocessableEntity)
+            #expect(product.error?.details.map(\.field) == ["tags"])
+
+            // Passwords are printable ASCII.
+            let register = try await t.postJSON("/api/v1/auth/register", #"{"phone":"13700000001","password":"密码密码密码密码1","acceptAgreements":true}"#)
+            #expect(register.status == .unprocessableEntity)
+
+            // Forms are for pages: the API answers them 415.
+            let form = try await t.app.testing().sendRequest(.POST, "/api/v1/auth/sms-codes", headers: ["Content-Type": "application/x-www-form-urlencoded"], body: .init(string: "phone=13700000002"))
+            #expect(form.status == .unsupportedMediaType)
+            #expect(form.error?.message.contains("application/json") == true)
+        }
+    }
 }

@@ -24,9 +24,16 @@ import Testing
         #expect(throws: PasswordPolicy.Violation.needsLetterAndDigit) { try PasswordPolicy.check("abcdefghij") }
         #expect(throws: PasswordPolicy.Violation.needsLetterAndDigit) { try PasswordPolicy.check("1234567890") }
         #expect(throws: PasswordPolicy.Violation.tooLong) { try PasswordPolicy.check(String(repeating: "a1", count: 33)) }
-        // 30 Chinese characters are 90 bytes: more than bcrypt reads.
-        #expect(throws: PasswordPolicy.Violation.tooLong) { try PasswordPolicy.check(String(repeating: "密", count: 30) + "a1") }
+        // Only printable ASCII: Chinese characters, a combining accent, a tab or a NUL are refused.
+        #expect(throws: PasswordPolicy.Violation.unsupportedCharacter) { try PasswordPolicy.check(String(repeating: "密", count: 30) + "a1") }
+        #expect(throws: PasswordPolicy.Violation.unsupportedCharacter) { try PasswordPolicy.check("Passwo\u{301}rd12") }
+        #expect(throws: PasswordPolicy.Violation.unsupportedCharacter) { try PasswordPolicy.check("Pass\tword12") }
+        #expect(throws: PasswordPolicy.Violation.unsupportedCharacter) { try PasswordPolicy.check("Pass\u{0}word12") }
+        // Full-width digits are not digits here.
+        #expect(throws: PasswordPolicy.Violation.unsupportedCharacter) { try PasswordPolicy.check("Password１２") }
         #expect(throws: Never.self) { try PasswordPolicy.check("Member2026") }
+        #expect(throws: Never.self) { try PasswordPolicy.check("a1 !\"#$%&'()*+,-./:;<=>?@[]^_`{|}~") }
+        #expect(throws: Never.self) { try PasswordPolicy.check(String(repeating: "a1", count: 32)) }
     }
 
     @Test func throttleBlocksAtTheFifthFailure() {

@@ -85,7 +85,7 @@ struct ShopStaffService {
         let username = StaffUsername.normalized(input.username)
         if let issue = StaffUsername.issue(username) { issues.append(issue) }
         let name = input.displayName.trimmingCharacters(in: .whitespacesAndNewlines)
-        if name.isEmpty || name.count > 50 { issues.append(.init("displayName", .init("请填写姓名（最多 50 字）", "Enter a name of at most 50 characters"))) }
+        if !TextLength.isFilled(input.displayName, max: 50) { issues.append(.init("displayName", .init("请填写姓名（最多 50 字）", "Enter a name of at most 50 characters"))) }
         do { try PasswordPolicy.check(input.password) } catch { issues.append(AuthError.weakPassword(error).apiError.details[0]) }
         let role = StaffRole(rawValue: input.role)
         if role != .merchantStaff && role != .storeClerk {

@@ -23,6 +23,7 @@ enum AuthError: Error, APIErrorConvertible {
             case .tooShort: .init("密码至少8位", "The password needs at least 8 characters")
             case .tooLong: .init("密码最多64位", "The password can have at most 64 characters")
             case .needsLetterAndDigit: .init("密码需同时包含字母和数字", "The password needs both letters and digits")
+            case .unsupportedCharacter: .init("密码只能使用英文字母、数字、空格和英文符号", "A password may use only English letters, digits, spaces and ASCII symbols")
             }
             return .validation([.init("password", text)])
         case .agreementRequired:

@@ -192,16 +192,18 @@ struct CatalogService {
     func validate(_ input: ProductInput, excludingProduct: UUID?, merchantID: UUID? = nil) async throws -> ValidProduct {
         var issues: [APIError.FieldIssue] = []
         let title = input.title.trimmingCharacters(in: .whitespacesAndNewlines)
-        if title.isEmpty || title.count > 100 { issues.append(.init("title", .init("商品名称需为 1-100 个字", "The title needs 1–100 characters"))) }
+        if !TextLength.isFilled(input.title, max: 100) { issues.append(.init("title", .init("商品名称需为 1-100 个字", "The title needs 1–100 characters"))) }
         let subtitle = (input.subtitle ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        if subtitle.count > 200 { issues.append(.init("subtitle", .init("副标题最多 200 个字", "The subtitle has at most 200 characters"))) }
+        if !TextLength.fits(input.subtitle ?? "", max: 200) { issues.append(.init("subtitle", .init("副标题最多 200 个字", "The subtitle has at most 200 characters"))) }
         let kind = Product.Kind(rawValue: input.kind ?? "physical")
         if kind == nil { issues.append(.init("kind", .init("商品类型只能是 physical（实物）或 service（服务）", "kind must be physical or service"))) }
         if kind == .service, !(1...3650).contains(input.validityDays ?? 0) {
             issues.append(.init("validityDays", .init("服务类商品需填写 1-3650 天的有效期", "Service products need a validity of 1–3650 days")))
         }
-        let tags = (input.tags ?? []).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        if tags.count > 10 || tags.contains(where: { $0.count > 20 || $0.contains(",") }) {
+        // Counted as sent; blank tags are dropped after the check.
+        let rawTags = input.tags ?? []
+        let tags = rawTags.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if rawTags.count > 10 || rawTags.contains(where: { !TextLength.fits($0, max: 20) || $0.contains(",") }) {
             issues.append(.init("tags", .init("标签最多 10 个，每个不超过 20 字且不含逗号", "At most 10 tags of up to 20 characters, without commas")))
         }
         if (input.sortWeight ?? 0) < 0 || (input.sortWeight ?? 0) > 1_000_000 {
@@ -298,7 +300,7 @@ struct CatalogService {
 
     static func validName(_ raw: String?, field: String) throws -> String {
         let name = (raw ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !name.isEmpty, name.count <= 50 else {
+        guard TextLength.isFilled(raw ?? "", max: 50) else {
             throw CatalogError.invalid([.init(field, .init("名称需为 1-50 个字", "The name needs 1–50 characters"))])
         }
         return name

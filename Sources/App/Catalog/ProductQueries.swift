@@ -44,10 +44,8 @@ struct ProductCursor: Equatable {
     let value: Int64
     let id: UUID
 
-    var encoded: String {
-        Data("\(value)_\(id.uuidString)".utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
+    /// `<sort value>_<product id>`: readable, and a shape the contract states as a pattern.
+    var encoded: String { "\(value)_\(id.uuidString.lowercased())" }
 
     init(value: Int64, id: UUID) {
         self.value = value
@@ -55,11 +53,10 @@ struct ProductCursor: Equatable {
     }
 
     init?(encoded: String) {
-        var base64 = encoded.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard encoded.count <= 120, let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else { return nil }
-        let parts = text.split(separator: "_", maxSplits: 1).map(String.init)
-        guard parts.count == 2, let value = Int64(parts[0]), let id = UUID(uuidString: parts[1]) else { return nil }
+        guard encoded.utf8.count <= 60 else { return nil }
+        let parts = encoded.split(separator: "_", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2, parts[0].allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "-") }),
+              let value = Int64(parts[0]), let id = UUID(uuidString: parts[1]) else { return nil }
         self.value = value
         self.id = id
     }
@@ -122,12 +119,15 @@ enum ProductQueries {
         let limit = params.limit ?? defaultLimit
         if !(1...maxLimit).contains(limit) { issues.append(.init("limit", .init("每页数量需在 1-\(maxLimit) 之间", "limit must be between 1 and \(maxLimit)"))) }
         if let min = params.minPrice, min < 0 { issues.append(.init("minPrice", .init("最低价不能为负数", "minPrice cannot be negative"))) }
-        if let min = params.minPrice, let max = params.maxPrice, max < min { issues.append(.init("maxPrice", .init("最高价不能低于最低价", "maxPrice cannot be below minPrice"))) }
+        if let max = params.maxPrice, max < 0 { issues.append(.init("maxPrice", .init("最高价不能为负数", "maxPrice cannot be negative"))) }
         let cursor = params.cursor.map(ProductCursor.init(encoded:))
         if case .some(.none) = cursor { issues.append(CatalogError.invalidCursor.apiError.details[0]) }
         let q = (params.q ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        if q.count > 50 { issues.append(.init("q", .init("搜索词最多 50 个字", "The search has at most 50 characters"))) }
+        if !TextLength.fits(params.q ?? "", max: 50) { issues.append(.init("q", .init("搜索词最多 50 个字", "The search has at most 50 characters"))) }
         guard issues.isEmpty, let sort else { throw CatalogError.invalid(issues) }
+        // Filters that can match nothing give an empty page, not an error.
+        let empty = ProductPageDTO(items: [], nextCursor: nil)
+        if let min = params.minPrice, let max = params.maxPrice, max < min { return empty }
 
         // Plain SQL and column-wise decoding: Fluent's model hydration (reflection per row and
         // property) cost more than the query itself on this, the busiest storefront path.
@@ -139,14 +139,20 @@ enum ProductQueries {
             SQLBinaryExpression(column("on_shelf"), .equal, SQLBind(true)),
         ]
         if let categoryID = params.categoryId {
-            conditions.append(try await categoryCondition(Array(try await categoryWithDescendants(categoryID, on: db)), on: sql, walkThreshold: walkThreshold))
+            let subtree: Set<UUID>
+            do {
+                subtree = try await categoryWithDescendants(categoryID, on: db)
+            } catch CatalogError.categoryNotFound {
+                return empty
+            }
+            conditions.append(try await categoryCondition(Array(subtree), on: sql, walkThreshold: walkThreshold))
         }
         if let merchantID = params.merchantId { conditions.append(SQLBinaryExpression(column("merchant_id"), .equal, SQLBind(merchantID))) }
         if let min = params.minPrice { conditions.append(SQLBinaryExpression(column("min_price"), .greaterThanOrEqual, SQLBind(min))) }
         if let max = params.maxPrice { conditions.append(SQLBinaryExpression(column("min_price"), .lessThanOrEqual, SQLBind(max))) }
         if params.inStock == true { conditions.append(SQLBinaryExpression(column("total_stock"), .greaterThan, SQLBind(Int64(0)))) }
         if !q.isEmpty {
-            guard let searched = try await searchConditions(q, on: sql, walkThreshold: walkThreshold) else { return ProductPageDTO(items: [], nextCursor: nil) }
+            guard let searched = try await searchConditions(q, on: sql, walkThreshold: walkThreshold) else { return empty }
             conditions += searched
         }
         let key = column(sort.column)

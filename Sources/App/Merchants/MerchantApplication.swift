@@ -141,7 +141,7 @@ struct MerchantService {
         var issues: [APIError.FieldIssue] = []
         func text(_ value: String, _ field: String, max: Int) -> String {
             let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.isEmpty || trimmed.count > max {
+            if !TextLength.isFilled(value, max: max) {
                 issues.append(.init(field, .init("请填写（最多 \(max) 字）", "Required, at most \(max) characters")))
             }
             return trimmed
@@ -209,7 +209,7 @@ struct MerchantService {
 
     func reject(_ id: UUID, reason rawReason: String, reviewer: StaffUser) async throws -> MerchantApplication {
         let reason = rawReason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !reason.isEmpty, reason.count <= 200 else {
+        guard TextLength.isFilled(rawReason, max: 200) else {
             throw MerchantError.invalid([.init("reason", .init("请填写驳回原因（最多 200 字）", "Give a reason of at most 200 characters"))])
         }
         let application = try await pending(id)

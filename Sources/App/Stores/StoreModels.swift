@@ -140,16 +140,16 @@ enum StoreService {
     static func validate(_ input: StoreInput) throws -> Store.Kind {
         var issues: [APIError.FieldIssue] = []
         let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
-        if name.isEmpty || name.count > 50 { issues.append(.init("name", .init("门店名称需为 1-50 个字", "The store name needs 1–50 characters"))) }
+        if !TextLength.isFilled(input.name, max: 50) { issues.append(.init("name", .init("门店名称需为 1-50 个字", "The store name needs 1–50 characters"))) }
         let kind = Store.Kind(rawValue: input.kind)
         if kind == nil { issues.append(.init("kind", .init("门店类型只能是 direct（直营）或 franchise（加盟）", "kind must be direct or franchise"))) }
         let address = input.address.trimmingCharacters(in: .whitespacesAndNewlines)
-        if address.isEmpty || address.count > 200 { issues.append(.init("address", .init("请填写门店地址", "Enter the store's address"))) }
+        if !TextLength.isFilled(input.address, max: 200) { issues.append(.init("address", .init("请填写门店地址", "Enter the store's address"))) }
         if !Geo.isValid(lat: input.latitude, lng: input.longitude) {
             issues.append(.init("latitude", .init("经纬度无效", "Invalid coordinates")))
         }
-        if (input.hours ?? "").count > 100 { issues.append(.init("hours", .init("营业时间最多 100 字", "Hours have at most 100 characters"))) }
-        if (input.phone ?? "").count > 30 { issues.append(.init("phone", .init("电话最多 30 位", "The phone has at most 30 characters"))) }
+        if !TextLength.fits(input.hours ?? "", max: 100) { issues.append(.init("hours", .init("营业时间最多 100 字", "Hours have at most 100 characters"))) }
+        if !TextLength.fits(input.phone ?? "", max: 30) { issues.append(.init("phone", .init("电话最多 30 位", "The phone has at most 30 characters"))) }
         guard issues.isEmpty, let kind else { throw APIError.validation(issues) }
         return kind
     }

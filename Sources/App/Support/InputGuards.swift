@@ -28,6 +28,8 @@ struct BodyRule: Sendable, Equatable {
     var maxFields: Int
 
     static let small = BodyRule(kinds: [.json, .form], maxBytes: 64 << 10, maxFields: 64)
+    /// The API takes JSON; forms are for pages.
+    static let apiJSON = BodyRule(kinds: [.json], maxBytes: 64 << 10, maxFields: 0)
     static let productJSON = BodyRule(kinds: [.json], maxBytes: 1 << 20, maxFields: 0)
     static let productEditor = BodyRule(kinds: [.form], maxBytes: 1 << 20, maxFields: ProductEditorLimits.maxFormFields)
     static let picture = BodyRule(kinds: [.multipart, .image], maxBytes: 6 << 20, maxFields: 8)
@@ -55,7 +57,7 @@ struct BodyRule: Sendable, Equatable {
         for entry in table where entry.method == method && entry.path.count == segments.count {
             if zip(entry.path, segments).allSatisfy({ $0 == "*" || $0 == $1 }) { return entry.rule }
         }
-        return .small
+        return segments.first == "api" ? .apiJSON : .small
     }
 }
 
