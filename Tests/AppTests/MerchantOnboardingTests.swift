@@ -71,9 +71,20 @@ import VaporTesting
             #expect(bad.error?.details.last?.message == "请上传营业执照图片")
             let unknownLicence = try await t.postJSON("/api/v1/merchant-applications", application(licence: "ab/ab000000000000000000000000000000.png"))
             #expect(unknownLicence.error?.details.map(\.field) == ["licenceImage"])
+            // A stranger is not told which login names exist: the application is taken in, and the
+            // reviewer meets the clash when approving.
             let taken = try await t.postJSON("/api/v1/merchant-applications", application(licence: try await t.uploadLicence()).replacingOccurrences(of: "qinghe", with: "taken"))
-            #expect(taken.status == .conflict)
-            #expect(try await MerchantApplication.query(on: t.app.db).count() == 0)
+            #expect(taken.status == .created)
+            let free = try await t.postJSON("/api/v1/merchant-applications", application(licence: try await t.uploadLicence()).replacingOccurrences(of: "qinghe", with: "qinghe2"))
+            #expect(free.status == .created)
+            #expect(taken.body.string.contains("taken") && free.body.string.contains("qinghe2"))
+            try await t.createStaff("boss", role: .platformAdmin, merchantID: nil)
+            let boss = try await t.staffToken("boss", console: "platform")
+            let id = try #require(try await MerchantApplication.query(on: t.app.db).filter(\.$username == "taken").first()?.id)
+            let approve = try await t.postJSON("/api/v1/admin/merchant-applications/\(id)/approve", #"{"serviceRateBp":500}"#, token: boss)
+            #expect(approve.status == .conflict)
+            #expect(approve.error?.code == "merchant.username_taken")
+            #expect(try await Merchant.query(on: t.app.db).count() == 1)
         }
     }
 

@@ -10,9 +10,11 @@ enum AuthError: Error, APIErrorConvertible {
     case throttled(retryAfterSeconds: Int)
     case smsTooSoon(retryAfterSeconds: Int)
     case smsDailyLimit
+    case smsBusy(retryAfterSeconds: Int)
     case smsCodeInvalid
     case invalidRefreshToken
     case wrongConsole
+    case merchantSuspended
 
     var apiError: APIError {
         switch self {
@@ -41,6 +43,9 @@ enum AuthError: Error, APIErrorConvertible {
         case .smsTooSoon(let seconds):
             return APIError(.tooManyRequests, "sms.too_soon", .init("验证码发送过于频繁，请\(seconds)秒后再试", "Codes are sent at most once a minute; try again in \(seconds) s"),
                             headers: ["Retry-After": String(seconds)])
+        case .smsBusy(let seconds):
+            return APIError(.tooManyRequests, "sms.busy", .init("验证码请求过多，请稍后再试", "Too many codes were asked for; please try again later"),
+                            headers: ["Retry-After": String(seconds)])
         case .smsDailyLimit:
             return APIError(.tooManyRequests, "sms.daily_limit", .init("今日验证码发送次数已达上限", "The daily limit of codes for this number is reached"))
         case .smsCodeInvalid:
@@ -48,6 +53,8 @@ enum AuthError: Error, APIErrorConvertible {
                             details: [.init("smsCode", .init("验证码错误或已失效", "Wrong or expired code"))])
         case .invalidRefreshToken:
             return APIError(.unauthorized, "auth.invalid_refresh_token", .init("登录已过期，请重新登录", "Your session has expired; please log in again"))
+        case .merchantSuspended:
+            return APIError(.forbidden, "auth.merchant_suspended", .init("店铺已被暂停，请联系平台", "This shop is suspended; please contact the platform"))
         case .wrongConsole:
             return APIError(.forbidden, "auth.wrong_console", .init("该账号不能登录此后台", "This account cannot sign in to this console"))
         }

@@ -11,8 +11,8 @@ struct AccountService {
     let clientIP: String
 
     var now: Date { app.clock.now() }
-    var throttle: LoginThrottlePolicy { LoginThrottlePolicy() }
     var smsPolicy: SmsCodePolicy { SmsCodePolicy() }
+    var counter: RateCounter { RateCounter(db: db, now: now) }
 
     // MARK: members
 
@@ -27,9 +27,11 @@ struct AccountService {
     func loginMember(phone rawPhone: String, password: String) async throws -> Member {
         guard let phone = PhoneNumber(rawPhone) else { throw AuthError.invalidPhone }
         let accountKey = "member:" + app.personalData.lookupHash(phone.digits)
-        try await checkThrottle(accountKey: accountKey)
+        try await takeLoginAttempt(accountKey: accountKey)
         let member = try await findMember(phone)
-        guard let member, let stored = member.passwordHash, try await verifyPassword(password, stored) else {
+        // An unknown number or a member without a password costs one bcrypt check all the same.
+        let passwordMatches = try await verifyPassword(password, member?.passwordHash ?? app.decoyPasswordHash)
+        guard let member, member.passwordHash != nil, passwordMatches else {
             try await recordAttempt(accountKey: accountKey, succeeded: false)
             throw AuthError.invalidCredentials
         }
@@ -55,6 +57,20 @@ struct AccountService {
             case .dailyLimitReached: throw AuthError.smsDailyLimit
             }
         }
+        // The checks above read; these count atomically, so parallel requests cannot all pass,
+        // and bound what one address, and everyone together, can make the mall send.
+        do {
+            try await counter.hit([
+                (RateLimit("sms.phone_interval", limit: 1, windowSeconds: smsPolicy.resendIntervalSeconds), phoneHash),
+                (RateLimit("sms.phone_day", limit: smsPolicy.maxPerPhonePerDay, windowSeconds: 24 * 3600), phoneHash),
+                (RateLimits.smsPerAddress, clientIP),
+                (RateLimits.smsGlobal, "all"),
+            ])
+        } catch let refused as RateCounter.Refused {
+            if refused.limit.name == "sms.phone_interval" { throw AuthError.smsTooSoon(retryAfterSeconds: refused.retryAfterSeconds) }
+            if refused.limit.name == "sms.phone_day" { throw AuthError.smsDailyLimit }
+            throw AuthError.smsBusy(retryAfterSeconds: refused.retryAfterSeconds)
+        }
         var generator = SystemRandomNumberGenerator()
         let code = smsPolicy.makeCode { Int.random(in: 0...9, using: &generator) }
         let record = SmsCode()
@@ -73,7 +89,7 @@ struct AccountService {
         guard let phone = PhoneNumber(rawPhone) else { throw AuthError.invalidPhone }
         let phoneHash = app.personalData.lookupHash(phone.digits)
         let accountKey = "member:" + phoneHash
-        try await checkThrottle(accountKey: accountKey)
+        try await takeLoginAttempt(accountKey: accountKey)
         let latest = try await SmsCode.query(on: db)
             .filter(\.$phoneHash == phoneHash)
             .filter(\.$purpose == "login")
@@ -114,15 +130,22 @@ struct AccountService {
         let username = rawUsername.trimmingCharacters(in: .whitespaces).lowercased()
         guard !username.isEmpty, username.count <= 64 else { throw AuthError.invalidCredentials }
         let accountKey = "staff:" + username
-        try await checkThrottle(accountKey: accountKey)
+        try await takeLoginAttempt(accountKey: accountKey)
         let staff = try await StaffUser.query(on: db).filter(\.$username == username).first()
-        guard let staff, staff.active, let role = staff.staffRole, try await verifyPassword(password, staff.passwordHash) else {
+        let passwordMatches = try await verifyPassword(password, staff?.passwordHash ?? app.decoyPasswordHash)
+        guard let staff, staff.active, let role = staff.staffRole, passwordMatches else {
             try await recordAttempt(accountKey: accountKey, succeeded: false)
             throw AuthError.invalidCredentials
         }
         guard role.isPlatform == (console == .platform) else {
             try await recordAttempt(accountKey: accountKey, succeeded: false)
             throw AuthError.wrongConsole
+        }
+        if let merchantID = staff.$merchant.id {
+            guard let merchant = try await Merchant.find(merchantID, on: db), merchant.status == Merchant.Status.active.rawValue else {
+                try await recordAttempt(accountKey: accountKey, succeeded: false)
+                throw AuthError.merchantSuspended
+            }
         }
         try await recordAttempt(accountKey: accountKey, succeeded: true)
         try await AuditLog.record(on: db, actor: staff, action: "staff.login", target: "staff:\(username)", detail: console == .platform ? "platform console" : "merchant console", ip: clientIP, at: now)
@@ -162,27 +185,26 @@ struct AccountService {
         return member
     }
 
-    private func checkThrottle(accountKey: String) async throws {
-        let windowStart = now.addingTimeInterval(-TimeInterval(throttle.windowSeconds))
-        let accountFailures = try await LoginAttempt.query(on: db)
-            .filter(\.$accountKey == accountKey).filter(\.$succeeded == false).filter(\.$createdAt > windowStart)
-            .count()
-        let ipFailures = try await LoginAttempt.query(on: db)
-            .filter(\.$ip == clientIP).filter(\.$succeeded == false).filter(\.$createdAt > windowStart)
-            .count()
-        if throttle.isBlocked(accountFailures: accountFailures, ipFailures: ipFailures) {
-            let oldest = try await LoginAttempt.query(on: db)
-                .filter(\.$accountKey == accountKey).filter(\.$succeeded == false).filter(\.$createdAt > windowStart)
-                .sort(\.$createdAt, .ascending).first()
-            let retryAfter = oldest.map { Int($0.createdAt.addingTimeInterval(TimeInterval(throttle.windowSeconds)).timeIntervalSince(now)) } ?? throttle.windowSeconds
-            throw AuthError.throttled(retryAfterSeconds: max(retryAfter, 1))
+    /// Counts the attempt before any password or code is checked: by account and address
+    /// (locks that address out), by address (one address trying many accounts) and by account
+    /// (many addresses trying one account: slowed, never locked, so nobody can lock out the owner).
+    private func takeLoginAttempt(accountKey: String) async throws {
+        do {
+            try await counter.hit([
+                (RateLimits.loginPerAccountAndAddress, accountKey + "|" + clientIP),
+                (RateLimits.loginPerAddress, clientIP),
+                (RateLimits.loginPerAccount, accountKey),
+            ])
+        } catch let refused as RateCounter.Refused {
+            throw AuthError.throttled(retryAfterSeconds: refused.retryAfterSeconds)
         }
     }
 
+    /// Keeps a row of every attempt for the audit trail; a success forgets the account's failures.
     private func recordAttempt(accountKey: String, succeeded: Bool) async throws {
         if succeeded {
-            // A successful login clears the account's failures; the IP's stay counted.
-            try await LoginAttempt.query(on: db).filter(\.$accountKey == accountKey).filter(\.$succeeded == false).delete()
+            try await counter.reset(RateLimits.loginPerAccountAndAddress, accountKey + "|" + clientIP)
+            try await counter.reset(RateLimits.loginPerAccount, accountKey)
         }
         try await LoginAttempt(accountKey: accountKey, ip: clientIP, succeeded: succeeded, at: now).create(on: db)
     }
@@ -205,11 +227,26 @@ enum AuditLog {
 extension Request {
     /// The client address used for throttling and the audit log.
     var clientIP: String {
-        if application.config.trustForwardedFor, let forwarded = headers.first(name: "X-Forwarded-For")?.split(separator: ",").first {
-            return forwarded.trimmingCharacters(in: .whitespaces)
+        // Behind our own proxy the last X-Forwarded-For entry is the address the proxy saw; the
+        // entries before it are whatever the client chose to send.
+        if application.config.trustForwardedFor,
+           let forwarded = headers[.xForwardedFor].last?.split(separator: ",").last?.trimmingCharacters(in: .whitespaces),
+           !forwarded.isEmpty, forwarded.utf8.count <= 64 {
+            return forwarded
         }
         return remoteAddress?.ipAddress ?? "unknown"
     }
 
     var accounts: AccountService { AccountService(db: db, app: application, logger: logger, clientIP: clientIP) }
+}
+
+extension Application {
+    private struct DecoyHashKey: StorageKey { typealias Value = String }
+
+    /// A hash of a random password at the configured cost, checked when an account does not
+    /// exist so that unknown accounts take as long to refuse as known ones. Set by `configure`.
+    var decoyPasswordHash: String {
+        get { storage[DecoyHashKey.self] ?? "" }
+        set { storage[DecoyHashKey.self] = newValue }
+    }
 }

@@ -45,6 +45,10 @@ enum PrincipalLoader {
             return try await Member.find(id, on: db).map(Principal.member)
         case "staff":
             guard let staff = try await StaffUser.find(id, on: db), staff.active, let role = staff.staffRole else { return nil }
+            // A suspended merchant's staff lose every session and token at once.
+            if let merchantID = staff.$merchant.id {
+                guard let merchant = try await Merchant.find(merchantID, on: db), merchant.status == Merchant.Status.active.rawValue else { return nil }
+            }
             return .staff(staff, role)
         default:
             return nil

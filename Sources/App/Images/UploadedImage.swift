@@ -171,13 +171,16 @@ struct ImageAPIController: RouteCollection {
 
     /// An applicant has no account yet; the licence is kept without an owner until approval.
     @Sendable func uploadLicence(req: Request) async throws -> Response {
+        // Anyone may send a licence picture: bounded per address and for everyone together.
+        try await req.takeAnonymousHit(RateLimits.licenceUploadsPerAddress)
+        try await req.takeAnonymousHit(RateLimits.licenceUploadsGlobal, key: "all")
         let image = try await ImageService.store(try Self.uploadedBytes(req), purpose: .licence, merchantID: nil,
                                                  storage: req.application.imageStorage, on: req.db, at: req.now)
         return try await ImageDTO(image, storage: req.application.imageStorage).encodeResponse(status: .created, for: req)
     }
 
     static func uploadedBytes(_ req: Request, field: String = "file") throws -> [UInt8] {
-        if req.headers.contentType?.type == "multipart" {
+        if MediaTypes.matches(req.headers.contentType, "multipart", "form-data") {
             struct Upload: Decodable { let file: File? }
             // A form without the file, or not a well-formed form at all, has no picture in it.
             guard let file = (try? req.content.decode(Upload.self))?.file else { throw ImageError.rejected(.empty, field: field) }

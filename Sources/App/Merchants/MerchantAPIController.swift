@@ -21,7 +21,8 @@ struct MerchantAPIController: RouteCollection {
     }
 
     @Sendable func markRead(req: Request) async throws -> MerchantMessageDTO {
-        let scope = try req.merchantScope()
+        // Read-only roles (store clerks) look, and change nothing, not even a message's state.
+        let scope = try req.merchantScope(.manageShop)
         let message = try await scope.find(MerchantMessage.self, id: try req.uuidParameter("messageID"), on: req.db)
         if message.readAt == nil {
             message.readAt = req.now
@@ -31,6 +32,7 @@ struct MerchantAPIController: RouteCollection {
     }
 
     @Sendable func apply(req: Request) async throws -> Response {
+        try await req.takeAnonymousHit(RateLimits.applicationsPerAddress)
         let input = try req.content.decode(MerchantApplicationInput.self)
         let application = try await MerchantService(db: req.db, app: req.application, now: req.now).apply(input)
         return try await dto(application, req).encodeResponse(status: .created, for: req)
@@ -66,8 +68,12 @@ struct MerchantAPIController: RouteCollection {
         let staff = try req.requireStaff(.manageMerchants)
         let id = try req.uuidParameter("applicationID")
         let input = try req.content.decode(RejectInput.self)
-        let application = try await MerchantService(db: req.db, app: req.application, now: req.now).reject(id, reason: input.reason, reviewer: staff)
-        try await AuditLog.record(on: req.db, actor: staff, action: "merchant.reject", target: "application:\(id)", detail: input.reason, ip: req.clientIP, at: req.now)
+        let (app, now, ip) = (req.application, req.now, req.clientIP)
+        let application = try await req.writeTransaction { db in
+            let application = try await MerchantService(db: db, app: app, now: now).reject(id, reason: input.reason, reviewer: staff)
+            try await AuditLog.record(on: db, actor: staff, action: "merchant.reject", target: "application:\(id)", detail: input.reason, ip: ip, at: now)
+            return application
+        }
         return try dto(application, req)
     }
 

@@ -165,7 +165,8 @@ struct MerchantService {
             issues.append(ImageError.unknownImage(field: "licenceImage").apiError.details[0])
         }
         guard issues.isEmpty, let phone else { throw MerchantError.invalid(issues) }
-        if try await StaffUsername.isTaken(username, on: db) { throw MerchantError.usernameTaken }
+        // Whether the login name is free is not told to a stranger (it would list the accounts);
+        // the reviewer sees a clash when approving and asks the applicant for another name.
         let application = MerchantApplication()
         application.companyName = company
         application.contactName = contact
@@ -186,7 +187,7 @@ struct MerchantService {
         guard (0...5_000).contains(serviceRateBP) else {
             throw MerchantError.invalid([.init("serviceRateBp", .init("平台抽佣需在 0-5000 基点（0%-50%）之间", "The service rate must be 0–5000 basis points (0–50 %)"))])
         }
-        let application = try await pending(id)
+        let application = try await claim(id, as: .approved)
         guard try await StaffUser.query(on: db).filter(\.$username == application.username).first() == nil else { throw MerchantError.usernameTaken }
         let merchant = Merchant(name: application.companyName, kind: .onboarded, serviceRateBP: serviceRateBP)
         try await merchant.create(on: db)
@@ -212,7 +213,7 @@ struct MerchantService {
         guard TextLength.isFilled(rawReason, max: 200) else {
             throw MerchantError.invalid([.init("reason", .init("请填写驳回原因（最多 200 字）", "Give a reason of at most 200 characters"))])
         }
-        let application = try await pending(id)
+        let application = try await claim(id, as: .rejected)
         application.status = MerchantApplication.Status.rejected.rawValue
         application.rejectReason = reason
         application.reviewedBy = reviewer.id
@@ -239,9 +240,15 @@ struct MerchantService {
         return merchant
     }
 
-    private func pending(_ id: UUID) async throws -> MerchantApplication {
+    /// Moves a pending application on with one conditional update: of two reviewers acting at
+    /// once, exactly one wins and the other is told it was already reviewed.
+    private func claim(_ id: UUID, as status: MerchantApplication.Status) async throws -> MerchantApplication {
+        let claimed = try await sqlDatabase(db).raw("""
+            UPDATE \(ident: MerchantApplication.schema) SET status = \(bind: status.rawValue)
+            WHERE id = \(bind: id) AND status = \(bind: MerchantApplication.Status.pending.rawValue) RETURNING id
+            """).all()
         guard let application = try await MerchantApplication.find(id, on: db) else { throw APIError.notFound }
-        guard application.status == MerchantApplication.Status.pending.rawValue else { throw MerchantError.alreadyReviewed }
+        guard !claimed.isEmpty else { throw MerchantError.alreadyReviewed }
         return application
     }
 }

@@ -63,7 +63,10 @@ struct MerchantPageController: RouteCollection {
                              licenceNumber: form.licenceNumber ?? "", businessCategory: form.businessCategory ?? "",
                              licenceImage: ImageKey.isValid(form.licenceImage ?? "") ? form.licenceImage ?? "" : "", username: form.username ?? "")
         do {
+            try await req.takeAnonymousHit(RateLimits.applicationsPerAddress)
             if let file = form.licenceFile, file.data.readableBytes > 0 {
+                try await req.takeAnonymousHit(RateLimits.licenceUploadsPerAddress)
+                try await req.takeAnonymousHit(RateLimits.licenceUploadsGlobal, key: "all")
                 let image = try await ImageService.store(Array(file.data.readableBytesView), purpose: .licence, merchantID: nil, field: "licenceImage",
                                                          storage: req.application.imageStorage, on: req.db, at: req.now)
                 echo.licenceImage = image.storageKey
@@ -109,8 +112,12 @@ struct MerchantPageController: RouteCollection {
         struct Form: Decodable { let reason: String? }
         let reason = try req.content.decode(Form.self).reason ?? ""
         do {
-            let application = try await MerchantService(db: req.db, app: req.application, now: req.now).reject(id, reason: reason, reviewer: staff)
-            try await AuditLog.record(on: req.db, actor: staff, action: "merchant.reject", target: "application:\(id)", detail: reason, ip: req.clientIP, at: req.now)
+            let (app, now, ip) = (req.application, req.now, req.clientIP)
+            let application = try await req.writeTransaction { db in
+                let application = try await MerchantService(db: db, app: app, now: now).reject(id, reason: reason, reviewer: staff)
+                try await AuditLog.record(on: db, actor: staff, action: "merchant.reject", target: "application:\(id)", detail: reason, ip: ip, at: now)
+                return application
+            }
             req.flash(.init("已驳回：\(application.companyName)", "Rejected: \(application.companyName)"))
         } catch {
             req.flash(ErrorMapping.apiError(for: error).message)
