@@ -211,6 +211,13 @@ import VaporTesting
             #expect(try await t.app.testing().sendRequest(.DELETE, "/api/v1/nothing-here").status == .notFound)
             let product = try await t.app.testing().sendRequest(.PATCH, "/api/v1/products/\(UUID())")
             #expect(product.status == .methodNotAllowed)
+            // A constant path is not taken for an id, and the body of a wrong method is never read.
+            let export = try await t.app.testing().sendRequest(.PUT, "/api/v1/merchant/products/export")
+            #expect(export.status == .methodNotAllowed)
+            #expect(export.headers.first(name: "Allow") == "GET, HEAD")
+            let trace = try await t.app.testing().sendRequest(.TRACE, "/api/v1/merchant/images", headers: ["Content-Type": "text/plain"], body: .init(string: "x"))
+            #expect(trace.status == .methodNotAllowed)
+            #expect(trace.headers.first(name: "Allow") == "POST")
         }
     }
 

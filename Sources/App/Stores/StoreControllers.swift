@@ -108,8 +108,12 @@ struct StoreAPIController: RouteCollection {
         let input = try req.content.decode(StoreStockInput.self)
         var issues: [APIError.FieldIssue] = []
         for (index, item) in input.items.enumerated() {
-            if !(0...CatalogService.maxStock).contains(item.stock) { issues.append(.init("items[\(index)].stock", .init("库存不能为负数", "Stock cannot be negative"))) }
-            if let t = item.lowStockThreshold, t < 0 { issues.append(.init("items[\(index)].lowStockThreshold", .init("预警库存不能为负数", "The threshold cannot be negative"))) }
+            if !(0...CatalogService.maxStock).contains(item.stock) {
+                issues.append(.init("items[\(index)].stock", .init("库存需在 0-100000000 之间", "Stock must be between 0 and 100,000,000")))
+            }
+            if let t = item.lowStockThreshold, !(0...CatalogService.maxStock).contains(t) {
+                issues.append(.init("items[\(index)].lowStockThreshold", .init("预警库存需在 0-100000000 之间", "The threshold must be between 0 and 100,000,000")))
+            }
         }
         let skuIDs = input.items.map(\.skuId)
         let owned = try await Sku.query(on: req.db).join(Product.self, on: \Sku.$product.$id == \Product.$id)

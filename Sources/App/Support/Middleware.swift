@@ -62,20 +62,17 @@ struct RequestIDMiddleware: AsyncMiddleware {
     }
 }
 
-/// Answers a method a path does not have with 405 and `Allow`, instead of 404.
+/// Answers a method a path does not have with 405 and `Allow`, before the body is read and before
+/// a parameter route (`/products/:id`) could take `PUT /products/export` for an id.
 struct MethodNotAllowedMiddleware: AsyncMiddleware {
     let routes: RouteMethods
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        do {
-            return try await next.respond(to: request)
-        } catch let error as any AbortError where error.status == .notFound && request.route == nil {
-            var allowed = routes.methods(for: request.url.path)
-            guard !allowed.isEmpty, !allowed.contains(request.method.rawValue) else { throw error }
-            if allowed.contains("GET") { allowed.insert("HEAD") }
-            throw APIError(.methodNotAllowed, "method_not_allowed", .init("不支持该请求方法", "This method is not allowed here"),
-                           headers: ["Allow": allowed.sorted().joined(separator: ", ")])
-        }
+        var allowed = routes.methods(for: request.url.path)
+        if allowed.contains("GET") { allowed.insert("HEAD") }
+        guard !allowed.isEmpty, !allowed.contains(request.method.rawValue) else { return try await next.respond(to: request) }
+        throw APIError(.methodNotAllowed, "method_not_allowed", .init("不支持该请求方法", "This method is not allowed here"),
+                       headers: ["Allow": allowed.sorted().joined(separator: ", ")])
     }
 }
 
