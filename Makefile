@@ -9,7 +9,7 @@ PORT ?= 8080
 ## Build, migrate, seed demo data on first start and serve on http://127.0.0.1:8080 (SQLite in var/).
 run: build
 	$(BIN) migrate --yes
-	$(BIN) seed
+	$(BIN) seed --demo
 	$(BIN) serve --hostname $(HOST) --port $(PORT)
 
 build:

@@ -46,6 +46,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.middleware.use(RequestIDMiddleware())
     app.middleware.use(RouteLoggingMiddleware(logLevel: .info))
     app.middleware.use(MetricsMiddleware(registry: app.metricsRegistry))
+    app.middleware.use(SecurityHeadersMiddleware())
     app.middleware.use(MallErrorMiddleware())
     app.middleware.use(MethodNotAllowedMiddleware(routes: RouteMethods(app.routes)))
     app.middleware.use(InputGuardMiddleware())

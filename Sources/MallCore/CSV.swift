@@ -92,14 +92,28 @@ public enum CSV {
 
     /// Undoes the guard `format` puts before a leading =, +, - or @.
     public static func unquoteFormula(_ field: String) -> String {
-        guard field.hasPrefix("'"), let next = field.dropFirst().first, "=+-@".contains(next) else { return field }
-        return String(field.dropFirst())
+        // Scalar by scalar: a joiner after the quote mark would make the two one Character.
+        guard field.unicodeScalars.first == "'" else { return field }
+        let rest = String(field.unicodeScalars.dropFirst())
+        return startsFormula(rest) ? rest : field
+    }
+
+    /// Whether a spreadsheet could read the field as a formula: its first scalar is a tab or a
+    /// carriage return, or its first visible scalar is =, +, - or @ (looked at scalar by scalar,
+    /// so `=` with a combining accent, or behind a zero-width joiner, is still caught). A plain
+    /// number such as -5 stays as it is.
+    public static func startsFormula(_ field: String) -> Bool {
+        let scalars = field.unicodeScalars
+        guard let first = scalars.first else { return false }
+        if first == "\t" || first == "\r" { return true }
+        guard let visible = scalars.first(where: { $0.properties.generalCategory != .format }) else { return false }
+        return "=+-@".unicodeScalars.contains(visible) && Double(field) == nil
     }
 
     static func quote(_ field: String) -> String {
         // A leading =, +, - or @ would run as a formula in a spreadsheet; a quote mark keeps it text.
         var value = field
-        if let first = value.first, "=+-@".contains(first), Double(value) == nil { value = "'" + value }
+        if startsFormula(value) { value = "'" + value }
         guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }

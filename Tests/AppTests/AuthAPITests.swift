@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import JWT
 import MallCore
 import Testing
 import VaporTesting
@@ -23,13 +24,17 @@ import VaporTesting
     @Test func badRegistrationsGetAClearMessageAndChangeNothing() async throws {
         try await withMallApp { t in
             try await t.registerMember("13812345678")
+            // Only the owner of a number, holding its code, learns that it is already registered.
+            let takenCode = try await t.smsCode("13812345678")
             let cases: [(json: String, status: HTTPStatus, code: String, field: String)] = [
-                (#"{"phone":"12345","password":"Member2026","acceptAgreements":true}"#, .unprocessableEntity, "validation_failed", "phone"),
-                (#"{"phone":"13900000001","password":"short1","acceptAgreements":true}"#, .unprocessableEntity, "validation_failed", "password"),
-                (#"{"phone":"13900000001","password":"Member2026","acceptAgreements":false}"#, .unprocessableEntity, "validation_failed", "acceptAgreements"),
-                (#"{"phone":"13812345678","password":"Member2026","acceptAgreements":true}"#, .conflict, "auth.phone_taken", "phone"),
-                (#"{"phone":13900000001,"password":"Member2026","acceptAgreements":true}"#, .badRequest, "invalid_body", "phone"),
-                (#"{"phone":"13900000001","acceptAgreements":true}"#, .badRequest, "invalid_body", "password"),
+                (#"{"phone":"12345","password":"Member2026","smsCode":"123456","acceptAgreements":true}"#, .unprocessableEntity, "validation_failed", "phone"),
+                (#"{"phone":"13900000001","password":"short1","smsCode":"123456","acceptAgreements":true}"#, .unprocessableEntity, "validation_failed", "password"),
+                (#"{"phone":"13900000001","password":"Member2026","smsCode":"123456","acceptAgreements":false}"#, .unprocessableEntity, "validation_failed", "acceptAgreements"),
+                (#"{"phone":"13900000001","password":"Member2026","smsCode":"123456","acceptAgreements":true}"#, .unauthorized, "sms.code_invalid", "smsCode"),
+                (#"{"phone":"13812345678","password":"Member2026","smsCode":"\#(takenCode)","acceptAgreements":true}"#, .conflict, "auth.phone_taken", "phone"),
+                (#"{"phone":13900000001,"password":"Member2026","smsCode":"123456","acceptAgreements":true}"#, .badRequest, "invalid_body", "phone"),
+                (#"{"phone":"13900000001","password":"Member2026","acceptAgreements":true}"#, .badRequest, "invalid_body", "smsCode"),
+                (#"{"phone":"13900000001","smsCode":"123456","acceptAgreements":true}"#, .badRequest, "invalid_body", "password"),
                 (#"{"phone":"13900000001","#, .badRequest, "invalid_body", "body"),
             ]
             for c in cases {
@@ -138,9 +143,20 @@ import VaporTesting
             #expect(anonymous.status == .unauthorized)
             #expect(anonymous.error?.code == "unauthenticated")
             #expect(try await t.get("/api/v1/me", token: "not-a-jwt").status == .unauthorized)
-            // A token signed with another key.
-            let forged = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJraW5kIjoibWVtYmVyIiwic3ViIjoiMDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAwIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjB9.x0kVbpqRrZ5bU2bqYq3CP3X0v1S0Yl1S2S1rjYd0Zx8"
+            // A real member's claims: accepted when the mall signed them, refused when another key did.
+            _ = try await t.registerMember("13812345678")
+            let id = try await t.memberID(phone: "13812345678")
+            let claims = AccessClaims(sub: .init(value: id.uuidString), kind: "member",
+                                      exp: .init(value: t.clock.now().addingTimeInterval(600)), iat: .init(value: t.clock.now()))
+            let genuine = try await t.app.jwt.keys.sign(claims)
+            #expect(try await t.get("/api/v1/me", token: genuine).status == .ok)
+            let otherKeys = JWTKeyCollection()
+            await otherKeys.add(hmac: HMACKey(from: "another-secret-of-at-least-thirty-two-characters"), digestAlgorithm: .sha256)
+            let forged = try await otherKeys.sign(claims)
             #expect(try await t.get("/api/v1/me", token: forged).status == .unauthorized)
+            // The same claims with no signature at all.
+            let unsigned = genuine.split(separator: ".").prefix(2).joined(separator: ".") + "."
+            #expect(try await t.get("/api/v1/me", token: unsigned).status == .unauthorized)
         }
     }
 

@@ -259,7 +259,7 @@ import VaporTesting
             #expect(product.error?.details.map(\.field) == ["tags"])
 
             // Passwords are printable ASCII.
-            let register = try await t.postJSON("/api/v1/auth/register", #"{"phone":"13700000001","password":"密码密码密码密码1","acceptAgreements":true}"#)
+            let register = try await t.postJSON("/api/v1/auth/register", #"{"phone":"13700000001","password":"密码密码密码密码1","smsCode":"123456","acceptAgreements":true}"#)
             #expect(register.status == .unprocessableEntity)
 
             // Forms are for pages: the API answers them 415.

@@ -40,12 +40,20 @@ import VaporTesting
         try await withMallApp { t in
             let client = PageClient(app: t.app)
             try await client.get("/register")
-            let refused = try await client.post("/register", form: ["phone": "13812345678", "password": "Member2026"])
+            // Without the code sent to the number, nobody registers it.
+            let unproved = try await client.post("/register", form: ["phone": "13812345678", "password": "Member2026", "code": "000000", "agree": "on"])
+            #expect(unproved.status == .unauthorized)
+            #expect(unproved.body.string.contains("验证码错误或已失效"))
+            let sent = try await client.post("/register/sms-code", form: ["phone": "13812345678"])
+            #expect(sent.status == .ok)
+            #expect(sent.body.string.contains("register-form"))
+            let code = try #require(t.sms.lastCode(for: "13812345678"))
+            let refused = try await client.post("/register", form: ["phone": "13812345678", "password": "Member2026", "code": code])
             #expect(refused.status == .unprocessableEntity)
             #expect(refused.body.string.contains("请阅读并同意《用户协议》和《隐私政策》"))
             #expect(try await Member.query(on: t.app.db).count() == 0)
 
-            let done = try await client.post("/register", form: ["phone": "13812345678", "password": "Member2026", "agree": "on"])
+            let done = try await client.post("/register", form: ["phone": "13812345678", "password": "Member2026", "code": code, "agree": "on"])
             #expect(done.status == .seeOther)
             #expect(done.headers.first(name: .location) == "/member")
             let centre = try await client.get("/member")

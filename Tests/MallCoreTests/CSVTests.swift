@@ -28,6 +28,21 @@ import Testing
         #expect(CSV.unquoteFormula("'plain") == "'plain")
     }
 
+    @Test func theFormulaGuardLooksAtScalarsNotCharacters() throws {
+        // A combining accent makes "=\u{301}" one Character that is not "="; a zero-width joiner or
+        // a byte-order mark in front is invisible; a leading tab or CR is read as a formula too.
+        let sneaky = ["=\u{301}HYPERLINK(\"http://x\")", "\u{200D}=cmd|' /C calc'!A0", "\u{FEFF}+1+1", "\tcmd", "\r=1", "@\u{0301}x", "-\u{200B}2+3"]
+        for field in sneaky {
+            #expect(CSV.startsFormula(field), "\(field.unicodeScalars.map { String($0.value, radix: 16) })")
+            let written = try CSV.parse(CSV.format([[field]])).first?.fields.first
+            #expect(written == "'" + field)
+            #expect(CSV.unquoteFormula("'" + field) == field)
+        }
+        for plain in ["-5", "+86", "12.5", "奶粉", "a=b", "", " =x"] {
+            #expect(!CSV.startsFormula(plain), "\(plain)")
+        }
+    }
+
     @Test func refusesWhatIsNotUTF8() throws {
         // "奶粉" in GBK.
         #expect(throws: CSV.Problem.notUTF8) { try CSV.decode([0xC4, 0xCC, 0xB7, 0xDB]) }

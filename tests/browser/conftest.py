@@ -1,6 +1,7 @@
 """Browser test fixtures: one freshly migrated and seeded server per session, Chromium, a page per viewport."""
 import json
 import os
+import re
 import socket
 import subprocess
 import tempfile
@@ -66,6 +67,7 @@ def server():
         try:
             base = f"http://127.0.0.1:{port}"
             wait_healthy(base, proc, log)
+            SERVER_LOG["path"] = log
             yield base
         finally:
             proc.terminate()
@@ -74,6 +76,21 @@ def server():
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+SERVER_LOG = {}
+
+
+@pytest.fixture(scope="session")
+def sms_code(server):
+    """The last code the server sent to a phone: the development SMS provider writes it to the log."""
+    def sms_code(phone):
+        masked = re.escape(f"{phone[:3]}****{phone[-4:]}")
+        codes = re.findall(rf"SMS \(logging provider\) to {masked}: \D*(\d{{6}})", SERVER_LOG["path"].read_text())
+        assert codes, f"no code was sent to {phone}"
+        return codes[-1]
+
+    return sms_code
 
 
 @pytest.fixture(scope="session")

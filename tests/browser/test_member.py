@@ -14,9 +14,14 @@ def member_login(page, phone, password):
     return submit(page, "#password-login")
 
 
-def register(page, phone, password="Fission2026", agree=True):
+def request_code(page, phone):
     page.goto("/register")
-    page.fill("#register-form [name=phone]", phone)
+    page.fill("#register-code [name=phone]", phone)
+    return submit(page, "#register-code")
+
+
+def finish_registration(page, code, password="Fission2026", agree=True):
+    page.fill("#register-form [name=code]", code)
     page.fill("#register-form [name=password]", password)
     page.locator("#register-form [name=agree]").set_checked(agree)
     return submit(page, "#register-form")
@@ -40,21 +45,27 @@ def test_member_login_and_logout(page, snap):
     expect(page.locator('form[action="/logout"]')).to_have_count(0)
 
 
-def test_registration(page, snap, device, registered):
+def test_registration(page, snap, device, registered, sms_code):
     phone = REGISTER_PHONES[device]
     page.goto("/register")
     snap(page, "register")
 
-    assert register(page, phone, agree=False) == 422
+    assert request_code(page, "12345") == 422
+    expect(page.locator("#register-code .field-error")).to_be_visible()
+    snap(page, "register-bad-phone")
+
+    # The number is proved with the code sent to it before anything is registered.
+    assert request_code(page, phone) == 200
+    expect(page.locator("#register-form")).to_be_visible()
+    code = sms_code(phone)
+    assert finish_registration(page, "000000") == 401
+    expect(page.locator(".alert")).to_contain_text("验证码错误或已失效")
+    assert finish_registration(page, code, agree=False) == 422
     expect(page.locator("#register-form .field-error")).to_be_visible()
     assert page.url.endswith("/register")
     snap(page, "register-no-agreement")
 
-    assert register(page, "12345") == 422
-    expect(page.locator("#register-form .field-error")).to_be_visible()
-    snap(page, "register-bad-phone")
-
-    assert register(page, phone) == 200
+    assert finish_registration(page, code) == 200
     registered.append(phone)
     assert page.url.endswith("/member")
     expect(page.locator("#member-phone")).to_have_text(f"{phone[:3]}****{phone[-4:]}")
@@ -64,11 +75,18 @@ def test_registration(page, snap, device, registered):
 
 
 @pytest.mark.parametrize("device", ["phone"])
-def test_login_throttled_after_five_failures(page, snap):
+def test_login_throttled_after_five_failures(page, snap, registered, sms_code):
+    # A member of its own, so no other test's logins count here.
+    phone = "13700001009"
+    assert request_code(page, phone) == 200
+    assert finish_registration(page, sms_code(phone), password="Throttle2026") == 200
+    registered.append(phone)
+    with page.expect_navigation():
+        page.locator('form[action="/logout"] button').click()
     for _ in range(5):
-        assert member_login(page, "13900139000", "Wrong2026") == 401
+        assert member_login(page, phone, "Wrong2026") == 401
         expect(page.locator(".alert")).to_contain_text("账号或密码错误")
     snap(page, "member-login-wrong-password")
-    assert member_login(page, "13900139000", "Member2026") == 429
+    assert member_login(page, phone, "Throttle2026") == 429
     expect(page.locator(".alert")).to_contain_text("登录失败次数过多")
     snap(page, "member-login-throttled")

@@ -17,10 +17,9 @@ struct AuthAPIController: RouteCollection {
 
     @Sendable func register(req: Request) async throws -> Response {
         let body = try req.content.decode(RegisterRequest.self)
-        let member = try await req.writeTransaction { db in
-            try await AccountService(db: db, app: req.application, logger: req.logger, clientIP: req.clientIP)
-                .registerMember(phone: body.phone, password: body.password, acceptedAgreements: body.acceptAgreements)
-        }
+        // Not one transaction: a wrong code must stay counted when the registration fails.
+        let member = try await req.accounts.registerMember(phone: body.phone, password: body.password, smsCode: body.smsCode,
+                                                           acceptedAgreements: body.acceptAgreements)
         let tokens = try await TokenService(app: req.application, db: req.db).issue(kind: "member", subjectID: member.requireID())
         return try await tokens.encodeResponse(status: .created, for: req)
     }

@@ -15,6 +15,8 @@ struct MoneyDTO: Content, Equatable {
 struct RegisterRequest: Content {
     let phone: String
     let password: String
+    /// The code sent to `phone` by `POST /api/v1/auth/sms-codes`: proof the number is the caller's.
+    let smsCode: String
     let acceptAgreements: Bool
 }
 

@@ -16,12 +16,27 @@ struct AccountService {
 
     // MARK: members
 
-    func registerMember(phone rawPhone: String, password: String, acceptedAgreements: Bool) async throws -> Member {
+    /// Registers a number its owner proved with an SMS code, as logging in by code does:
+    /// nobody can register someone else's number. Only then is "already registered" said.
+    func registerMember(phone rawPhone: String, password: String, smsCode: String, acceptedAgreements: Bool) async throws -> Member {
         guard let phone = PhoneNumber(rawPhone) else { throw AuthError.invalidPhone }
         do { try PasswordPolicy.check(password) } catch { throw AuthError.weakPassword(error) }
         guard acceptedAgreements else { throw AuthError.agreementRequired }
+        let phoneHash = app.personalData.lookupHash(phone.digits)
+        let accountKey = "member:" + phoneHash
+        try await takeLoginAttempt(accountKey: accountKey)
+        try await consumeCode(smsCode, phoneHash: phoneHash, accountKey: accountKey)
         let hash = try await hashPassword(password)
-        return try await createMember(phone: phone, passwordHash: hash)
+        let member = try await createMember(phone: phone, passwordHash: hash)
+        try await recordAttempt(accountKey: accountKey, succeeded: true)
+        return member
+    }
+
+    /// A member with a password, written directly (demo data and tests; no code is sent).
+    func createMemberWithPassword(phone rawPhone: String, password: String) async throws -> Member {
+        guard let phone = PhoneNumber(rawPhone) else { throw AuthError.invalidPhone }
+        do { try PasswordPolicy.check(password) } catch { throw AuthError.weakPassword(error) }
+        return try await createMember(phone: phone, passwordHash: try await hashPassword(password))
     }
 
     func loginMember(phone rawPhone: String, password: String) async throws -> Member {
@@ -90,6 +105,20 @@ struct AccountService {
         let phoneHash = app.personalData.lookupHash(phone.digits)
         let accountKey = "member:" + phoneHash
         try await takeLoginAttempt(accountKey: accountKey)
+        try await consumeCode(code, phoneHash: phoneHash, accountKey: accountKey)
+
+        if let member = try await findMember(phone) {
+            try await recordAttempt(accountKey: accountKey, succeeded: true)
+            return member
+        }
+        guard acceptedAgreements else { throw AuthError.agreementRequired }
+        let member = try await createMember(phone: phone, passwordHash: nil)
+        try await recordAttempt(accountKey: accountKey, succeeded: true)
+        return member
+    }
+
+    /// Checks the latest unused code for the number and uses it up; a wrong code counts.
+    private func consumeCode(_ code: String, phoneHash: String, accountKey: String) async throws {
         let latest = try await SmsCode.query(on: db)
             .filter(\.$phoneHash == phoneHash)
             .filter(\.$purpose == "login")
@@ -111,15 +140,6 @@ struct AccountService {
             UPDATE sms_codes SET consumed_at = \(bind: now) WHERE id = \(bind: latest.requireID()) AND consumed_at IS NULL RETURNING id
             """).all()
         guard !claimed.isEmpty else { throw AuthError.smsCodeInvalid }
-
-        if let member = try await findMember(phone) {
-            try await recordAttempt(accountKey: accountKey, succeeded: true)
-            return member
-        }
-        guard acceptedAgreements else { throw AuthError.agreementRequired }
-        let member = try await createMember(phone: phone, passwordHash: nil)
-        try await recordAttempt(accountKey: accountKey, succeeded: true)
-        return member
     }
 
     // MARK: staff
@@ -205,6 +225,7 @@ struct AccountService {
         if succeeded {
             try await counter.reset(RateLimits.loginPerAccountAndAddress, accountKey + "|" + clientIP)
             try await counter.reset(RateLimits.loginPerAccount, accountKey)
+            try await counter.refund(RateLimits.loginPerAddress, clientIP)
         }
         try await LoginAttempt(accountKey: accountKey, ip: clientIP, succeeded: succeeded, at: now).create(on: db)
     }

@@ -47,6 +47,13 @@ struct RateCounter {
         throw Refused(limit: limit, retryAfterSeconds: limit.retryAfter(nowMillis: now, windowStartMillis: start, lastMillis: last))
     }
 
+    /// Gives one hit back (a login that succeeded should not count against its address).
+    func refund(_ limit: RateLimit, _ key: String) async throws {
+        try await sqlDatabase(db).raw("""
+            UPDATE rate_counters SET hits = hits - 1 WHERE id = \(bind: limit.name + ":" + key) AND hits > 0
+            """).run()
+    }
+
     /// Forgets a key's hits (after a successful login, its failures no longer count).
     func reset(_ limit: RateLimit, _ key: String) async throws {
         try await sqlDatabase(db).raw("DELETE FROM rate_counters WHERE id = \(bind: limit.name + ":" + key)").run()

@@ -2,15 +2,49 @@ import Fluent
 import MallCore
 import Vapor
 
-/// `fission seed`: demo operator, merchants, staff and members. Running it again changes nothing.
+/// `fission seed`: what the platform needs to start. In development, or with `--demo`, also the
+/// demo operator, merchants, staff, members and catalog. Running it again changes nothing.
 struct SeedCommand: AsyncCommand {
-    struct Signature: CommandSignature {}
-    var help: String { "Creates demo accounts and data on an empty database (safe to run again)." }
+    struct Signature: CommandSignature {
+        @Flag(name: "demo", help: "Write the demo accounts and catalog (the default in development)")
+        var demo: Bool
+    }
+
+    var help: String { "Creates the platform operator, and in development (or with --demo) the demo data, on an empty database." }
 
     func run(using context: CommandContext, signature: Signature) async throws {
-        let seeded = try await DemoData.seed(app: context.application)
-        context.console.print(seeded ? "Demo data created." : "Demo data already present; nothing changed.")
-        context.console.print(DemoData.loginsText)
+        let app = context.application
+        if signature.demo || app.environment == .development || app.environment == .testing {
+            let seeded = try await DemoData.seed(app: app)
+            context.console.print(seeded ? "Demo data created." : "Demo data already present; nothing changed.")
+            context.console.print(DemoData.loginsText)
+            return
+        }
+        let password = ProcessInfo.processInfo.environment["FISSION_OPERATOR_PASSWORD"] ?? ""
+        let created = try await PlatformSeed.seedOperator(app: app, username: "admin", password: password)
+        context.console.print(created ? "Platform operator admin created; sign in at /admin/login." : "A platform operator already exists; nothing changed.")
+    }
+}
+
+/// What a production database needs before anyone can sign in: one platform operator whose
+/// password the deployer chose (`FISSION_OPERATOR_PASSWORD`), never a demo password.
+enum PlatformSeed {
+    static func seedOperator(app: Application, username: String, password: String) async throws -> Bool {
+        let platformRoles = StaffRole.allCases.filter(\.isPlatform).map(\.rawValue)
+        if try await StaffUser.query(on: app.db).filter(\.$role ~~ platformRoles).first() != nil { return false }
+        do { try PasswordPolicy.check(password) } catch {
+            throw ConfigError("set FISSION_OPERATOR_PASSWORD to the first operator's password: 8–64 printable ASCII characters with a letter and a digit")
+        }
+        guard ![DemoData.operatorPassword, DemoData.merchantPassword, DemoData.memberPassword].contains(password) else {
+            throw ConfigError("FISSION_OPERATOR_PASSWORD must not be a demo password")
+        }
+        let accounts = AccountService(db: app.db, app: app, logger: app.logger, clientIP: "seed")
+        let hash = try await accounts.hashPassword(password)
+        try await app.writeGate.transaction(on: app.db) { tx in
+            try await StaffUser(username: username, passwordHash: hash, displayName: "平台管理员", role: .platformAdmin, merchantID: nil).create(on: tx)
+            try await AuditLog.record(on: tx, actor: nil, action: "seed", target: "platform operator", ip: "seed", at: app.clock.now())
+        }
+        return true
     }
 }
 
@@ -50,8 +84,8 @@ enum DemoData {
             }
 
             let service = AccountService(db: tx, app: app, logger: app.logger, clientIP: "seed")
-            let first = try await service.registerMember(phone: "13800138000", password: memberPassword, acceptedAgreements: true)
-            _ = try await service.registerMember(phone: "13900139000", password: memberPassword, acceptedAgreements: true)
+            let first = try await service.createMemberWithPassword(phone: "13800138000", password: memberPassword)
+            _ = try await service.createMemberWithPassword(phone: "13900139000", password: memberPassword)
 
             // A balance top-up so the wallet and the ledger have something to show.
             let ledger = LedgerService(db: tx, now: app.clock.now())

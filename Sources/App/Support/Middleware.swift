@@ -177,3 +177,27 @@ struct SafeFileMiddleware: AsyncMiddleware {
         return try await files.respond(to: request, chainingTo: next)
     }
 }
+
+/// Security headers on every page: scripts, styles and pictures only from the mall itself, no
+/// plugins, forms posting only here, and the consoles never shown inside another site's frame.
+struct SecurityHeadersMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        let response = try await next.respond(to: request)
+        response.headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
+        response.headers.replaceOrAdd(name: "Referrer-Policy", value: "strict-origin-when-cross-origin")
+        guard response.headers.contentType?.subType == "html" else { return response }
+        let console = Self.isConsole(request.url.path)
+        response.headers.replaceOrAdd(name: "Content-Security-Policy", value: Self.policy(console: console))
+        response.headers.replaceOrAdd(name: "X-Frame-Options", value: console ? "DENY" : "SAMEORIGIN")
+        return response
+    }
+
+    static func isConsole(_ path: String) -> Bool {
+        path == "/admin" || path.hasPrefix("/admin/") || path == "/merchant" || path.hasPrefix("/merchant/")
+    }
+
+    static func policy(console: Bool) -> String {
+        "default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; "
+            + "form-action 'self'; frame-ancestors \(console ? "'none'" : "'self'")"
+    }
+}

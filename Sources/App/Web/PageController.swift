@@ -12,6 +12,7 @@ struct PageController: RouteCollection {
 
         routes.get("register", use: registerForm)
         routes.post("register", use: register)
+        routes.post("register", "sms-code", use: sendRegisterCode)
         routes.get("login", use: loginForm)
         routes.post("login", use: login)
         routes.post("login", "sms-code", use: sendCode)
@@ -89,15 +90,26 @@ struct PageController: RouteCollection {
     }
 
     @Sendable func register(req: Request) async throws -> Response {
-        struct Form: Decodable { let phone: String?; let password: String?; let agree: String? }
+        struct Form: Decodable { let phone: String?; let password: String?; let code: String?; let agree: String? }
         let form = try req.content.decode(Form.self)
         do {
-            let member = try await req.writeTransaction { db in
-                try await AccountService(db: db, app: req.application, logger: req.logger, clientIP: req.clientIP)
-                    .registerMember(phone: form.phone ?? "", password: form.password ?? "", acceptedAgreements: form.agree == "on")
-            }
+            let member = try await req.accounts.registerMember(phone: form.phone ?? "", password: form.password ?? "", smsCode: form.code ?? "",
+                                                               acceptedAgreements: form.agree == "on")
             req.signIn(kind: "member", id: try member.requireID())
             return req.redirect(to: "/member")
+        } catch {
+            return try await req.pageAfterFailure(error, "storefront/register", MemberForm(phone: form.phone ?? "", codeSent: true))
+        }
+    }
+
+    /// Sends the code that proves the number, then shows the rest of the registration form.
+    @Sendable func sendRegisterCode(req: Request) async throws -> Response {
+        struct Form: Decodable { let phone: String? }
+        let form = try req.content.decode(Form.self)
+        do {
+            try await req.accounts.requestLoginCode(phone: form.phone ?? "")
+            req.flash(PageStrings.table["code_sent"] ?? .init("验证码已发送", "Code sent"))
+            return try await req.page("storefront/register", MemberForm(phone: form.phone ?? "", codeSent: true))
         } catch {
             return try await req.pageAfterFailure(error, "storefront/register", MemberForm(phone: form.phone ?? ""))
         }
