@@ -22,6 +22,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         app.lifecycle.use(SQLiteConnectionSetup())
     }
     app.migrations.add(Migrations.all)
+    app.lifecycle.use(ScheduledSweep())
 
     app.decoyPasswordHash = try Bcrypt.hash(Tokens.random(), cost: config.bcryptCost)
     await app.jwt.keys.add(hmac: HMACKey(from: config.jwtSecret), digestAlgorithm: .sha256)
@@ -37,8 +38,9 @@ public func configure(_ app: Application, config: AppConfig) async throws {
 
     app.sessions.use { _ in GatedSessionDriver() }
     app.sessions.configuration.cookieName = "fission_session"
+    let secureCookies = config.publicBaseURL.hasPrefix("https://")
     app.sessions.configuration.cookieFactory = { id in
-        HTTPCookies.Value(string: id.string, maxAge: 7 * 24 * 3600, path: "/", isHTTPOnly: true, sameSite: .lax)
+        HTTPCookies.Value(string: id.string, maxAge: Int(GatedSessionDriver.lifetime), path: "/", isSecure: secureCookies, isHTTPOnly: true, sameSite: .lax)
     }
 
     // Replace Vapor's defaults: our error middleware must see every error, including 404s.

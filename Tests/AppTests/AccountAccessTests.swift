@@ -169,4 +169,72 @@ import VaporTesting
             #expect(try await UploadedImage.query(on: t.app.db).count() == 10)
         }
     }
+
+    @Test func aReusedRefreshTokenRevokesItsWholeFamily() async throws {
+        try await withMallApp { t in
+            try await t.registerMember("13812345678")
+            func login() async throws -> TokenPair {
+                try await t.postJSON("/api/v1/auth/login", #"{"phone":"13812345678","password":"Member2026"}"#).content.decode(TokenPair.self)
+            }
+            func refresh(_ token: String) async throws -> TestingHTTPResponse {
+                try await t.postJSON("/api/v1/auth/refresh", #"{"refreshToken":"\#(token)"}"#)
+            }
+            let phone = try await login()
+            let laptop = try await login()
+            // The owner refreshes; a thief replays the old token: the thief is refused and the
+            // owner's newer token from the same login stops working too. The other device is untouched.
+            let owner = try await refresh(phone.refreshToken).content.decode(TokenPair.self)
+            #expect(try await refresh(phone.refreshToken).status == .unauthorized)
+            #expect(try await refresh(owner.refreshToken).status == .unauthorized)
+            #expect(try await refresh(laptop.refreshToken).status == .ok)
+
+            // Logging out one device ends its refresh tokens and nothing else.
+            let tablet = try await login()
+            let desk = try await login()
+            #expect(try await t.postJSON("/api/v1/auth/logout", #"{"refreshToken":"\#(tablet.refreshToken)"}"#).status == .noContent)
+            #expect(try await refresh(tablet.refreshToken).status == .unauthorized)
+            #expect(try await refresh(desk.refreshToken).status == .ok)
+            #expect(try await t.postJSON("/api/v1/auth/logout", #"{"refreshToken":"unknown"}"#).status == .noContent)
+        }
+    }
+
+    @Test func signingOutEverywhereEndsTokensAndPageSessions() async throws {
+        try await withMallApp { t in
+            try await t.registerMember("13812345678")
+            let api = try await t.postJSON("/api/v1/auth/login", #"{"phone":"13812345678","password":"Member2026"}"#).content.decode(TokenPair.self)
+            let browser = PageClient(app: t.app)
+            try await browser.get("/login")
+            _ = try await browser.post("/login", form: ["phone": "13812345678", "password": "Member2026"])
+            #expect(try await browser.get("/member").status == .ok)
+
+            t.clock.advance(seconds: 1)
+            #expect(try await t.postJSON("/api/v1/auth/logout-all", "{}", token: api.accessToken).status == .noContent)
+            #expect(try await t.get("/api/v1/me", token: api.accessToken).status == .unauthorized)
+            #expect(try await t.postJSON("/api/v1/auth/refresh", #"{"refreshToken":"\#(api.refreshToken)"}"#).status == .unauthorized)
+            #expect(try await browser.get("/member").headers.first(name: .location) == "/login")
+
+            // A new login afterwards works as usual.
+            t.clock.advance(seconds: 1)
+            let again = try await t.postJSON("/api/v1/auth/login", #"{"phone":"13812345678","password":"Member2026"}"#).content.decode(TokenPair.self)
+            #expect(try await t.get("/api/v1/me", token: again.accessToken).status == .ok)
+        }
+    }
+
+    @Test func sessionsEndOnTheServerAndAreSwept() async throws {
+        try await withMallApp { t in
+            try await t.registerMember("13812345678")
+            let browser = PageClient(app: t.app)
+            try await browser.get("/login")
+            _ = try await browser.post("/login", form: ["phone": "13812345678", "password": "Member2026"])
+            #expect(try await browser.get("/member").status == .ok)
+            #expect(try await SessionRecord.query(on: t.app.db).count() == 1)
+
+            // Past its lifetime the session is over even though the browser still sends the cookie.
+            t.clock.advance(seconds: 7 * 24 * 3600 + 1)
+            #expect(try await browser.get("/member").headers.first(name: .location) == "/login")
+            let report = try await Sweeper.run(on: t.app.db, gate: t.app.writeGate, now: t.clock.now())
+            #expect(report.sessions >= 1)
+            #expect(try await SessionRecord.query(on: t.app.db).count() == 0)
+        }
+    }
 }

@@ -11,6 +11,8 @@ struct AuthAPIController: RouteCollection {
         auth.post("sms-codes", use: sendCode)
         auth.post("staff-login", use: staffLogin)
         auth.post("refresh", use: refresh)
+        auth.post("logout", use: logout)
+        auth.post("logout-all", use: logoutEverywhere)
         routes.get("me", use: me)
         routes.get("me", "wallet", use: wallet)
     }
@@ -60,6 +62,26 @@ struct AuthAPIController: RouteCollection {
     @Sendable func refresh(req: Request) async throws -> TokenPair {
         let body = try req.content.decode(RefreshRequest.self)
         return try await TokenService(app: req.application, db: req.db).refresh(body.refreshToken)
+    }
+
+    /// Ends one device's login: its refresh token and every token refreshed from the same login.
+    @Sendable func logout(req: Request) async throws -> HTTPStatus {
+        let body = try req.content.decode(RefreshRequest.self)
+        try await TokenService(app: req.application, db: req.db).logout(body.refreshToken)
+        return .noContent
+    }
+
+    /// Ends every login of the caller: refresh tokens, access tokens and page sessions.
+    @Sendable func logoutEverywhere(req: Request) async throws -> HTTPStatus {
+        let (kind, id): (String, UUID)
+        switch req.principal {
+        case .member(let member): (kind, id) = ("member", try member.requireID())
+        case .staff(let staff, _): (kind, id) = ("staff", try staff.requireID())
+        case nil: throw APIError.unauthenticated
+        }
+        let now = req.now
+        try await req.writeTransaction { db in try await SignOuts.signOutEverywhere(kind: kind, id: id, now: now, on: db) }
+        return .noContent
     }
 
     @Sendable func me(req: Request) async throws -> MeResponse {

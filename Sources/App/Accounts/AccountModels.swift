@@ -119,6 +119,8 @@ final class RefreshToken: Model, @unchecked Sendable {
     @Field(key: "expires_at") var expiresAt: Date
     @OptionalField(key: "revoked_at") var revokedAt: Date?
     @Field(key: "created_at") var createdAt: Date
+    /// Every token refreshed from one login shares its family; a reused token revokes the family.
+    @OptionalField(key: "family_id") var familyID: UUID?
 
     init() {}
 }

@@ -78,7 +78,7 @@ struct TokenService {
     let app: Application
     let db: any Database
 
-    func issue(kind: String, subjectID: UUID) async throws -> TokenPair {
+    func issue(kind: String, subjectID: UUID, family: UUID = UUID()) async throws -> TokenPair {
         let now = app.clock.now()
         let lifetime = app.config.accessTokenLifetime
         let claims = AccessClaims(sub: .init(value: subjectID.uuidString), kind: kind, exp: .init(value: now.addingTimeInterval(lifetime)), iat: .init(value: now))
@@ -90,24 +90,44 @@ struct TokenService {
         record.subjectID = subjectID
         record.expiresAt = now.addingTimeInterval(app.config.refreshTokenLifetime)
         record.createdAt = now
+        record.familyID = family
         try await record.create(on: db)
         return TokenPair(accessToken: access, refreshToken: refresh, tokenType: "Bearer", expiresIn: Int(lifetime))
     }
 
-    /// Swaps a refresh token for a new pair; each refresh token works once.
+    /// Swaps a refresh token for a new pair; each refresh token works once. A token used a second
+    /// time was stolen or leaked: the whole family from that login is revoked, the thief's new
+    /// token along with the owner's.
     func refresh(_ token: String) async throws -> TokenPair {
         let now = app.clock.now()
         let hash = Tokens.sha256Hex(token)
-        let claimed = try await sqlDatabase(db).raw("""
+        let sql = try sqlDatabase(db)
+        let claimed = try await sql.raw("""
             UPDATE refresh_tokens SET revoked_at = \(bind: now)
             WHERE token_hash = \(bind: hash) AND revoked_at IS NULL AND expires_at > \(bind: now)
-            RETURNING subject_kind, subject_id
+            RETURNING subject_kind, subject_id, family_id
             """).all()
-        guard let row = claimed.first else { throw AuthError.invalidRefreshToken }
+        guard let row = claimed.first else {
+            try await revokeFamily(ofTokenHash: hash, now: now)
+            throw AuthError.invalidRefreshToken
+        }
         let kind = try row.decode(column: "subject_kind", as: String.self)
         let subject = try row.decode(column: "subject_id", as: UUID.self)
+        let family = try row.decode(column: "family_id", as: UUID?.self) ?? UUID()
         guard try await PrincipalLoader.load(kind: kind, id: subject, on: db) != nil else { throw AuthError.invalidRefreshToken }
-        return try await issue(kind: kind, subjectID: subject)
+        return try await issue(kind: kind, subjectID: subject, family: family)
+    }
+
+    /// Logs one device out: its refresh token's family is revoked. Unknown tokens change nothing.
+    func logout(_ token: String) async throws {
+        try await revokeFamily(ofTokenHash: Tokens.sha256Hex(token), now: app.clock.now())
+    }
+
+    private func revokeFamily(ofTokenHash hash: String, now: Date) async throws {
+        let sql = try sqlDatabase(db)
+        guard let family = try await sql.raw("SELECT family_id FROM refresh_tokens WHERE token_hash = \(bind: hash)").first()?
+            .decode(column: "family_id", as: UUID?.self) else { return }
+        try await sql.raw("UPDATE refresh_tokens SET revoked_at = \(bind: now) WHERE family_id = \(bind: family) AND revoked_at IS NULL").run()
     }
 }
 
@@ -123,7 +143,8 @@ struct BearerAuthMiddleware: AsyncMiddleware {
             }
             guard claims.exp.value > request.now,
                   let id = UUID(uuidString: claims.sub.value),
-                  let principal = try await PrincipalLoader.load(kind: claims.kind, id: id, on: request.db) else {
+                  let principal = try await PrincipalLoader.load(kind: claims.kind, id: id, on: request.db),
+                  try await !SignOuts.isRevoked(issuedSeconds: SignOuts.seconds(claims.iat.value), kind: claims.kind, id: id, on: request.db) else {
                 throw APIError.unauthenticated
             }
             request.principal = principal
@@ -137,7 +158,9 @@ struct SessionAuthMiddleware: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         // Only a visitor who already has a session is looked up; touching `session` would create one.
         if request.hasSession, let kind = request.session.data["kind"], let raw = request.session.data["subject"], let id = UUID(uuidString: raw) {
-            if let principal = try await PrincipalLoader.load(kind: kind, id: id, on: request.db) {
+            let since = Int64(request.session.data["since"] ?? "") ?? 0
+            if let principal = try await PrincipalLoader.load(kind: kind, id: id, on: request.db),
+               try await !SignOuts.isRevoked(issuedSeconds: since, kind: kind, id: id, on: request.db) {
                 request.principal = principal
             } else {
                 request.session.data["kind"] = nil
@@ -154,6 +177,7 @@ extension Request {
         session.id = nil
         session.data["kind"] = kind
         session.data["subject"] = id.uuidString
+        session.data["since"] = String(SignOuts.seconds(now))
         // A fresh CSRF token for the signed-in session.
         session.data["csrf"] = Tokens.random(byteCount: 24)
     }

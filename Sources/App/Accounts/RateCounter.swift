@@ -59,10 +59,11 @@ struct RateCounter {
         try await sqlDatabase(db).raw("DELETE FROM rate_counters WHERE id = \(bind: limit.name + ":" + key)").run()
     }
 
-    /// Drops counters whose window ended a day ago or more.
-    static func sweep(on db: any Database, now: Date) async throws {
+    /// Drops counters untouched for two days (longer than any window); returns how many.
+    @discardableResult
+    static func sweep(on db: any Database, now: Date) async throws -> Int {
         let cutoff = millis(now) - 2 * 24 * 3600 * 1000
-        try await sqlDatabase(db).raw("DELETE FROM rate_counters WHERE last_at < \(bind: cutoff)").run()
+        return try await sqlDatabase(db).raw("DELETE FROM rate_counters WHERE last_at < \(bind: cutoff) RETURNING id").all().count
     }
 }
 

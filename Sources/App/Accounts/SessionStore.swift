@@ -1,24 +1,32 @@
 import Fluent
+import SQLKit
 import Vapor
 
 /// Server-side sessions in the database, written only when their data changed and always through
-/// the write gate: a signed-in shopper browsing pages costs reads, not a write per page.
+/// the write gate: a signed-in shopper browsing pages costs reads, not a write per page. A session
+/// ends on the server `lifetime` after it began, whatever the cookie says, and is then swept.
 struct GatedSessionDriver: SessionDriver {
     private struct LoadedKey: StorageKey { typealias Value = [String: String] }
+    static let lifetime: TimeInterval = 7 * 24 * 3600
 
     func createSession(_ data: SessionData, for request: Request) -> EventLoopFuture<SessionID> {
         let id = SessionID(string: Tokens.random(byteCount: 32))
         // An unknown cookie gives an empty session: nothing worth a row.
         if data.snapshot.isEmpty { return request.eventLoop.makeSucceededFuture(id) }
         let record = SessionRecord(key: id, data: data)
+        let expires = SignOuts.seconds(request.now.addingTimeInterval(Self.lifetime))
         return request.eventLoop.makeFutureWithTask {
-            try await request.writeTransaction { db in try await record.create(on: db) }
+            try await request.writeTransaction { db in
+                try await record.create(on: db)
+                try await sqlDatabase(db).raw("UPDATE _fluent_sessions SET expires_at = \(bind: expires) WHERE key = \(bind: id.string)").run()
+            }
             return id
         }
     }
 
     func readSession(_ sessionID: SessionID, for request: Request) -> EventLoopFuture<SessionData?> {
-        SessionRecord.query(on: request.db).filter(\.$key == sessionID).first().map { record in
+        SessionRecord.query(on: request.db).filter(\.$key == sessionID)
+            .filter(FieldKey("expires_at"), .greaterThan, SignOuts.seconds(request.now)).first().map { record in
             if let data = record?.data { request.storage[LoadedKey.self] = data.snapshot }
             return record?.data
         }
@@ -39,6 +47,23 @@ struct GatedSessionDriver: SessionDriver {
             try await request.writeTransaction { db in
                 try await SessionRecord.query(on: db).filter(\.$key == sessionID).delete()
             }
+        }
+    }
+}
+
+/// Deletes what has expired: sessions past their end and rate counters long idle. `fission sweep`
+/// runs it once; `fission serve` runs it every hour.
+enum Sweeper {
+    struct Report: Sendable, Equatable { let sessions: Int; let counters: Int }
+
+    static func run(on db: any Database, gate: WriteGate, now: Date) async throws -> Report {
+        try await gate.transaction(on: db) { db in
+            let sql = try sqlDatabase(db)
+            let expired = try await sql.raw("""
+                DELETE FROM _fluent_sessions WHERE expires_at IS NULL OR expires_at <= \(bind: SignOuts.seconds(now)) RETURNING id
+                """).all().count
+            let counters = try await RateCounter.sweep(on: db, now: now)
+            return Report(sessions: expired, counters: counters)
         }
     }
 }

@@ -4,6 +4,7 @@ extension Application {
     /// The project's own commands beside Vapor's `serve` and Fluent's `migrate`.
     public func registerMallCommands() {
         asyncCommands.use(SeedCommand(), as: "seed")
+        asyncCommands.use(SweepCommand(), as: "sweep")
         asyncCommands.use(VerifyLedgerCommand(), as: "verify-ledger")
         asyncCommands.use(BenchCommand(), as: "bench")
         asyncCommands.use(BenchCatalogCommand(), as: "bench-catalog")

@@ -21,6 +21,7 @@ enum Migrations {
         CreateImages(),
         CreateRedemptionStoresAndStoreStaff(),
         CreateRateCounters(),
+        CreateSessionControls(),
     ]
 }
 

@@ -18,6 +18,7 @@ struct PageController: RouteCollection {
         routes.post("login", "sms-code", use: sendCode)
         routes.post("login", "sms", use: loginWithCode)
         routes.post("logout", use: logout)
+        routes.post("logout-all", use: logoutEverywhere)
         routes.get("member", use: memberCentre)
 
         routes.get("admin", "login", use: adminLoginForm)
@@ -168,6 +169,21 @@ struct PageController: RouteCollection {
         let commissionAvailable: String
         let userAgreementVersion: String
         let privacyPolicyVersion: String
+    }
+
+    /// Signs the visitor out on every device and browser, this one included.
+    @Sendable func logoutEverywhere(req: Request) async throws -> Response {
+        let signedIn: (String, UUID)? = switch req.principal {
+        case .member(let member): member.id.map { ("member", $0) }
+        case .staff(let staff, _): staff.id.map { ("staff", $0) }
+        case nil: nil
+        }
+        if let (kind, id) = signedIn {
+            let now = req.now
+            try await req.writeTransaction { db in try await SignOuts.signOutEverywhere(kind: kind, id: id, now: now, on: db) }
+        }
+        req.signOut()
+        return req.redirect(to: "/login")
     }
 
     @Sendable func memberCentre(req: Request) async throws -> Response {

@@ -10,6 +10,7 @@ enum PageStrings {
         "nav_register": .init("注册", "Register"),
         "nav_member": .init("会员中心", "My account"),
         "nav_logout": .init("退出", "Log out"),
+        "logout_everywhere": .init("退出所有设备", "Log out on every device"),
         "nav_admin": .init("平台后台", "Platform console"),
         "nav_merchant": .init("商家后台", "Merchant console"),
         "switch_language": .init("English", "中文"),
