@@ -66,14 +66,16 @@ enum CatalogCSV {
         return Response(status: .ok, headers: headers, body: body)
     }
 
-    /// The whole file as one string (for tests and small catalogs).
-    static func export(merchantID: UUID, on db: any Database) async throws -> String {
+    /// The whole file as one string (for tests and small catalogs); `products` stops after that many.
+    static func export(merchantID: UUID, on db: any Database, products: Int? = nil) async throws -> String {
         var text = CSV.byteOrderMark + CSV.line(Column.allCases.map(\.rawValue))
-        try await forEachPage(merchantID: merchantID, on: db) { text += $0 }
+        try await forEachPage(merchantID: merchantID, on: db, upTo: products) { text += $0 }
         return text
     }
 
-    private static func forEachPage(merchantID: UUID, on db: any Database, _ emit: (String) async throws -> Void) async throws {
+    private static func forEachPage(merchantID: UUID, on db: any Database, upTo maxProducts: Int? = nil,
+                                    _ emit: (String) async throws -> Void) async throws {
+        var written = 0
         let paths = try await categoryPaths(on: db)
         var after: (listedAt: Int64, id: UUID)?
         while true {
@@ -84,7 +86,10 @@ enum CatalogCSV {
                     or.group(.and) { and in and.filter(\.$listedAt == cursor.listedAt).filter(\.$id > cursor.id) }
                 }
             }
-            let products = try await query.sort(\.$listedAt).sort(\.$id).limit(exportPageSize).all()
+            let pageSize = min(exportPageSize, (maxProducts ?? .max) - written)
+            guard pageSize > 0 else { return }
+            let products = try await query.sort(\.$listedAt).sort(\.$id).limit(pageSize).all()
+            written += products.count
             guard let last = products.last else { return }
             let ids = try products.map { try $0.requireID() }
             var skusByProduct: [UUID: [Sku]] = [:]
@@ -99,7 +104,7 @@ enum CatalogCSV {
             }
             try await emit(lines)
             after = (last.listedAt, try last.requireID())
-            if products.count < exportPageSize { return }
+            if products.count < pageSize { return }
         }
     }
 

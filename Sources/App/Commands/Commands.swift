@@ -8,5 +8,6 @@ extension Application {
         asyncCommands.use(VerifyLedgerCommand(), as: "verify-ledger")
         asyncCommands.use(BenchCommand(), as: "bench")
         asyncCommands.use(BenchCatalogCommand(), as: "bench-catalog")
+        asyncCommands.use(BenchExportCommand(), as: "bench-export")
     }
 }
