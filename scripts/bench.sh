@@ -36,7 +36,7 @@ http_bench() {
   local base="http://127.0.0.1:$PORT"
   local health
   for cache in 2000 0; do
-    FISSION_STOREFRONT_CACHE_MS=$cache "$BIN" serve --env production --hostname 127.0.0.1 --port "$PORT" >"$work/serve.log" 2>&1 &
+    FISSION_SMS_PROVIDER=none FISSION_STOREFRONT_CACHE_MS=$cache "$BIN" serve --env production --hostname 127.0.0.1 --port "$PORT" >"$work/serve.log" 2>&1 &
     server=$!
     for _ in $(seq 1 50); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
     [ "$cache" = 0 ] || health=$(rps "$base/healthz")

@@ -25,6 +25,9 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.lifecycle.use(ScheduledSweep())
 
     app.decoyPasswordHash = try Bcrypt.hash(Tokens.random(), cost: config.bcryptCost)
+    if !app.hasSmsSender {
+        app.sms = try SmsConfiguration.sender(environment: app.environment, variables: ProcessInfo.processInfo.environment, app: app)
+    }
     await app.jwt.keys.add(hmac: HMACKey(from: config.jwtSecret), digestAlgorithm: .sha256)
 
     app.imageStorage = LocalImageStorage(directory: config.uploadsDirectory, threadPool: app.threadPool)

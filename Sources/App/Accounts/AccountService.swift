@@ -96,7 +96,7 @@ struct AccountService {
         record.failedAttempts = 0
         record.createdAt = now
         try await record.create(on: db)
-        try await app.sms.send(to: phone, text: "【裂变商城】验证码 \(code)，5分钟内有效，请勿告诉他人。Fission Mall code: \(code)", logger: logger)
+        try await app.sms.send(SmsCodeMessage(phone: phone, code: code, text: "【裂变商城】验证码 \(code)，5分钟内有效，请勿告诉他人。Fission Mall code: \(code)"), logger: logger)
     }
 
     /// Logs in with a code; a number seen for the first time becomes a member if the agreements are accepted.

@@ -10,7 +10,8 @@ import VaporTesting
 /// Records SMS messages instead of sending them.
 final class CapturingSms: SmsSender {
     private let box = NIOLockedValueBox<[(phone: String, text: String)]>([])
-    func send(to phone: PhoneNumber, text: String, logger: Logger) async throws {
+    func send(_ message: SmsCodeMessage, logger: Logger) async throws {
+        let (phone, text) = (message.phone, message.text)
         box.withLockedValue { $0.append((phone.digits, text)) }
     }
     var messages: [(phone: String, text: String)] { box.withLockedValue { $0 } }
