@@ -12,130 +12,15 @@ struct MoneyDTO: Content, Equatable {
     }
 }
 
-struct RegisterRequest: Content {
-    let phone: String
-    let password: String
-    /// The code sent to `phone` by `POST /api/v1/auth/sms-codes`: proof the number is the caller's.
-    let smsCode: String
-    let acceptAgreements: Bool
-}
+/// `?limit=` on console lists: 1–200, 50 when absent.
+struct LimitQuery: Content {
+    let limit: Int?
 
-struct LoginRequest: Content {
-    let phone: String
-    let password: String?
-    let smsCode: String?
-    let acceptAgreements: Bool?
-}
-
-struct SmsCodeRequest: Content {
-    let phone: String
-}
-
-struct SmsCodeResponse: Content {
-    let expiresInSeconds: Int
-    let resendAfterSeconds: Int
-}
-
-struct StaffLoginRequest: Content {
-    let username: String
-    let password: String
-    /// "platform" or "merchant"
-    let console: String
-}
-
-struct RefreshRequest: Content {
-    let refreshToken: String
-}
-
-struct MemberDTO: Content {
-    let id: UUID
-    let phone: String
-    let nickname: String
-    let userAgreementVersion: String
-    let privacyPolicyVersion: String
-    let agreedAt: Date
-
-    init(_ member: Member, phone: String) throws {
-        id = try member.requireID()
-        self.phone = phone
-        nickname = member.nickname
-        userAgreementVersion = member.userAgreementVersion
-        privacyPolicyVersion = member.privacyPolicyVersion
-        agreedAt = member.agreedAt
+    func validatedLimit(default defaultLimit: Int = 50) throws -> Int {
+        guard let limit else { return defaultLimit }
+        guard (1...200).contains(limit) else {
+            throw APIError.validation([.init("limit", .init("limit 必须在 1 到 200 之间", "limit must be between 1 and 200"))])
+        }
+        return limit
     }
-}
-
-struct StaffDTO: Content {
-    let id: UUID
-    let username: String
-    let displayName: String
-    let role: String
-    let permissions: [String]
-    let merchantId: UUID?
-    /// The store a store clerk works in.
-    let storeId: UUID?
-
-    init(_ staff: StaffUser) throws {
-        id = try staff.requireID()
-        username = staff.username
-        displayName = staff.displayName
-        role = staff.role
-        permissions = (staff.staffRole?.permissions ?? []).map(\.rawValue).sorted()
-        merchantId = staff.$merchant.id
-        storeId = staff.$store.id
-    }
-}
-
-struct MeResponse: Content {
-    let kind: String
-    let member: MemberDTO?
-    let staff: StaffDTO?
-}
-
-struct WalletResponse: Content {
-    let balance: MoneyDTO
-    let commissionPending: MoneyDTO
-    let commissionFrozen: MoneyDTO
-    let commissionAvailable: MoneyDTO
-}
-
-struct MerchantDTO: Content {
-    let id: UUID
-    let name: String
-    let kind: String
-    let status: String
-    let serviceRateBp: Int
-
-    init(_ merchant: Merchant) throws {
-        id = try merchant.requireID()
-        name = merchant.name
-        kind = merchant.kind
-        status = merchant.status
-        serviceRateBp = merchant.serviceRateBP
-    }
-}
-
-struct AuditLogDTO: Content {
-    let id: UUID
-    let actor: String
-    let action: String
-    let target: String
-    let detail: String
-    let ip: String
-    let createdAt: Date
-
-    init(_ entry: AuditLogEntry) throws {
-        id = try entry.requireID()
-        actor = entry.actorName
-        action = entry.action
-        target = entry.target
-        detail = entry.detail
-        ip = entry.ip
-        createdAt = entry.createdAt
-    }
-}
-
-struct HealthResponse: Content {
-    let status: String
-    let database: String
 }

@@ -110,3 +110,20 @@ struct CSRFMiddleware: AsyncMiddleware {
         return nil
     }
 }
+
+/// Formats every console page shows the same way.
+enum PageFormat {
+    static func percent(_ rate: BasisPoints) -> String {
+        let whole = rate.value / 100
+        let fraction = rate.value % 100
+        return fraction == 0 ? "\(whole)%" : "\(whole).\(fraction < 10 ? "0" : "")\(fraction)%"
+    }
+
+    static let timeFormatter: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        return formatter
+    }()
+}
