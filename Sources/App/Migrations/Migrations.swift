@@ -22,6 +22,7 @@ enum Migrations {
         CreateRedemptionStoresAndStoreStaff(),
         CreateRateCounters(),
         CreateSessionControls(),
+        CreateProductMerchantIndex(),
     ]
 }
 
