@@ -20,6 +20,7 @@ enum Migrations {
         CreateMerchantMessages(),
         CreateImages(),
         CreateRedemptionStoresAndStoreStaff(),
+        LedgerIntegrity(),
     ]
 }
 
