@@ -7,5 +7,7 @@ extension Application {
         asyncCommands.use(VerifyLedgerCommand(), as: "verify-ledger")
         asyncCommands.use(BenchCommand(), as: "bench")
         asyncCommands.use(BenchCatalogCommand(), as: "bench-catalog")
+        asyncCommands.use(BenchLedgerVerifyCommand(), as: "bench-ledger-verify")
+        asyncCommands.use(LedgerLoadCommand(), as: "ledger-load")
     }
 }
