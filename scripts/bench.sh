@@ -19,6 +19,14 @@ echo "== money core on SQLite: $BIN bench"
 env -u DATABASE_URL "$BIN" migrate --yes >/dev/null
 env -u DATABASE_URL "$BIN" bench
 
+# verify-ledger's time and peak RSS on a filled throw-away ledger; 1M only with BENCH_LEDGER_1M=1.
+LEDGER_SIZES="100000${BENCH_LEDGER_1M:+ 1000000}"
+for n in $LEDGER_SIZES; do
+  echo "== verify-ledger on SQLite: $BIN bench-ledger-verify --transactions $n"
+  (unset DATABASE_URL; export FISSION_SQLITE_PATH="$work/ledger-$n.sqlite"
+   "$BIN" migrate --yes >/dev/null; "$BIN" bench-ledger-verify --transactions "$n"; rm -f "$FISSION_SQLITE_PATH"*)
+done
+
 rps() { wrk -t2 -c64 -d"${DURATION}s" "$1" | awk '/Requests\/sec/ {print $2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
@@ -80,6 +88,13 @@ if [ -n "${DATABASE_URL:-}" ]; then
   echo "== money core on PostgreSQL (schema $schema): $BIN bench"
   FISSION_PG_SCHEMA=$schema "$BIN" migrate --yes >/dev/null
   FISSION_PG_SCHEMA=$schema "$BIN" bench --allocations 0
+  for n in $LEDGER_SIZES; do
+    echo "== verify-ledger on PostgreSQL: $BIN bench-ledger-verify --transactions $n"
+    psql "$DATABASE_URL" -qc "CREATE SCHEMA ${schema}_v$n" >/dev/null
+    FISSION_PG_SCHEMA=${schema}_v$n "$BIN" migrate --yes >/dev/null
+    FISSION_PG_SCHEMA=${schema}_v$n "$BIN" bench-ledger-verify --transactions "$n"
+    psql "$DATABASE_URL" -qc "DROP SCHEMA ${schema}_v$n CASCADE" >/dev/null
+  done
   (export FISSION_PG_SCHEMA=$schema; http_bench "PostgreSQL")
   psql "$DATABASE_URL" -qc "DROP SCHEMA $schema CASCADE" >/dev/null
 fi

@@ -222,6 +222,8 @@ public enum LedgerError: Error, Equatable, Sendable {
     case overflow
     case wrongOwner(purpose: LedgerAccountPurpose)
     case insufficientFunds(account: String)
+    /// The idempotency key was already used for a different transaction (other amounts, accounts or kind).
+    case idempotencyKeyReused
 }
 
 /// Pure checks behind `fission verify-ledger`: every transaction balances and every cached
@@ -271,6 +273,8 @@ public enum LedgerVerification {
         /// The transaction's stored hash is not the hash of its link: it, or one before it, was changed,
         /// removed or reordered after it was posted.
         case brokenChain(transactionID: String)
+        /// The chain head does not name the last transaction: transactions at the end were removed.
+        case chainHeadMismatch(headSequence: Int64, lastSequence: Int64)
 
         public var description: String {
             switch self {
@@ -284,6 +288,8 @@ public enum LedgerVerification {
                 "account \(account): postings total debits \(Money(fen: debits)) and credits \(Money(fen: credits)), too far apart for a balance"
             case let .brokenChain(transactionID):
                 "hash chain broken at transaction \(transactionID): its stored hash does not match its postings and the hash before it"
+            case let .chainHeadMismatch(headSequence, lastSequence):
+                "hash chain head is at transaction number \(headSequence) but the last transaction is number \(lastSequence)"
             }
         }
     }

@@ -141,8 +141,9 @@ import VaporTesting
             try await sql.raw("UPDATE ledger_postings SET amount = 50000 WHERE side = 'credit'").run()
 
             let report = try await ledger.verify()
-            #expect(report.problems.count == 2)
+            #expect(report.problems.count == 3)
             #expect(report.problems.contains { $0.contains("does not balance") })
+            #expect(report.problems.contains { $0.contains("hash chain broken") })
             #expect(report.problems.contains { $0.contains("member_balance") && $0.contains("stored balance 50.00 ≠ postings 500.00") })
             await #expect(throws: LedgerVerificationFailed.self) { try await runVerifyCommand(t.app) }
         }

@@ -9,5 +9,7 @@ extension Application {
         asyncCommands.use(BenchCommand(), as: "bench")
         asyncCommands.use(BenchCatalogCommand(), as: "bench-catalog")
         asyncCommands.use(BenchExportCommand(), as: "bench-export")
+        asyncCommands.use(BenchLedgerVerifyCommand(), as: "bench-ledger-verify")
+        asyncCommands.use(LedgerLoadCommand(), as: "ledger-load")
     }
 }

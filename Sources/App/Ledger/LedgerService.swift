@@ -21,61 +21,127 @@ struct LedgerService {
     /// Posts in a transaction of its own.
     func post(_ draft: LedgerTransactionDraft) async throws -> Posted {
         let draft = try draft.validated()
-        if let existing = try await existingTransactionID(for: draft.idempotencyKey, on: db) {
-            return Posted(transactionID: existing, replayed: true)
-        }
         let now = self.now
         return try await gate.transaction(on: db) { tx in
             try await LedgerService(db: tx, now: now).postWithinTransaction(draft)
         }
     }
 
-    /// Posts on `db`, which must already be inside a transaction.
+    /// Posts on `db`, which must already be inside a transaction (on SQLite, one begun with
+    /// `BEGIN IMMEDIATE` through the write gate).
+    ///
+    /// Four statements when every account exists: lock the chain head, move the balances (which
+    /// also finds the account ids and sees whether the key was used), insert the transaction,
+    /// insert its postings.
     func postWithinTransaction(_ draft: LedgerTransactionDraft) async throws -> Posted {
         let draft = try draft.validated()
         let sql = try sqlDatabase(db)
-        let transactionID = UUID()
-        // The insert comes first: it claims the key (a concurrent twin waits on the unique index)
-        // and, on SQLite, takes the write lock before anything is read.
-        let inserted = try await sql.raw("""
-            INSERT INTO ledger_transactions (id, idempotency_key, kind, memo, created_at)
-            VALUES (\(bind: transactionID), \(bind: draft.idempotencyKey), \(bind: draft.kind), \(bind: draft.memo), \(bind: now))
-            ON CONFLICT (idempotency_key) DO NOTHING RETURNING id
-            """).all()
-        if inserted.isEmpty {
-            guard let existing = try await existingTransactionID(for: draft.idempotencyKey, on: db) else {
-                throw Abort(.internalServerError, reason: "idempotency key conflict without a row")
-            }
-            return Posted(transactionID: existing, replayed: true)
-        }
-
-        let accountIDs = try await accountIDs(for: Set(draft.entries.map(\.account)))
-        // Lock order by account id so that two transactions never wait on each other in a circle.
-        func id(of key: LedgerAccountKey) throws -> UUID {
-            guard let id = accountIDs[key] else { throw Abort(.internalServerError, reason: "no ledger account for \(key)") }
-            return id
-        }
+        let digest = LedgerHashing.digest(of: draft)
         let deltas = try draft.balanceDeltas
-            .map { (id: try id(of: $0.key), key: $0.key, delta: $0.value) }
-            .sorted { $0.id.uuidString < $1.id.uuidString }
-        for change in deltas where change.delta != 0 {
-            let guardClause: SQLQueryString = change.key.purpose.mayGoNegative ? "" : " AND balance + \(bind: change.delta) >= 0"
-            let updated = try await sql.raw("""
-                UPDATE ledger_accounts SET balance = balance + \(bind: change.delta)
-                WHERE id = \(bind: change.id)\(guardClause) RETURNING balance
-                """).all()
-            if updated.isEmpty {
-                throw LedgerError.insufficientFunds(account: change.key.description)
+        let keys = deltas.keys.sorted(by: LedgerAccountKey.storageOrder)
+
+        // The chain head is every posting's first lock, held to commit: links are appended one at a
+        // time, and since nothing in the ledger is locked before it, no two postings wait in a circle.
+        let head = try await sql.raw("""
+            SELECT sequence, hash FROM ledger_chain_head WHERE id = 1\(unsafeRaw: sql.dialect.name == "postgresql" ? " FOR UPDATE" : "")
+            """).first()
+        guard let head else { throw Abort(.internalServerError, reason: "the ledger chain head is missing") }
+        let sequence = try head.decode(column: "sequence", as: Int64.self) + 1
+        guard let previousHash = LedgerHashing.bytes(hex: try head.decode(column: "hash", as: String.self)) else {
+            throw Abort(.internalServerError, reason: "the ledger chain head is not a hash")
+        }
+
+        var ids = try await applyDeltas(keys, deltas, unlessKeyUsed: draft.idempotencyKey, sql)
+        if ids.count < keys.count {
+            let existing = try await sql.raw("""
+                SELECT id, draft_digest FROM ledger_transactions WHERE idempotency_key = \(bind: draft.idempotencyKey)
+                """).first()
+            if let existing {
+                guard try existing.decode(column: "draft_digest", as: String?.self) == digest else { throw LedgerError.idempotencyKeyReused }
+                return Posted(transactionID: try existing.decode(column: "id", as: UUID.self), replayed: true)
+            }
+            // First postings to some accounts, or a balance bound refused the change.
+            let missing = keys.filter { ids[$0] == nil }
+            try await createAccounts(missing, sql)
+            let created = try await applyDeltas(missing, deltas, unlessKeyUsed: nil, sql)
+            ids.merge(created) { first, _ in first }
+            if let refused = keys.first(where: { ids[$0] == nil }) {
+                let delta = deltas[refused] ?? 0
+                throw delta < 0 && !refused.purpose.mayGoNegative ? LedgerError.insufficientFunds(account: refused.description) : LedgerError.overflow
             }
         }
 
-        let insert = sql.insert(into: LedgerPosting.schema)
-            .columns("id", "transaction_id", "account_id", "side", "amount", "created_at")
+        let transactionID = UUID()
+        let createdAt = LedgerHashing.storedTime(now)
+        var postings: [(id: UUID, account: UUID, side: LedgerSide, amount: Int64)] = []
         for entry in draft.entries {
-            insert.values(SQLBind(UUID()), SQLBind(transactionID), SQLBind(try id(of: entry.account)), SQLBind(entry.side.rawValue), SQLBind(entry.amount.fen), SQLBind(now))
+            guard let account = ids[entry.account] else { throw Abort(.internalServerError, reason: "no ledger account for \(entry.account)") }
+            postings.append((UUID(), account, entry.side, entry.amount.fen))
         }
-        try await insert.run()
+        let hash = LedgerHashing.sha256(LedgerChain.link(
+            previousHash: previousHash, transactionID: LedgerHashing.text(transactionID), idempotencyKey: draft.idempotencyKey,
+            kind: draft.kind, createdAtMicros: LedgerHashing.micros(createdAt),
+            postings: postings.map { (LedgerHashing.text($0.account), $0.side, $0.amount) }))
+        try await sql.raw("""
+            INSERT INTO ledger_transactions (id, idempotency_key, kind, memo, created_at, draft_digest, sequence, hash, posting_count)
+            VALUES (\(bind: transactionID), \(bind: draft.idempotencyKey), \(bind: draft.kind), \(bind: draft.memo), \(bind: createdAt),
+                    \(bind: digest), \(bind: sequence), \(bind: LedgerHashing.hex(hash)), \(bind: postings.count))
+            """).run()
+        let values = postings.map { p -> SQLQueryString in
+            "(\(bind: p.id), \(bind: transactionID), \(bind: p.account), \(bind: p.side.rawValue), \(bind: p.amount), \(bind: createdAt))"
+        }
+        try await sql.raw("""
+            INSERT INTO ledger_postings (id, transaction_id, account_id, side, amount, created_at) VALUES \(values.joined(separator: ", "))
+            """).run()
         return Posted(transactionID: transactionID, replayed: false)
+    }
+
+    /// Moves each account's balance by its delta where the result stays within the account's
+    /// bounds, in one statement, and returns the ids of the accounts it moved. With `unlessKeyUsed`
+    /// it moves nothing once a transaction holds that key.
+    private func applyDeltas(_ keys: [LedgerAccountKey], _ deltas: [LedgerAccountKey: Int64], unlessKeyUsed key: String?,
+                             _ sql: any SQLDatabase) async throws -> [LedgerAccountKey: UUID] {
+        guard !keys.isEmpty else { return [:] }
+        let rows = keys.map { account -> SQLQueryString in
+            let delta = deltas[account] ?? 0
+            let range = account.purpose.balanceRange(beforeApplying: delta)
+            return "(\(bind: account.purpose.rawValue), \(bind: account.owner.kind.rawValue), \(bind: account.owner.ownerID), \(bind: delta), \(bind: range.lowerBound), \(bind: range.upperBound))"
+        }
+        let keyGuard: SQLQueryString = key.map { key -> SQLQueryString in " AND NOT EXISTS (SELECT 1 FROM ledger_transactions WHERE idempotency_key = \(bind: key))" } ?? ""
+        let moved = try await sql.raw("""
+            UPDATE ledger_accounts SET balance = balance + v.column4
+            FROM (VALUES \(rows.joined(separator: ", "))) AS v
+            WHERE ledger_accounts.purpose = v.column1 AND ledger_accounts.owner_kind = v.column2 AND ledger_accounts.owner_id = v.column3
+              AND ledger_accounts.balance BETWEEN v.column5 AND v.column6\(keyGuard)
+            RETURNING ledger_accounts.id AS id, ledger_accounts.purpose AS purpose, ledger_accounts.owner_kind AS owner_kind, ledger_accounts.owner_id AS owner_id
+            """).all()
+        return try accountIDs(from: moved)
+    }
+
+    /// Inserts the accounts that do not exist yet, in storage order.
+    private func createAccounts(_ keys: [LedgerAccountKey], _ sql: any SQLDatabase) async throws {
+        guard !keys.isEmpty else { return }
+        let rows = keys.sorted(by: LedgerAccountKey.storageOrder).map { key -> SQLQueryString in
+            "(\(bind: UUID()), \(bind: key.purpose.rawValue), \(bind: key.owner.kind.rawValue), \(bind: key.owner.ownerID), \(bind: Int64(0)), \(bind: now))"
+        }
+        try await sql.raw("""
+            INSERT INTO ledger_accounts (id, purpose, owner_kind, owner_id, balance, created_at) VALUES \(rows.joined(separator: ", "))
+            ON CONFLICT (purpose, owner_kind, owner_id) DO NOTHING
+            """).run()
+    }
+
+    private func accountIDs(from rows: [any SQLRow]) throws -> [LedgerAccountKey: UUID] {
+        var ids: [LedgerAccountKey: UUID] = [:]
+        for row in rows {
+            let purposeRaw = try row.decode(column: "purpose", as: String.self)
+            let kindRaw = try row.decode(column: "owner_kind", as: String.self)
+            guard let purpose = LedgerAccountPurpose(rawValue: purposeRaw), let kind = LedgerOwnerKind(rawValue: kindRaw),
+                  let owner = LedgerOwner(kind: kind, ownerID: try row.decode(column: "owner_id", as: String.self)) else {
+                throw Abort(.internalServerError, reason: "unreadable ledger account \(purposeRaw)")
+            }
+            ids[try LedgerAccountKey(purpose, owner)] = try row.decode(column: "id", as: UUID.self)
+        }
+        return ids
     }
 
     /// The account's balance, in its normal direction, as the postings say.
@@ -93,83 +159,21 @@ struct LedgerService {
         return Money(fen: key.purpose.normalSide == .debit ? debits - credits : credits - debits)
     }
 
-    /// Recomputes every transaction's sum and every account's balance from the postings.
-    func verify() async throws -> LedgerVerificationReport {
-        let sql = try sqlDatabase(db)
-        let transactionRows = try await sql.raw("""
-            SELECT t.id AS id,
-                   CAST(COALESCE(SUM(CASE WHEN p.side = 'debit' THEN p.amount ELSE 0 END), 0) AS BIGINT) AS debits,
-                   CAST(COALESCE(SUM(CASE WHEN p.side = 'credit' THEN p.amount ELSE 0 END), 0) AS BIGINT) AS credits
-            FROM ledger_transactions t LEFT JOIN ledger_postings p ON p.transaction_id = t.id
-            GROUP BY t.id
-            """).all()
-        let transactions = try transactionRows.map { row in
-            LedgerVerification.TransactionTotals(
-                transactionID: try row.decode(column: "id", as: UUID.self).uuidString,
-                debits: try row.decode(column: "debits", as: Int64.self),
-                credits: try row.decode(column: "credits", as: Int64.self))
-        }
-        let accountRows = try await sql.raw("""
-            SELECT a.id AS id, a.purpose AS purpose, a.owner_kind AS owner_kind, a.owner_id AS owner_id, a.balance AS balance,
-                   CAST(COALESCE(SUM(CASE WHEN p.side = 'debit' THEN p.amount ELSE 0 END), 0) AS BIGINT) AS debits,
-                   CAST(COALESCE(SUM(CASE WHEN p.side = 'credit' THEN p.amount ELSE 0 END), 0) AS BIGINT) AS credits
-            FROM ledger_accounts a LEFT JOIN ledger_postings p ON p.account_id = a.id
-            GROUP BY a.id, a.purpose, a.owner_kind, a.owner_id, a.balance
-            """).all()
-        let accounts = try accountRows.map { row in
-            let purposeRaw = try row.decode(column: "purpose", as: String.self)
-            guard let purpose = LedgerAccountPurpose(rawValue: purposeRaw) else {
-                throw Abort(.internalServerError, reason: "unknown ledger account purpose \(purposeRaw)")
-            }
-            let owner = "\(try row.decode(column: "owner_kind", as: String.self)):\(try row.decode(column: "owner_id", as: String.self))"
-            return LedgerVerification.AccountBalances(
-                accountID: try row.decode(column: "id", as: UUID.self).uuidString,
-                label: "\(purposeRaw)@\(owner)",
-                purpose: purpose,
-                cached: try row.decode(column: "balance", as: Int64.self),
-                debits: try row.decode(column: "debits", as: Int64.self),
-                credits: try row.decode(column: "credits", as: Int64.self))
-        }
-        let postingCount = try await LedgerPosting.query(on: db).count()
-        return LedgerVerificationReport(
-            transactionCount: transactions.count,
-            accountCount: accounts.count,
-            postingCount: postingCount,
-            totalDebits: transactions.reduce(0) { $0 + $1.debits },
-            problems: LedgerVerification.problems(transactions: transactions, accounts: accounts).map(\.description))
-    }
-
-    private func existingTransactionID(for key: String, on db: any Database) async throws -> UUID? {
-        try await LedgerTransactionRecord.query(on: db).filter(\.$idempotencyKey == key).first()?.id
-    }
-
     /// Opens accounts ahead of their first posting (for example when a merchant is approved).
     func openAccounts(_ keys: [LedgerAccountKey]) async throws -> [LedgerAccountKey: UUID] {
-        try await accountIDs(for: Set(keys))
-    }
-
-    /// Creates missing accounts and returns the id of each.
-    private func accountIDs(for keys: Set<LedgerAccountKey>) async throws -> [LedgerAccountKey: UUID] {
+        let keys = Set(keys).sorted(by: LedgerAccountKey.storageOrder)
+        guard !keys.isEmpty else { return [:] }
         let sql = try sqlDatabase(db)
-        var ids: [LedgerAccountKey: UUID] = [:]
-        for key in keys {
-            let rows = try await sql.raw("""
-                INSERT INTO ledger_accounts (id, purpose, owner_kind, owner_id, balance, created_at)
-                VALUES (\(bind: UUID()), \(bind: key.purpose.rawValue), \(bind: key.owner.kind.rawValue), \(bind: key.owner.ownerID), \(bind: Int64(0)), \(bind: now))
-                ON CONFLICT (purpose, owner_kind, owner_id) DO NOTHING RETURNING id
-                """).all()
-            if let row = rows.first {
-                ids[key] = try row.decode(column: "id", as: UUID.self)
-            } else {
-                let existing = try await sql.raw("""
-                    SELECT id FROM ledger_accounts
-                    WHERE purpose = \(bind: key.purpose.rawValue) AND owner_kind = \(bind: key.owner.kind.rawValue) AND owner_id = \(bind: key.owner.ownerID)
-                    """).first()
-                guard let existing else { throw Abort(.internalServerError, reason: "ledger account \(key) vanished") }
-                ids[key] = try existing.decode(column: "id", as: UUID.self)
-            }
+        try await createAccounts(keys, sql)
+        let rows = keys.map { key -> SQLQueryString in
+            "(\(bind: key.purpose.rawValue), \(bind: key.owner.kind.rawValue), \(bind: key.owner.ownerID))"
         }
-        return ids
+        let found = try await sql.raw("""
+            SELECT a.id AS id, a.purpose AS purpose, a.owner_kind AS owner_kind, a.owner_id AS owner_id
+            FROM ledger_accounts a JOIN (VALUES \(rows.joined(separator: ", "))) AS v
+              ON a.purpose = v.column1 AND a.owner_kind = v.column2 AND a.owner_id = v.column3
+            """).all()
+        return try accountIDs(from: found)
     }
 }
 

@@ -23,6 +23,7 @@ enum Migrations {
         CreateRateCounters(),
         CreateSessionControls(),
         CreateProductMerchantIndex(),
+        LedgerIntegrity(),
     ]
 }
 

@@ -135,6 +135,8 @@ extension LedgerError: APIErrorConvertible {
             APIError(.conflict, "ledger.insufficient_funds", .init("余额不足", "Insufficient balance"))
         case .invalidIdempotencyKey:
             APIError(.badRequest, "ledger.invalid_idempotency_key", .init("幂等键无效", "Invalid idempotency key"))
+        case .idempotencyKeyReused:
+            APIError(.conflict, "idempotency_key_reused", .init("该幂等键已用于另一笔不同的交易", "This idempotency key was already used for a different transaction"))
         case .tooFewEntries, .nonPositiveAmount, .unbalanced, .overflow, .wrongOwner:
             APIError(.unprocessableEntity, "ledger.invalid_transaction", .init("记账分录不平衡或金额无效", "The ledger transaction is unbalanced or has an invalid amount"))
         }
