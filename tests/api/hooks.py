@@ -1,0 +1,427 @@
+"""schemathesis hooks for scripts/api-fuzz.sh (loaded through SCHEMATHESIS_HOOKS).
+
+Two things a contract cannot say:
+
+* Each request comes from its own address. The server throttles anonymous applications, licence
+  uploads, SMS codes and logins per client address; a fuzzer sending everything from loopback
+  would mostly be answered 429 and test nothing behind the limit. The fuzz server trusts
+  X-Forwarded-For, so every request gets a random one.
+* Which rows exist. An id in a path or body must name a row of this database (a product, a
+  pending application, the merchant's own store or SKU), SKUs must cover every combination of
+  the specs, SKU codes and logins must be unused, and an import must be a CSV of this shop. For
+  schema-valid cases of those operations, the first of each phase and most later ones get such
+  values; the rest keep what was generated, so refusals are still exercised.
+
+Environment: FUZZ_BASE (server), FUZZ_TOKEN (bearer token of the audience, may be empty),
+FUZZ_SEED and FUZZ_ROLE (make the choices here repeatable), FUZZ_SERVER_LOG (the server's log, where SMS
+codes go), FUZZ_LICENCE_IMAGE (from `python hooks.py prepare`, which also creates a brand and
+the pending merchant applications the operator's links start from).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import itertools
+import math
+import os
+import random
+import re
+import struct
+import sys
+import time
+import zlib
+
+import requests
+
+BASE = os.environ.get("FUZZ_BASE", "http://127.0.0.1:18081").rstrip("/")
+TOKEN = os.environ.get("FUZZ_TOKEN", "")
+# Per audience, so that the runs of one seed do not repeat each other's logins and addresses.
+rng = random.Random("%s/%s" % (os.environ.get("FUZZ_SEED", "0"), os.environ.get("FUZZ_ROLE", "")))
+
+# Share of later schema-valid cases that get real values.
+REAL_SHARE = 0.7
+# Swift's CharacterSet.whitespacesAndNewlines, which the server trims with.
+SWIFT_WS = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200B)) + "\u2028\u2029\u202f\u205f\u3000"
+# Fewer combinations keep product requests small; the server takes up to 600.
+MAX_COMBINATIONS = 24
+
+_session = requests.Session()
+
+
+def random_address() -> str:
+    return "10.%d.%d.%d" % (rng.randrange(256), rng.randrange(256), rng.randrange(1, 255))
+
+
+def token(n: int = 10) -> str:
+    return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(n))
+
+
+def api(method: str, path: str, *, auth: bool = True, **kwargs):
+    headers = kwargs.pop("headers", {})
+    headers.setdefault("X-Forwarded-For", random_address())
+    if auth and TOKEN:
+        headers["Authorization"] = "Bearer " + TOKEN
+    response = _session.request(method, BASE + path, headers=headers, timeout=30, **kwargs)
+    response.raise_for_status()
+    return response.json()
+
+
+def png(width: int = 8, height: int = 8) -> bytes:
+    colour = bytes(rng.randrange(256) for _ in range(3))
+    raw = b"".join(b"\x00" + colour * width for _ in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+# ------------------------------------------------------------------ what exists, cached briefly
+
+_cache: dict[str, tuple[float, object]] = {}
+
+
+def cached(name: str, load, ttl: float = 10.0):
+    hit = _cache.get(name)
+    if hit is not None and time.monotonic() - hit[0] < ttl:
+        return hit[1]
+    value = load()
+    _cache[name] = (time.monotonic(), value)
+    return value
+
+
+def ids(rows) -> list[str]:
+    return [row["id"].lower() for row in rows]
+
+
+def categories() -> list[dict]:
+    return cached("categories", lambda: api("GET", "/api/v1/categories", auth=False))
+
+
+def brand_ids() -> list[str]:
+    return cached("brands", lambda: ids(api("GET", "/api/v1/brands", auth=False)))
+
+
+def public_product_ids() -> list[str]:
+    return cached("products", lambda: ids(api("GET", "/api/v1/products?limit=50", auth=False)["items"]))
+
+
+def own_product_ids() -> list[str]:
+    return cached("own-products", lambda: ids(api("GET", "/api/v1/merchant/products")))
+
+
+def own_store_ids() -> list[str]:
+    return cached("own-stores", lambda: ids(api("GET", "/api/v1/merchant/stores")))
+
+
+def own_sku_ids() -> list[str]:
+    def load():
+        found = []
+        for product in own_product_ids()[:10]:
+            found += ids(api("GET", "/api/v1/merchant/products/" + product)["skus"])
+        return found
+    return cached("own-skus", load)
+
+
+def public_store_ids() -> list[str]:
+    return cached("stores", lambda: ids(api("GET", "/api/v1/stores?limit=100", auth=False)))
+
+
+def own_staff_ids() -> list[str]:
+    return cached("own-staff", lambda: ids(api("GET", "/api/v1/merchant/staff")))
+
+
+def merchant_ids() -> list[str]:
+    return cached("merchants", lambda: ids(api("GET", "/api/v1/admin/merchants")))
+
+
+def message_ids() -> list[str]:
+    return cached("messages", lambda: ids(api("GET", "/api/v1/merchant/messages")))
+
+
+def merchant_image() -> str:
+    def load():
+        return api("POST", "/api/v1/merchant/images", data=png(), headers={"Content-Type": "image/png"})["key"]
+    return cached("merchant-image", load, ttl=float("inf"))
+
+
+def licence_image() -> str:
+    """Uploaded once by `prepare`: the fuzzer itself soon uses up the day's licence uploads."""
+    def load():
+        return os.environ.get("FUZZ_LICENCE_IMAGE") or api(
+            "POST", "/api/v1/merchant-applications/licence-images", auth=False, data=png(),
+            headers={"Content-Type": "image/png"})["key"]
+    return cached("licence-image", load, ttl=float("inf"))
+
+
+def sms_code(phone: str) -> str:
+    """Development sends SMS to the server's log; the code for `phone` is read back from there."""
+    api("POST", "/api/v1/auth/sms-codes", auth=False, json={"phone": phone})
+    masked = phone[:3] + "****" + phone[-4:]
+    for _ in range(50):
+        with open(os.environ["FUZZ_SERVER_LOG"], encoding="utf-8", errors="replace") as log:
+            found = re.findall(re.escape(masked) + r": .*?Fission Mall code: ([0-9]+)", log.read())
+        if found:
+            return found[-1]
+        time.sleep(0.1)
+    raise RuntimeError("no SMS code for %s in the server log" % masked)
+
+
+def pending_application() -> str:
+    """A new application for the operator to review: each can be approved or rejected once."""
+    body = {
+        "companyName": "测试商贸有限公司 " + token(4), "contactName": "测试", "contactPhone": "13700000000",
+        "licenceNumber": "91310000" + token(10).upper(), "businessCategory": "母婴",
+        "username": "fz-" + token(12), "password": "Fuzz2026pw", "licenceImage": licence_image(),
+    }
+    return api("POST", "/api/v1/merchant-applications", auth=False, json=body)["id"].lower()
+
+
+def category_paths() -> dict[str, str]:
+    """Category id → "母婴/奶粉", as the CSV import names categories."""
+    rows = categories()
+    by_id = {row["id"]: row for row in rows}
+    paths = {}
+    for row in rows:
+        names, node, steps = [row["name"]], row, 0
+        while node.get("parentId") in by_id and steps < len(rows):
+            node = by_id[node["parentId"]]
+            names.insert(0, node["name"])
+            steps += 1
+        paths[row["id"].lower()] = "/".join(names)
+    return paths
+
+
+def descendants_or_self(category: str) -> set[str]:
+    rows = [(row["id"].lower(), (row.get("parentId") or "").lower()) for row in categories()]
+    found, grew = {category}, True
+    while grew:
+        grew = False
+        for child, parent in rows:
+            if parent in found and child not in found:
+                found.add(child)
+                grew = True
+    return found
+
+
+# ------------------------------------------------------------------ fixes per operation
+
+def trimmed(text: str) -> str:
+    return text.strip(SWIFT_WS)
+
+
+def fix_product(case) -> None:
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    body["categoryId"] = rng.choice(ids(categories()))
+    if body.get("brandId") is not None:
+        body["brandId"] = rng.choice(brand_ids()) if brand_ids() else None
+    if body.get("mainImage"):
+        body["mainImage"] = merchant_image()
+    if body.get("gallery"):
+        body["gallery"] = [merchant_image()]
+    if body.get("redeemStoreIds"):
+        body["redeemStoreIds"] = own_store_ids()[:1]
+
+    # Spec names and values are compared trimmed: drop repeats, then cap the combinations.
+    specs, names = [], set()
+    for spec in body.get("specs") or []:
+        name = trimmed(spec["name"])
+        if name in names:
+            continue
+        names.add(name)
+        values, seen = [], set()
+        for value in spec["values"]:
+            if trimmed(value) not in seen:
+                seen.add(trimmed(value))
+                values.append(value)
+        specs.append({**spec, "values": values})
+    while math.prod(len(s["values"]) for s in specs) > MAX_COMBINATIONS:
+        longest = max(specs, key=lambda s: len(s["values"]))
+        longest["values"] = longest["values"][: max(1, len(longest["values"]) // 2)]
+    if body.get("specs") is not None:
+        body["specs"] = specs
+    combinations = [dict(zip((trimmed(s["name"]) for s in specs), (trimmed(v) for v in values)))
+                    for values in itertools.product(*(s["values"] for s in specs))] if specs else [None]
+
+    # One SKU per combination, each with a code no other product uses.
+    templates, skus, suffix = body["skus"], [], token(8)
+    for index, combination in enumerate(combinations):
+        sku = copy.deepcopy(templates[index % len(templates)])
+        if combination is None:
+            sku.pop("specs", None)
+        else:
+            sku["specs"] = combination
+        sku["code"] = "%s-%s%d" % (sku["code"][:40], suffix, index)
+        if sku.get("memberPriceFen") is not None and sku["memberPriceFen"] > sku["priceFen"]:
+            sku["memberPriceFen"] = sku["priceFen"]
+        if sku.get("image"):
+            sku["image"] = merchant_image()
+        skus.append(sku)
+    body["skus"] = skus
+
+
+def fix_staff(case) -> None:
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    body["username"] = (body["username"][:20] + "-" + token(8))
+    if body.get("role") == "store_clerk" or body.get("storeId") is not None:
+        body["storeId"] = rng.choice(own_store_ids())
+
+
+def fix_application(case) -> None:
+    if isinstance(case.body, dict):
+        case.body["licenceImage"] = licence_image()
+        case.body["username"] = case.body["username"][:20] + "-" + token(8)
+
+
+def fix_registration(case) -> None:
+    """A number nobody has, and the code sent to it."""
+    if isinstance(case.body, dict):
+        phone = "1" + rng.choice("3456789") + "".join(rng.choice("0123456789") for _ in range(9))
+        case.body["phone"] = phone
+        case.body["smsCode"] = sms_code(phone)
+
+
+def fix_stock(case) -> None:
+    if isinstance(case.body, dict):
+        for item in case.body.get("items") or []:
+            item["skuId"] = rng.choice(own_sku_ids())
+
+
+def fix_category(case) -> None:
+    body = case.body
+    if not isinstance(body, dict) or body.get("parentId") is None:
+        return
+    moving = (case.path_parameters or {}).get("categoryID", "")
+    allowed = [c for c in ids(categories()) if c not in descendants_or_self(str(moving).lower())]
+    if allowed:
+        body["parentId"] = rng.choice(allowed)
+
+
+def csv_text(case) -> str:
+    """A small import of this shop: real category paths, fresh codes, generated text as description."""
+    paths = [p for p in category_paths().values() if p == trimmed(p) and not p.startswith(("=", "+", "-", "@"))]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["product_ref", "title", "category", "sku_code", "price", "stock", "description"])
+    generated = case.body if isinstance(case.body, str) else ""
+    description = "".join(c for c in generated[:500] if c != "\x00" and not 0xD800 <= ord(c) <= 0xDFFF)
+    suffix = token(8)
+    for ref in range(1 + rng.randrange(3)):
+        writer.writerow(["P%d" % ref, "导入商品 %s %d" % (suffix, ref), rng.choice(paths),
+                         "IMP-%s-%d" % (suffix, ref), "%d.%02d" % (rng.randrange(1, 999), rng.randrange(100)),
+                         str(rng.randrange(1000)), description])
+    return out.getvalue()
+
+
+def fix_import(case) -> None:
+    case.body = csv_text(case)
+
+
+def path_id(name: str, pool):
+    def fix(case) -> None:
+        if case.path_parameters and name in case.path_parameters:
+            choices = pool()
+            if choices:
+                case.path_parameters[name] = rng.choice(choices)
+    return fix
+
+
+def both(*fixes):
+    def fix(case) -> None:
+        for each in fixes:
+            each(case)
+    return fix
+
+
+BODY_FIXES = {
+    "createProduct": fix_product,
+    "updateProduct": fix_product,
+    "createMerchantStaff": fix_staff,
+    "applyAsMerchant": fix_application,
+    "registerMember": fix_registration,
+    "setStoreStock": fix_stock,
+    "createCategory": fix_category,
+    "updateCategory": fix_category,
+    "importProducts": fix_import,
+}
+PATH_FIXES = {
+    "getProduct": path_id("productID", public_product_ids),
+    "getStore": path_id("storeID", public_store_ids),
+    "getStoreQRCodePNG": path_id("storeID", public_store_ids),
+    "getStoreQRCodeSVG": path_id("storeID", public_store_ids),
+    "getMerchantStaff": path_id("staffID", own_staff_ids),
+    "updateMerchant": path_id("merchantID", merchant_ids),
+    "updateCategory": path_id("categoryID", lambda: ids(categories())),
+    "getMerchantProduct": path_id("productID", own_product_ids),
+    "updateProduct": path_id("productID", own_product_ids),
+    "setProductShelf": path_id("productID", own_product_ids),
+    "markMerchantMessageRead": path_id("messageID", message_ids),
+    "updateStore": path_id("storeID", own_store_ids),
+    "getStoreStock": path_id("storeID", own_store_ids),
+    "setStoreStock": path_id("storeID", own_store_ids),
+    "approveMerchantApplication": path_id("applicationID", lambda: [pending_application()]),
+    "rejectMerchantApplication": path_id("applicationID", lambda: [pending_application()]),
+}
+
+_seen_phases: set[tuple[str, str]] = set()
+
+
+def _gets_real_values(case, phase: str) -> bool:
+    key = (case.operation.label, phase)
+    if key not in _seen_phases:
+        _seen_phases.add(key)
+        return True
+    return rng.random() < REAL_SHARE
+
+
+if __name__ != "__main__":
+    import schemathesis
+    from schemathesis import GenerationMode
+
+    # The address goes in below the case: a header added to the case would count as an edit of
+    # its generated headers, and a case meant to lack `Authorization` would be sent as valid.
+    _send = requests.Session.request
+
+    def _request_from_own_address(self, method, url, *args, **kwargs):
+        if str(url).startswith(BASE):
+            kwargs["headers"] = {**(kwargs.get("headers") or {}), "X-Forwarded-For": random_address()}
+        return _send(self, method, url, *args, **kwargs)
+
+    requests.Session.request = _request_from_own_address
+
+    @schemathesis.hook
+    def before_call(context, case, kwargs):
+        meta = case.meta
+        if meta is None or meta.generation.mode != GenerationMode.POSITIVE:
+            return
+        operation_id = case.operation.definition.raw.get("operationId")
+        phase = meta.phase.name.value
+        body_fix = BODY_FIXES.get(operation_id)
+        # Ids in the stateful phase come from links and must stay as linked.
+        path_fix = None if phase == "stateful" else PATH_FIXES.get(operation_id)
+        if (body_fix or path_fix) and _gets_real_values(case, phase):
+            for fix in (path_fix, body_fix):
+                if fix is not None:
+                    fix(case)
+
+
+def prepare(count: int = 3) -> None:
+    """The demo data has no brand and no application waiting for review; prints the licence key."""
+    print(licence_image())
+    for _ in range(count):
+        pending_application()
+    operator = os.environ.get("FUZZ_OPERATOR_TOKEN", "")
+    if operator:
+        api("POST", "/api/v1/admin/brands", auth=False, json={"name": "测试品牌 " + token(4)},
+            headers={"Authorization": "Bearer " + operator})
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["prepare"]:
+    prepare()
