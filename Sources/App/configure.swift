@@ -54,7 +54,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.middleware.use(SecurityHeadersMiddleware())
     app.middleware.use(MallErrorMiddleware())
     app.middleware.use(MethodNotAllowedMiddleware(routes: RouteMethods(app.routes)))
-    app.middleware.use(InputGuardMiddleware())
+    app.middleware.use(InputGuardMiddleware(bodyDeadline: .seconds(Int64(config.bodyTimeoutSeconds))))
     app.middleware.use(SafeFileMiddleware(publicDirectory: app.directory.publicDirectory))
 
     try routes(app)

@@ -1,5 +1,8 @@
 import Fluent
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import MallCore
 import Testing
 import VaporTesting
@@ -266,6 +269,83 @@ import VaporTesting
             let form = try await t.app.testing().sendRequest(.POST, "/api/v1/auth/sms-codes", headers: ["Content-Type": "application/x-www-form-urlencoded"], body: .init(string: "phone=13700000002"))
             #expect(form.status == .unsupportedMediaType)
             #expect(form.error?.message.contains("application/json") == true)
+        }
+    }
+
+    @Test func theStorefrontCacheIsBoundedByBytesAndKeyedByMeaning() {
+        let cache = StorefrontCache(timeToLive: .seconds(60), maxEntries: 1_000, maxBytes: 64 << 10)
+        let body = ByteBuffer(string: String(repeating: "x", count: 10_000))
+        for i in 0..<50 { cache.store("k\(i)", contentType: "application/json", body: body) }
+        #expect(cache.byteCount <= 64 << 10)
+        #expect(cache.count <= 6)
+        // A single answer larger than an entry may be is not kept at all.
+        cache.store("huge", contentType: "application/json", body: ByteBuffer(string: String(repeating: "x", count: StorefrontCache.maxEntryBytes + 1)))
+        #expect(cache.lookup("huge") == nil)
+        // The same request spelled differently is one key.
+        let a = StorefrontCacheMiddleware.key(locale: "zh-Hans", path: "/api/v1/products", query: "q=%E5%A5%B6%E7%B2%89&limit=20")
+        let b = StorefrontCacheMiddleware.key(locale: "zh-Hans", path: "/api/v1/products", query: "limit=20&q=%e5%a5%b6%e7%b2%89")
+        let c = StorefrontCacheMiddleware.key(locale: "zh-Hans", path: "/api/v1/products", query: "limit=20&q=奶粉")
+        #expect(a == b && b == c)
+        #expect(a != StorefrontCacheMiddleware.key(locale: "en", path: "/api/v1/products", query: "limit=20&q=奶粉"))
+    }
+
+    @Test func pagesCarrySecurityHeaders() async throws {
+        try await withMallApp { t in
+            let home = try await t.get("/", headers: ["Accept": "text/html"])
+            let csp = home.headers.first(name: "Content-Security-Policy") ?? ""
+            #expect(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'self'"))
+            #expect(home.headers.first(name: "Referrer-Policy") == "strict-origin-when-cross-origin")
+            let console = try await t.get("/admin/login", headers: ["Accept": "text/html"])
+            #expect(console.headers.first(name: "Content-Security-Policy")?.contains("frame-ancestors 'none'") == true)
+            #expect(console.headers.first(name: "X-Frame-Options") == "DENY")
+            // No inline script is left for the policy to block.
+            #expect(!home.body.string.contains("<script>"))
+        }
+    }
+
+    @Test func aProductionSeedWritesOneOperatorAndNoDemoAccounts() async throws {
+        try await withMallApp { t in
+            await #expect(throws: ConfigError.self) { _ = try await PlatformSeed.seedOperator(app: t.app, username: "admin", password: "") }
+            await #expect(throws: ConfigError.self) { _ = try await PlatformSeed.seedOperator(app: t.app, username: "admin", password: DemoData.operatorPassword) }
+            #expect(try await PlatformSeed.seedOperator(app: t.app, username: "admin", password: "Chosen2026ops"))
+            #expect(try await PlatformSeed.seedOperator(app: t.app, username: "admin", password: "Chosen2026ops") == false)
+            #expect(try await StaffUser.query(on: t.app.db).count() == 1)
+            #expect(try await Member.query(on: t.app.db).count() == 0)
+            #expect(try await Product.query(on: t.app.db).count() == 0)
+            let login = try await t.postJSON("/api/v1/auth/staff-login", #"{"username":"admin","password":"Chosen2026ops","console":"platform"}"#)
+            #expect(login.status == .ok)
+        }
+    }
+
+    /// Sends `head` and then nothing more on a raw connection; returns the first bytes answered.
+    static func trickle(port: Int, head: String, wait seconds: Int) -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard connected == 0 else { return "" }
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        _ = head.withCString { send(fd, $0, strlen($0), 0) }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let read = recv(fd, &buffer, buffer.count, 0)
+        return read > 0 ? String(decoding: buffer.prefix(read), as: UTF8.self) : ""
+    }
+
+    @Test func aBodyThatTricklesInIsCutOff() async throws {
+        try await withMallApp(bodyTimeoutSeconds: 1) { t in
+            try await t.withLiveServer { live in
+                let port = Int(live.base.split(separator: ":").last ?? "") ?? 0
+                // Headers promise 1 000 bytes; ten arrive and then nothing.
+                let head = "POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nphone=1380"
+                let answer = Self.trickle(port: port, head: head, wait: 5)
+                #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer.prefix(80))")
+                let health = try await live.send(.GET, "/healthz")
+                #expect(health.status == .ok)
+            }
         }
     }
 }

@@ -169,4 +169,32 @@ import VaporTesting
             #expect(try await clerk.get("/merchant/products/new").status == .forbidden)
         }
     }
+
+    @Test func aRowsErrorStaysOnItsRowAndTheFormIsReadInOnePass() async throws {
+        try await withMallApp { t in
+            let f = try await CatalogFixture.make(t)
+            let client = try await console(t)
+            try await client.get("/merchant/products/new")
+            var specs = basics(f.baby)
+            specs[specs.firstIndex { $0.0 == "spec1Values" }!].1 = "红色、蓝色、白色"
+            specs[specs.firstIndex { $0.0 == "spec2Values" }!].1 = "S、M、L、XL"
+            let generated = try await client.post("/merchant/products/new", pairs: specs + [("action", "generate")])
+            let rowKeys = keys(in: generated.body.string)
+            #expect(rowKeys.count == 12, "\(generated.status)")
+            // Row 10's bad price is shown on row 10 only, not also on row 1 ("skus[1]" is a prefix of "skus[10]").
+            let pairs = rowKeys.enumerated().flatMap { index, key in
+                [("skuKey[]", key), ("skuCode[]", "ROW-\(index)"), ("skuPrice[]", index == 10 ? "abc" : "10"), ("skuMemberPrice[]", ""),
+                 ("skuMarketPrice[]", ""), ("skuStock[]", "1"), ("skuThreshold[]", "0"), ("skuWeight[]", "0"), ("skuImage[]", "")]
+            }
+            let refused = try await client.post("/merchant/products/new", pairs: specs + pairs + [("action", "save")])
+            #expect(refused.status == .unprocessableEntity)
+            #expect(refused.body.string.components(separatedBy: "价格格式不正确：abc").count - 1 == 1)
+
+            // More rows than the spec generator can make are refused before anything is read row by row.
+            let tooMany = (0...SpecMatrix.maxCombinations).flatMap { [("skuKey[]", "k\($0)"), ("skuPrice[]", "1")] }
+            let flooded = try await client.post("/merchant/products/new", pairs: specs + tooMany + [("action", "save")])
+            #expect(flooded.status.code >= 400 && flooded.status.code < 500)
+            #expect(try await Product.query(on: t.app.db).count() == 0)
+        }
+    }
 }

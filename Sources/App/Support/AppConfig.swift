@@ -33,6 +33,8 @@ public struct AppConfig: Sendable {
     public var metricsToken: String?
     /// Connections idle this long are closed.
     public var idleTimeoutSeconds: Int
+    /// A request body must arrive within this many seconds of its headers.
+    public var bodyTimeoutSeconds: Int
 
     public init(
         databaseURL: String? = nil,
@@ -50,8 +52,10 @@ public struct AppConfig: Sendable {
         publicBaseURL: String = "http://127.0.0.1:8080",
         uploadsDirectory: String,
         metricsToken: String? = nil,
-        idleTimeoutSeconds: Int = 30
+        idleTimeoutSeconds: Int = 30,
+        bodyTimeoutSeconds: Int = 30
     ) {
+        self.bodyTimeoutSeconds = bodyTimeoutSeconds
         self.metricsToken = metricsToken
         self.idleTimeoutSeconds = idleTimeoutSeconds
         self.databaseURL = databaseURL
@@ -111,7 +115,8 @@ public struct AppConfig: Sendable {
             publicBaseURL: env["FISSION_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080",
             uploadsDirectory: env["FISSION_UPLOADS_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? (varDirectory + "/uploads"),
             metricsToken: try metricsToken(env["FISSION_METRICS_TOKEN"]),
-            idleTimeoutSeconds: min(max(env["FISSION_IDLE_TIMEOUT_SECONDS"].flatMap(Int.init) ?? 30, 5), 3600)
+            idleTimeoutSeconds: min(max(env["FISSION_IDLE_TIMEOUT_SECONDS"].flatMap(Int.init) ?? 30, 5), 3600),
+            bodyTimeoutSeconds: min(max(env["FISSION_BODY_TIMEOUT_SECONDS"].flatMap(Int.init) ?? 30, 1), 600)
         )
     }
 

@@ -77,7 +77,8 @@ enum ProductEditorLimits {
 /// - a NUL character in the query or in a JSON, form or CSV body is refused (400).
 struct InputGuardMiddleware: AsyncMiddleware {
     static let maxQueryBytes = 4096
-    static let bodyDeadline: TimeAmount = .seconds(30)
+    /// How long a body may take to arrive once its headers are in.
+    let bodyDeadline: TimeAmount
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         if let query = request.url.query {
@@ -148,7 +149,7 @@ struct InputGuardMiddleware: AsyncMiddleware {
         // Whichever comes first, the body or the deadline, settles the promise; the other does nothing.
         let settled = NIOLockedValueBox(false)
         func settle() -> Bool { settled.withLockedValue { done in defer { done = true }; return !done } }
-        let timer = loop.scheduleTask(in: Self.bodyDeadline) {
+        let timer = loop.scheduleTask(in: bodyDeadline) {
             guard settle() else { return }
             promise.fail(APIError(.requestTimeout, "body_timeout", .init("请求内容发送超时", "The request body took too long to arrive")))
         }

@@ -53,11 +53,11 @@ actor TestDatabaseSlots {
 
 /// Runs `body` on a fresh, migrated database: a temporary SQLite file, or a schema of its own
 /// on the PostgreSQL server named by DATABASE_URL.
-func withMallApp(storefrontCacheMilliseconds: Int = 0, _ body: (TestContext) async throws -> Void) async throws {
+func withMallApp(storefrontCacheMilliseconds: Int = 0, bodyTimeoutSeconds: Int = 30, _ body: (TestContext) async throws -> Void) async throws {
     let usesPostgres = ProcessInfo.processInfo.environment["DATABASE_URL"].map { !$0.isEmpty } ?? false
     if usesPostgres { await TestDatabaseSlots.shared.acquire() }
     do {
-        try await withFreshApp(storefrontCacheMilliseconds: storefrontCacheMilliseconds, body)
+        try await withFreshApp(storefrontCacheMilliseconds: storefrontCacheMilliseconds, bodyTimeoutSeconds: bodyTimeoutSeconds, body)
     } catch {
         if usesPostgres { await TestDatabaseSlots.shared.release() }
         throw error
@@ -65,7 +65,7 @@ func withMallApp(storefrontCacheMilliseconds: Int = 0, _ body: (TestContext) asy
     if usesPostgres { await TestDatabaseSlots.shared.release() }
 }
 
-private func withFreshApp(storefrontCacheMilliseconds: Int, _ body: (TestContext) async throws -> Void) async throws {
+private func withFreshApp(storefrontCacheMilliseconds: Int, bodyTimeoutSeconds: Int = 30, _ body: (TestContext) async throws -> Void) async throws {
     let app = try await Application.make(.testing)
     let clock = ManualClock()
     let sms = CapturingSms()
@@ -82,7 +82,8 @@ private func withFreshApp(storefrontCacheMilliseconds: Int, _ body: (TestContext
         jwtSecret: "test-secret-" + UUID().uuidString + UUID().uuidString,
         bcryptCost: 4,
         storefrontCacheMilliseconds: storefrontCacheMilliseconds,
-        uploadsDirectory: uploadsDirectory)
+        uploadsDirectory: uploadsDirectory,
+        bodyTimeoutSeconds: bodyTimeoutSeconds)
     do {
         app.clock = clock
         app.sms = sms
