@@ -348,4 +348,20 @@ import VaporTesting
             }
         }
     }
+
+    @Test func aConnectionThatStopsHalfwayThroughItsHeadersIsClosed() async throws {
+        try await withMallApp(idleTimeoutSeconds: 2) { t in
+            try await t.withLiveServer { live in
+                let port = Int(live.base.split(separator: ":").last ?? "") ?? 0
+                // Half a request line and one header, then silence: the server hangs up.
+                let start = ContinuousClock.now
+                let answer = Self.trickle(port: port, head: "GET /healthz HTTP/1.1\r\nHost: 127", wait: 10)
+                let waited = ContinuousClock.now - start
+                #expect(answer.isEmpty)
+                #expect(waited < .seconds(8), "the connection was held \(waited)")
+                let health = try await live.send(.GET, "/healthz")
+                #expect(health.status == .ok)
+            }
+        }
+    }
 }

@@ -53,11 +53,13 @@ actor TestDatabaseSlots {
 
 /// Runs `body` on a fresh, migrated database: a temporary SQLite file, or a schema of its own
 /// on the PostgreSQL server named by DATABASE_URL.
-func withMallApp(storefrontCacheMilliseconds: Int = 0, bodyTimeoutSeconds: Int = 30, _ body: (TestContext) async throws -> Void) async throws {
+func withMallApp(storefrontCacheMilliseconds: Int = 0, bodyTimeoutSeconds: Int = 30, idleTimeoutSeconds: Int = 30,
+                 _ body: (TestContext) async throws -> Void) async throws {
     let usesPostgres = ProcessInfo.processInfo.environment["DATABASE_URL"].map { !$0.isEmpty } ?? false
     if usesPostgres { await TestDatabaseSlots.shared.acquire() }
     do {
-        try await withFreshApp(storefrontCacheMilliseconds: storefrontCacheMilliseconds, bodyTimeoutSeconds: bodyTimeoutSeconds, body)
+        try await withFreshApp(storefrontCacheMilliseconds: storefrontCacheMilliseconds, bodyTimeoutSeconds: bodyTimeoutSeconds,
+                               idleTimeoutSeconds: idleTimeoutSeconds, body)
     } catch {
         if usesPostgres { await TestDatabaseSlots.shared.release() }
         throw error
@@ -65,7 +67,8 @@ func withMallApp(storefrontCacheMilliseconds: Int = 0, bodyTimeoutSeconds: Int =
     if usesPostgres { await TestDatabaseSlots.shared.release() }
 }
 
-private func withFreshApp(storefrontCacheMilliseconds: Int, bodyTimeoutSeconds: Int = 30, _ body: (TestContext) async throws -> Void) async throws {
+private func withFreshApp(storefrontCacheMilliseconds: Int, bodyTimeoutSeconds: Int, idleTimeoutSeconds: Int,
+                          _ body: (TestContext) async throws -> Void) async throws {
     let app = try await Application.make(.testing)
     let clock = ManualClock()
     let sms = CapturingSms()
@@ -83,6 +86,7 @@ private func withFreshApp(storefrontCacheMilliseconds: Int, bodyTimeoutSeconds: 
         bcryptCost: 4,
         storefrontCacheMilliseconds: storefrontCacheMilliseconds,
         uploadsDirectory: uploadsDirectory,
+        idleTimeoutSeconds: idleTimeoutSeconds,
         bodyTimeoutSeconds: bodyTimeoutSeconds)
     do {
         app.clock = clock
