@@ -152,6 +152,24 @@ import VaporTesting
         }
     }
 
+    @Test func removingTheLastTransactionIsFoundByTheHead() async throws {
+        try await withMallApp { t in
+            // setup
+            let member = UUID()
+            let ledger = ledger(t)
+            _ = try await ledger.post(try topUp(member, 1_000, key: "topup:1"))
+            let last = try await ledger.post(try topUp(member, 5_000, key: "topup:2"))
+            // act: the last transaction and its effect on both balances removed, guards dropped first
+            let sql = try sqlDatabase(t.app.db)
+            try await LedgerAppendOnly().revert(on: t.app.db)
+            try await sql.raw("DELETE FROM ledger_postings WHERE transaction_id = \(bind: last.transactionID)").run()
+            try await sql.raw("DELETE FROM ledger_transactions WHERE id = \(bind: last.transactionID)").run()
+            try await sql.raw("UPDATE ledger_accounts SET balance = balance - 5000 WHERE purpose IN ('payment_clearing', 'member_balance')").run()
+            // check
+            #expect(try await ledger.verify().problems == [LedgerVerification.Problem.chainHeadMismatch(headSequence: 2, lastSequence: 1).description])
+        }
+    }
+
     @Test func verifyReadsALongLedgerInPages() async throws {
         try await withMallApp { t in
             // setup: more transactions than one page, written the way posting writes them

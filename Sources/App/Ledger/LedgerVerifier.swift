@@ -23,10 +23,12 @@ extension LedgerService {
         var previousHash: [UInt8] = []
         var lastSequence: Int64 = 0
         var chainBroken = false
+        // The head is read first: transactions posted while this runs come after it and are left out.
+        let head = try await chainHead()
         while true {
             let page = try await sql.raw("""
                 SELECT id, idempotency_key, kind, created_at, sequence, hash FROM ledger_transactions
-                WHERE sequence > \(bind: lastSequence) ORDER BY sequence LIMIT \(literal: pageSize)
+                WHERE sequence > \(bind: lastSequence) AND sequence <= \(bind: head.sequence) ORDER BY sequence LIMIT \(literal: pageSize)
                 """).all()
             guard let last = page.last else { break }
             let upper = try last.decode(column: "sequence", as: Int64.self)
@@ -88,13 +90,13 @@ extension LedgerService {
             lastSequence = upper
         }
 
-        let head = try await chainHead()
         if head.sequence != lastSequence {
             report([.chainHeadMismatch(headSequence: head.sequence, lastSequence: lastSequence)])
         } else if !chainBroken, LedgerHashing.hex(previousHash) != head.hash {
             report([.chainHeadMismatch(headSequence: head.sequence, lastSequence: lastSequence)])
         }
-        let unlinked = try await sql.raw("SELECT COUNT(*) AS n FROM ledger_transactions WHERE sequence IS NULL").first()?.decode(column: "n", as: Int.self) ?? 0
+        let unlinked = try await sql.raw("SELECT COUNT(*) AS n FROM ledger_transactions WHERE sequence IS NULL")
+            .first()?.decode(column: "n", as: Int.self) ?? 0
         if unlinked > 0 {
             transactionCount += unlinked
             report([.brokenChain(transactionID: "(\(unlinked) without a chain number)")])
