@@ -92,7 +92,7 @@ struct TokenService {
         record.createdAt = now
         record.familyID = family
         try await record.create(on: db)
-        return TokenPair(accessToken: access, refreshToken: refresh, tokenType: "Bearer", expiresIn: Int(lifetime))
+        return TokenPair(accessToken: access, refreshToken: refresh, tokenType: "Bearer", expiresIn: CheckedNumber.int(lifetime) ?? 0)
     }
 
     /// Swaps a refresh token for a new pair; each refresh token works once. A token used a second

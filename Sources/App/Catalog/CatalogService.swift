@@ -75,7 +75,7 @@ struct CatalogService {
         let product = Product()
         product.$merchant.id = merchantID
         product.salesCount = 0
-        product.listedAt = Int64(now.timeIntervalSince1970 * 1000)
+        product.listedAt = CheckedNumber.int64(now.timeIntervalSince1970 * 1000, rounding: .down) ?? 0
         try await save(input, into: product, isNew: true)
         return product
     }

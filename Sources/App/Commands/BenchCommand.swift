@@ -74,7 +74,7 @@ struct BenchCommand: AsyncCommand {
                 }
             }
         }
-        console.print("ledger on \(database): \(count) transactions (\(count * 2) postings) in \(format(posting)) s = \(Int(Double(count) / posting)) transactions/s; the same rows written by hand in one transaction each \(Int(Double(count) / raw))/s; ratio \(format(raw / posting)) of the hand-written rate")
+        console.print("ledger on \(database): \(count) transactions (\(count * 2) postings) in \(format(posting)) s = \(CheckedNumber.int(Double(count) / posting) ?? 0) transactions/s; the same rows written by hand in one transaction each \(CheckedNumber.int(Double(count) / raw) ?? 0)/s; ratio \(format(raw / posting)) of the hand-written rate")
     }
 
     /// Allocation against a naive proportional split (no remainder handling) over the same inputs.
@@ -94,7 +94,7 @@ struct BenchCommand: AsyncCommand {
                 checksum &+= parts[0].fen
             }
         }
-        console.print("allocation: \(calls) splits of 10 parts in \(format(allocation)) s = \(Int(Double(calls) / allocation)) splits/s; naive floor split \(format(naive)) s; ratio \(format(allocation / naive))× the naive split (checksum \(checksum % 10))")
+        console.print("allocation: \(calls) splits of 10 parts in \(format(allocation)) s = \(CheckedNumber.int(Double(calls) / allocation) ?? 0) splits/s; naive floor split \(format(naive)) s; ratio \(format(allocation / naive))× the naive split (checksum \(checksum % 10))")
     }
 
     private func measure(_ body: () throws -> Void) rethrows -> Double {

@@ -46,7 +46,7 @@ enum LedgerHashing {
     static func text(_ id: UUID) -> String { id.uuidString.lowercased() }
 
     /// The time as the chain covers it: whole milliseconds, in microseconds.
-    static func micros(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000).rounded()) * 1_000 }
+    static func micros(_ date: Date) -> Int64 { (CheckedNumber.int64(date.timeIntervalSince1970 * 1_000) ?? 0) * 1_000 }
 
     /// `date` cut to the millisecond, as a ledger transaction stores it.
     static func storedTime(_ date: Date) -> Date {
