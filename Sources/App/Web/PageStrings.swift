@@ -30,7 +30,7 @@ enum PageStrings {
         "phone": .init("手机号", "Mobile number"),
         "phone_placeholder": .init("请输入11位手机号", "11-digit mobile number"),
         "password": .init("密码", "Password"),
-        "password_hint": .init("8-64位，需包含字母和数字", "8–64 characters with letters and digits"),
+        "password_hint": .init("8-64位英文字母、数字或符号，需同时包含字母和数字", "8–64 English letters, digits or symbols, with both letters and digits"),
         "sms_code": .init("短信验证码", "SMS code"),
         "send_code": .init("获取验证码", "Send code"),
         "code_sent": .init("验证码已发送，5分钟内有效", "Code sent; valid for 5 minutes"),
