@@ -120,8 +120,7 @@ struct MetricsAccessMiddleware: AsyncMiddleware {
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         if let expected = request.application.config.metricsToken, let sent = request.headers.bearerAuthorization?.token,
-           Array(sent.utf8).count == Array(expected.utf8).count,
-           zip(sent.utf8, expected.utf8).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0 {
+           Tokens.constantTimeEquals(sent, expected) {
             request.storage[Granted.self] = true
             request.headers.remove(name: .authorization)
         }

@@ -185,7 +185,7 @@ struct ProductEditorPageController: RouteCollection {
     }
 
     private func submit(_ req: Request, scope: MerchantScope, product: Product?) async throws -> Response {
-        let form = try Form(fields: FormFields(req.body.data))
+        let form = try Form(fields: req.formFields)
         var editor = try await Self.blank(req, scope: scope)
         Self.fill(&editor, from: form)
         if let product {

@@ -58,7 +58,7 @@ struct LedgerLoadCommand: AsyncCommand {
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
         let from = signature.from ?? 0
-        let count = signature.count ?? 1_000
+        let count = max(signature.count ?? 1_000, 0)
         let members = max(signature.members ?? 10, 1)
         var posted = 0
         var replayed = 0
@@ -92,7 +92,10 @@ struct LedgerFill {
         let members = try (0..<memberCount).map { try LedgerAccountKey(.memberBalance, .member(LedgerLoadCommand.member($0))) }
         let ids = try await ledger.openAccounts([clearing] + members)
         guard let clearingID = ids[clearing] else { throw Abort(.internalServerError, reason: "no clearing account") }
-        let memberIDs = members.map { ids[$0]! }
+        let memberIDs = try members.map { key in
+            guard let id = ids[key] else { throw Abort(.internalServerError, reason: "no account \(key)") }
+            return id
+        }
         let head = try await ledger.chainHead()
         var previous = LedgerHashing.bytes(hex: head.hash) ?? []
         var sequence = head.sequence

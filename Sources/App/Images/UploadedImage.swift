@@ -180,7 +180,7 @@ struct ImageAPIController: RouteCollection {
     }
 
     static func uploadedBytes(_ req: Request, field: String = "file") throws -> [UInt8] {
-        if MediaTypes.matches(req.headers.contentType, "multipart", "form-data") {
+        if req.headers.contentType.flatMap(BodyKind.of) == .multipart {
             struct Upload: Decodable { let file: File? }
             // A form without the file, or not a well-formed form at all, has no picture in it.
             guard let file = (try? req.content.decode(Upload.self))?.file else { throw ImageError.rejected(.empty, field: field) }

@@ -106,7 +106,7 @@ struct InputGuardMiddleware: AsyncMiddleware {
             if Self.contains(bytes, Array(#"\u0000"#.utf8)) { throw APIError.unstorableText }
         case .form:
             if Self.contains(bytes, Array("%00".utf8)) { throw APIError.unstorableText }
-            if FormFieldCount.count(bytes) > rule.maxFields { throw Self.tooManyFields(rule) }
+            if FormFields.count(bytes) > rule.maxFields { throw Self.tooManyFields(rule) }
         case .csv:
             if bytes.contains(0) { throw APIError.unstorableText }
         case .multipart:
@@ -173,26 +173,6 @@ struct InputGuardMiddleware: AsyncMiddleware {
     }
 }
 
-/// Counts `a=1&b=2` fields in one pass.
-enum FormFieldCount {
-    static func count(_ bytes: ByteBufferView) -> Int {
-        guard !bytes.isEmpty else { return 0 }
-        return bytes.reduce(1) { $0 + ($1 == UInt8(ascii: "&") ? 1 : 0) }
-    }
-
-    /// The value of one field, read without decoding the whole form (the CSRF check uses it).
-    static func value(of name: String, in bytes: ByteBufferView) -> String? {
-        for pair in bytes.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
-            guard let equals = pair.firstIndex(of: UInt8(ascii: "=")) else { continue }
-            let key = String(decoding: pair[pair.startIndex..<equals], as: UTF8.self)
-            guard key.removingPercentEncoding == name else { continue }
-            let value = String(decoding: pair[(equals + 1)...], as: UTF8.self)
-            return value.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
-        }
-        return nil
-    }
-}
-
 /// Media types compared and written one way: type and subtype in lower case.
 enum MediaTypes {
     /// The header with its type and subtype in lower case; parameters (a boundary) kept as sent.
@@ -210,12 +190,6 @@ enum MediaTypes {
         case .image: "image/png, image/jpeg, image/gif, image/webp"
         }
     }
-
-    /// True when `type` is `type/subType`, in any case.
-    static func matches(_ type: HTTPMediaType?, _ main: String, _ sub: String) -> Bool {
-        guard let type else { return false }
-        return type.type.caseInsensitiveCompare(main) == .orderedSame && type.subType.caseInsensitiveCompare(sub) == .orderedSame
-    }
 }
 
 /// A URL-encoded form read in one pass into its fields; `name[]` and repeated `name` collect in order.
@@ -232,6 +206,12 @@ struct FormFields: Sendable {
         }
     }
 
+    /// How many fields a body holds, counted before anything is decoded.
+    static func count(_ bytes: ByteBufferView) -> Int {
+        guard !bytes.isEmpty else { return 0 }
+        return bytes.reduce(1) { $0 + ($1 == UInt8(ascii: "&") ? 1 : 0) }
+    }
+
     func first(_ name: String) -> String? { values[name]?.first }
     func all(_ name: String) -> [String]? { values[name] }
 
@@ -246,5 +226,17 @@ struct FormFields: Sendable {
         let rest = field.dropFirst(prefix.count + 1)
         guard let close = rest.firstIndex(of: "]") else { return nil }
         return Int(rest[..<close])
+    }
+}
+
+extension Request {
+    private struct FormFieldsKey: StorageKey { typealias Value = FormFields }
+
+    /// The URL-encoded body read once: the CSRF check and the handler share it.
+    var formFields: FormFields {
+        if let read = storage[FormFieldsKey.self] { return read }
+        let read = FormFields(body.data)
+        storage[FormFieldsKey.self] = read
+        return read
     }
 }

@@ -54,6 +54,12 @@ enum Tokens {
             .replacingOccurrences(of: "=", with: "")
     }
 
+    /// Compares secrets without stopping at the first different byte, so timing tells nothing.
+    static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        return zip(a.utf8, b.utf8).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
     static func sha256Hex(_ value: String) -> String {
         SHA256.hash(data: Data(value.utf8)).map { String(format: "%02x", $0) }.joined()
     }

@@ -88,9 +88,7 @@ extension Request {
 struct CSRFMiddleware: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         if request.method == .POST {
-            guard let expected = request.csrfExpected, let sent = Self.sentToken(request),
-                  Array(sent.utf8).count == Array(expected.utf8).count,
-                  zip(sent.utf8, expected.utf8).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0 else {
+            guard let expected = request.csrfExpected, let sent = Self.sentToken(request), Tokens.constantTimeEquals(sent, expected) else {
                 throw APIError(.forbidden, "csrf_failed", PageStrings.table["csrf_expired"] ?? .init("页面已过期", "Page expired"))
             }
         }
@@ -100,14 +98,15 @@ struct CSRFMiddleware: AsyncMiddleware {
     static func sentToken(_ request: Request) -> String? {
         if let header = request.headers.first(name: "X-CSRF-Token") { return header }
         guard let body = request.body.data else { return nil }
-        if MediaTypes.matches(request.headers.contentType, "application", "x-www-form-urlencoded") {
-            return FormFieldCount.value(of: "_csrf", in: body.readableBytesView)
-        }
-        if MediaTypes.matches(request.headers.contentType, "multipart", "form-data") {
+        switch request.headers.contentType.flatMap(BodyKind.of) {
+        case .form:
+            return request.formFields.first("_csrf")
+        case .multipart:
             struct Form: Decodable { let _csrf: String? }
             return (try? request.content.decode(Form.self))?._csrf
+        default:
+            return nil
         }
-        return nil
     }
 }
 
