@@ -119,6 +119,59 @@ struct CatalogFixture {
         }
     }
 
+    @Test func skuCodesAreUniquePerMerchantNotAcrossTheMall() async throws {
+        try await withMallApp { t in
+            // setup
+            let f = try await CatalogFixture.make(t)
+            let first = try await f.createProduct(f.productJSON("甲店奶粉", category: f.milk, code: "A001"))
+
+            // act: the other shop numbers its goods the same way; the first shop repeats itself
+            let otherShop = try await t.postJSON("/api/v1/merchant/products", f.productJSON("乙店奶粉", category: f.milk, code: "A001"), token: f.shopBToken)
+            let sameShop = try await t.postJSON("/api/v1/merchant/products", f.productJSON("甲店新品", category: f.milk, code: "A001"), token: f.shopAToken)
+
+            // check
+            #expect(otherShop.status == .created, "\(otherShop.body.string)")
+            #expect(sameShop.status == .conflict)
+            #expect(sameShop.error?.code == "catalog.duplicate_sku_code")
+            #expect(sameShop.error?.details.map(\.field) == ["skus[0].code"])
+            #expect(sameShop.body.string.contains("已被本店其他商品使用"))
+            #expect(try await Sku.query(on: t.app.db).filter(\.$code == "A001-0").count() == 2)
+            #expect(try await Sku.query(on: t.app.db).filter(\.$product.$id == first.id).first()?.merchantID == f.shopA)
+        }
+    }
+
+    /// The table rebuild on SQLite (and the constraint swap on PostgreSQL) keeps every SKU and the
+    /// store stock that refers to them, and fills in each SKU's merchant.
+    @Test func scopingSkuCodesKeepsSkusAndStoreStock() async throws {
+        try await withMallApp { t in
+            // setup: the schema as it was, with a product and store stock in it
+            let f = try await CatalogFixture.make(t)
+            let product = try await f.createProduct(f.productJSON("甲店奶粉", category: f.milk, prices: [100, 200], code: "M1"))
+            let store = try await t.postJSON("/api/v1/merchant/stores", #"{"name":"静安店","kind":"direct","address":"南京西路1号","latitude":31.22,"longitude":121.44}"#, token: f.shopAToken).content.decode(StoreDTO.self)
+            let stock = try await t.app.testing().sendRequest(.PUT, "/api/v1/merchant/stores/\(store.id)/stock",
+                                                              headers: ["Content-Type": "application/json", "Authorization": "Bearer \(f.shopAToken)"],
+                                                              body: .init(string: #"{"items":[{"skuId":"\#(product.skus[0].id)","stock":7}]}"#))
+            #expect(stock.status == .ok)
+            try await ScopeSkuCodesToMerchant().revert(on: t.app.db)
+            let sql = try sqlDatabase(t.app.db)
+            let duplicate = try? await sql.raw("UPDATE skus SET code = 'M1-0' WHERE code = 'M1-1'").run()
+            #expect(duplicate == nil, "the old schema keeps codes unique across the mall")
+
+            // act
+            try await ScopeSkuCodesToMerchant().prepare(on: t.app.db)
+
+            // check
+            let skus = try await Sku.query(on: t.app.db).sort(\.$position).all()
+            #expect(skus.map(\.code) == ["M1-0", "M1-1"])
+            #expect(skus.map(\.merchantID) == [f.shopA, f.shopA])
+            #expect(try await StoreStock.query(on: t.app.db).all().map(\.stock) == [7])
+            let again = try await t.postJSON("/api/v1/merchant/products", f.productJSON("乙店奶粉", category: f.milk, code: "M1"), token: f.shopBToken)
+            #expect(again.status == .created, "\(again.body.string)")
+            let foreignKeys = try await sql.raw("SELECT 1 AS one FROM store_stock s JOIN skus k ON k.id = s.sku_id").all()
+            #expect(foreignKeys.count == 1)
+        }
+    }
+
     @Test func merchantsCannotTouchEachOthersProducts() async throws {
         try await withMallApp { t in
             let f = try await CatalogFixture.make(t)

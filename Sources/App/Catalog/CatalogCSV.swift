@@ -140,7 +140,7 @@ enum CatalogCSV {
     /// The file is checked before the write lock is taken, so readers and other writers only
     /// wait for the inserts themselves.
     static func importAll(_ bytes: [UInt8], merchantID: UUID, on db: any Database, gate: WriteGate, now: Date) async throws -> Int {
-        let inputs = try await plan(bytes, on: db)
+        let inputs = try await plan(bytes, merchantID: merchantID, on: db)
         return try await gate.transaction(on: db) { db in
             let service = CatalogService(db: db, now: now)
             for input in inputs { _ = try await service.createProduct(input, merchantID: merchantID) }
@@ -154,7 +154,7 @@ enum CatalogCSV {
     }
 
     /// Parses and checks the file; returns the products to create or throws every problem found.
-    static func plan(_ bytes: [UInt8], on db: any Database) async throws -> [ProductInput] {
+    static func plan(_ bytes: [UInt8], merchantID: UUID, on db: any Database) async throws -> [ProductInput] {
         let text: String
         do { text = try CSV.decode(bytes) } catch {
             throw CatalogError.invalid([.init("file", .init("文件不是 UTF-8 编码，请在 Excel 中另存为「CSV UTF-8」", "The file is not UTF-8; save it from Excel as \"CSV UTF-8\""))])
@@ -293,7 +293,7 @@ enum CatalogCSV {
                 specs: specNames.map { SpecMatrix.Spec(name: $0, values: specValues[$0] ?? []) }, skus: skus,
                 onShelf: onShelf, sortWeight: sortWeight)
             do {
-                _ = try await service.validate(input, excludingProduct: nil)
+                _ = try await service.validate(input, excludingProduct: nil, merchantID: merchantID)
                 inputs.append(input)
             } catch let error as CatalogError {
                 for detail in error.apiError.details {

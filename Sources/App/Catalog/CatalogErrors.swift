@@ -26,7 +26,7 @@ enum CatalogError: Error, APIErrorConvertible {
         case .brandExists:
             return APIError(.conflict, "catalog.brand_exists", .init("品牌已存在", "This brand already exists"), details: [.init("name", .init("品牌已存在", "Already exists"))])
         case let .duplicateSkuCode(field, code):
-            return APIError(.conflict, "catalog.duplicate_sku_code", .init("SKU 编码 \(code) 已被使用", "SKU code \(code) is already in use"),
+            return APIError(.conflict, "catalog.duplicate_sku_code", .init("SKU 编码 \(code) 已被本店其他商品使用", "SKU code \(code) is already used by another of your products"),
                             details: [.init(field, .init("编码重复：\(code)", "Duplicate code: \(code)"))])
         case .invalidCursor:
             return .validation([.init("cursor", .init("分页游标无效", "Invalid page cursor"))])

@@ -82,6 +82,8 @@ final class Sku: Model, @unchecked Sendable {
 
     @ID(key: .id) var id: UUID?
     @Parent(key: "product_id") var product: Product
+    /// The product's merchant, kept here so a SKU code is unique per merchant.
+    @Field(key: "merchant_id") var merchantID: UUID
     @Field(key: "code") var code: String
     /// "颜色:红;尺码:M", "" for a product without specs.
     @Field(key: "spec_key") var specKey: String

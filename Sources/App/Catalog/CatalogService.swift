@@ -129,6 +129,7 @@ struct CatalogService {
         for (position, (skuInput, key)) in zip(input.skus, valid.keys).enumerated() {
             let sku = byKey[key] ?? Sku()
             sku.$product.id = productID
+            sku.merchantID = product.$merchant.id
             sku.specKey = key
             sku.code = codes[position]
             sku.price = skuInput.priceFen
@@ -188,8 +189,8 @@ struct CatalogService {
     }
 
     /// Checks everything before anything is written and reports every bad field at once.
-    /// With a merchant, image keys and redemption stores must be that merchant's own.
-    func validate(_ input: ProductInput, excludingProduct: UUID?, merchantID: UUID? = nil) async throws -> ValidProduct {
+    /// Image keys, redemption stores and SKU codes are checked against the merchant's own.
+    func validate(_ input: ProductInput, excludingProduct: UUID?, merchantID: UUID) async throws -> ValidProduct {
         var issues: [APIError.FieldIssue] = []
         let title = input.title.trimmingCharacters(in: .whitespacesAndNewlines)
         if !TextLength.isFilled(input.title, max: 100) { issues.append(.init("title", .init("商品名称需为 1-100 个字", "The title needs 1–100 characters"))) }
@@ -267,18 +268,13 @@ struct CatalogService {
         var imageKeys: [(field: String, key: String)] = mainImage.isEmpty ? [] : [("mainImage", mainImage)]
         imageKeys += gallery.enumerated().map { ("gallery[\($0.offset)]", $0.element) }
         for (index, sku) in input.skus.enumerated() where !(sku.image ?? "").isEmpty { imageKeys.append(("skus[\(index)].image", sku.image ?? "")) }
-        if let merchantID {
-            issues += try await ImageService.requireOwned(imageKeys, merchantID: merchantID, on: db)
-        } else if !imageKeys.isEmpty {
-            issues += imageKeys.map { ImageError.unknownImage(field: $0.field).apiError.details[0] }
-        }
+        issues += try await ImageService.requireOwned(imageKeys, merchantID: merchantID, on: db)
         let redeemStoreIDs = Array(Set(input.redeemStoreIds ?? [])).sorted { $0.uuidString < $1.uuidString }
         if !redeemStoreIDs.isEmpty {
             if kind != .service {
                 issues.append(.init("redeemStoreIds", .init("只有服务类商品可以设置核销门店", "Only service products have redemption stores")))
             } else {
-                var own = 0
-                if let merchantID { own = try await Store.query(on: db).filter(\.$id ~~ redeemStoreIDs).filter(\.$merchant.$id == merchantID).count() }
+                let own = try await Store.query(on: db).filter(\.$id ~~ redeemStoreIDs).filter(\.$merchant.$id == merchantID).count()
                 if own != redeemStoreIDs.count {
                     issues.append(.init("redeemStoreIds", .init("核销门店需是本店铺的门店", "Redemption stores must be your own stores")))
                 }
@@ -286,9 +282,9 @@ struct CatalogService {
         }
         guard issues.isEmpty, let matrix, let kind else { throw CatalogError.invalid(issues) }
 
-        // Codes taken by another product.
+        // Codes taken by another product of the same merchant; other shops may use the same codes.
         let codes = Array(seenCodes.keys)
-        var taken = Sku.query(on: db).filter(\.$code ~~ codes)
+        var taken = Sku.query(on: db).filter(\.$merchantID == merchantID).filter(\.$code ~~ codes)
         if let excludingProduct { taken = taken.filter(\.$product.$id != excludingProduct) }
         if let clash = try await taken.first() {
             let index = seenCodes[clash.code] ?? 0

@@ -24,6 +24,7 @@ enum Migrations {
         CreateSessionControls(),
         CreateProductMerchantIndex(),
         LedgerIntegrity(),
+        ScopeSkuCodesToMerchant(),
     ]
 }
 
