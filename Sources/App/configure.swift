@@ -83,6 +83,7 @@ func routes(_ app: Application) throws {
     try api.register(collection: MerchantAPIController())
     try api.register(collection: StoreAPIController())
     try api.register(collection: ImageAPIController())
+    try api.register(collection: CheckoutAPIController())
 
     let web = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try web.register(collection: StorefrontPageController())

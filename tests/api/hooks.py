@@ -126,6 +126,25 @@ def own_sku_ids() -> list[str]:
     return cached("own-skus", load)
 
 
+def public_sku_ids() -> list[str]:
+    def load():
+        found = []
+        for product in public_product_ids()[:10]:
+            found += [sku["id"].lower() for sku in api("GET", "/api/v1/products/" + product, auth=False)["skus"] if sku["stock"] > 0]
+        return found
+    return cached("public-skus", load)
+
+
+def own_address_ids() -> list[str]:
+    return cached("own-addresses", lambda: ids(api("GET", "/api/v1/me/addresses")), ttl=2.0)
+
+
+def own_cart_item_ids() -> list[str]:
+    def load():
+        return [item["id"].lower() for group in api("GET", "/api/v1/me/cart")["groups"] for item in group["items"]]
+    return cached("own-cart-items", load, ttl=2.0)
+
+
 def public_store_ids() -> list[str]:
     return cached("stores", lambda: ids(api("GET", "/api/v1/stores?limit=100", auth=False)))
 
@@ -294,6 +313,22 @@ def fix_stock(case) -> None:
             item["skuId"] = rng.choice(own_sku_ids())
 
 
+def fix_cart_add(case) -> None:
+    if isinstance(case.body, dict) and public_sku_ids():
+        case.body["skuId"] = rng.choice(public_sku_ids())
+        case.body["quantity"] = 1
+
+
+def fix_cart_change(case) -> None:
+    if isinstance(case.body, dict) and case.body.get("quantity") is not None:
+        case.body["quantity"] = 1
+
+
+def fix_cart_selection(case) -> None:
+    if isinstance(case.body, dict) and case.body.get("itemIds") is not None:
+        case.body["itemIds"] = own_cart_item_ids()[:3]
+
+
 def fix_category(case) -> None:
     body = case.body
     if not isinstance(body, dict) or body.get("parentId") is None:
@@ -350,6 +385,9 @@ BODY_FIXES = {
     "createCategory": fix_category,
     "updateCategory": fix_category,
     "importProducts": fix_import,
+    "addToCart": fix_cart_add,
+    "changeCartItem": fix_cart_change,
+    "selectCartItems": fix_cart_selection,
 }
 PATH_FIXES = {
     "getProduct": path_id("productID", public_product_ids),
@@ -366,6 +404,10 @@ PATH_FIXES = {
     "updateStore": path_id("storeID", own_store_ids),
     "getStoreStock": path_id("storeID", own_store_ids),
     "setStoreStock": path_id("storeID", own_store_ids),
+    "updateAddress": path_id("addressID", own_address_ids),
+    "deleteAddress": path_id("addressID", own_address_ids),
+    "changeCartItem": path_id("itemID", own_cart_item_ids),
+    "removeCartItem": path_id("itemID", own_cart_item_ids),
     "approveMerchantApplication": path_id("applicationID", lambda: [pending_application()]),
     "rejectMerchantApplication": path_id("applicationID", lambda: [pending_application()]),
 }

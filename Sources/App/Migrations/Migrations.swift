@@ -25,6 +25,7 @@ enum Migrations {
         CreateProductMerchantIndex(),
         LedgerIntegrity(),
         ScopeSkuCodesToMerchant(),
+        CreateAddressesAndCart(),
     ]
 }
 

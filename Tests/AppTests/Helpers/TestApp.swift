@@ -175,6 +175,14 @@ extension TestContext {
         if let token { headers.bearerAuthorization = .init(token: token) }
         return try await app.testing().sendRequest(.POST, path, headers: headers, body: .init(string: json))
     }
+
+    /// Any method, with a JSON body when one is given.
+    func send(_ method: HTTPMethod, _ path: String, _ json: String? = nil, token: String? = nil, headers: HTTPHeaders = [:]) async throws -> TestingHTTPResponse {
+        var headers = headers
+        if json != nil { headers.contentType = .json }
+        if let token { headers.bearerAuthorization = .init(token: token) }
+        return try await app.testing().sendRequest(method, path, headers: headers, body: json.map { .init(string: $0) })
+    }
 }
 
 /// Small real images for upload tests, drawn with MallCore's PNG writer.
