@@ -84,6 +84,9 @@ func routes(_ app: Application) throws {
     try api.register(collection: StoreAPIController())
     try api.register(collection: ImageAPIController())
     try api.register(collection: CheckoutAPIController())
+    try api.register(collection: ShippingTemplateAPIController())
+    try api.register(collection: OrderAPIController())
+    try api.register(collection: PaymentAPIController())
 
     let web = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try web.register(collection: StorefrontPageController())

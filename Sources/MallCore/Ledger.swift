@@ -58,6 +58,10 @@ public enum LedgerAccountPurpose: String, Codable, Sendable, CaseIterable {
     case withdrawalsInTransit = "withdrawals_in_transit"
     /// What the platform owes a merchant for its sales.
     case merchantReceivable = "merchant_receivable"
+    /// Paid for a merchant's orders that are not finished yet: refunds come out of here first.
+    case merchantPending = "merchant_pending"
+    /// Money that arrived for a payment nothing waits for any more, on its way back to the payer.
+    case paymentsToReturn = "payments_to_return"
     case memberBalance = "member_balance"
     case commissionPending = "commission_pending"
     case commissionFrozen = "commission_frozen"
@@ -67,8 +71,8 @@ public enum LedgerAccountPurpose: String, Codable, Sendable, CaseIterable {
 
     public var ownerKind: LedgerOwnerKind {
         switch self {
-        case .paymentClearing, .platformCash, .feeRevenue, .withdrawalsInTransit: .platform
-        case .merchantReceivable: .merchant
+        case .paymentClearing, .platformCash, .feeRevenue, .withdrawalsInTransit, .paymentsToReturn: .platform
+        case .merchantReceivable, .merchantPending: .merchant
         case .memberBalance, .commissionPending, .commissionFrozen, .commissionAvailable, .commissionDebt: .member
         }
     }

@@ -82,12 +82,12 @@ struct CartService {
     func add(_ input: CartAddInput, memberID: UUID) async throws -> CartItem {
         let quantity = try Self.validQuantity(input.quantity)
         guard let purchasable = try await PurchasableSku.load([input.skuId], on: db)[input.skuId], purchasable.isOnSale else {
-            throw CheckoutError.skuUnavailable(field: "skuId")
+            throw CheckoutRefusal.skuUnavailable(field: "skuId")
         }
         let existing = try await CartItem.query(on: db).filter(\.$memberID == memberID).filter(\.$sku.$id == input.skuId).first()
         let total = min((existing?.quantity ?? 0) + quantity, Self.maxQuantity)
         if let problem = purchasable.problem(quantity: total) {
-            throw CheckoutError.notEnoughStock(field: "quantity", problem: problem, stock: purchasable.sku.stock)
+            throw CheckoutRefusal.notEnoughStock(field: "quantity", problem: problem, stock: purchasable.sku.stock)
         }
         if let existing {
             existing.quantity = total
@@ -97,7 +97,7 @@ struct CartService {
             return existing
         }
         let count = try await CartItem.query(on: db).filter(\.$memberID == memberID).count()
-        guard count < Self.maxItems else { throw CheckoutError.cartFull }
+        guard count < Self.maxItems else { throw CheckoutRefusal.cartFull }
         let item = CartItem()
         item.memberID = memberID
         item.$sku.id = input.skuId
@@ -117,7 +117,7 @@ struct CartService {
             let quantity = try Self.validQuantity(quantity)
             if let purchasable = try await PurchasableSku.load([item.$sku.id], on: db)[item.$sku.id],
                let problem = purchasable.problem(quantity: quantity), problem == .insufficientStock {
-                throw CheckoutError.notEnoughStock(field: "quantity", problem: problem, stock: purchasable.sku.stock)
+                throw CheckoutRefusal.notEnoughStock(field: "quantity", problem: problem, stock: purchasable.sku.stock)
             }
             item.quantity = quantity
         }

@@ -3,7 +3,7 @@ import MallCore
 import Vapor
 
 /// What can go wrong between the cart and a placed order, worded for the buyer.
-enum CheckoutError: APIErrorConvertible {
+enum CheckoutRefusal: APIErrorConvertible {
     case skuUnavailable(field: String)
     case notEnoughStock(field: String, problem: CartLineProblem, stock: Int64)
     case cartFull

@@ -26,6 +26,8 @@ enum Migrations {
         LedgerIntegrity(),
         ScopeSkuCodesToMerchant(),
         CreateAddressesAndCart(),
+        CreateShippingTemplates(),
+        CreateOrdersAndPayments(),
     ]
 }
 

@@ -67,6 +67,10 @@ enum ErrorMapping {
             return error.apiError
         case let error as MoneyError:
             return error.apiError
+        case let error as any LocalizedRuleError:
+            // A refused MallCore rule: wrong input is 422, a clash with the current state 409.
+            return APIError(error.kind == .conflict ? .conflict : .unprocessableEntity, error.code,
+                            .init(error.localizedMessage(.zhHans), error.localizedMessage(.en)))
         case let error as any AbortError:
             return abort(error)
         case let error as SQLiteError where [.busy, .busyTimeout, .busyInSnapshot].contains(error.reason):

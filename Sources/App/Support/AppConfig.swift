@@ -35,6 +35,8 @@ public struct AppConfig: Sendable {
     public var idleTimeoutSeconds: Int
     /// A request body must arrive within this many seconds of its headers.
     public var bodyTimeoutSeconds: Int
+    /// Minutes a checkout may stay unpaid before it is closed and its stock returned.
+    public var orderPayMinutes: Int = OrderService.defaultPayMinutes
 
     public init(
         databaseURL: String? = nil,
@@ -99,7 +101,7 @@ public struct AppConfig: Sendable {
         }
 
         let databaseURL = env["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        return AppConfig(
+        var config = AppConfig(
             databaseURL: databaseURL,
             postgresSchema: env["FISSION_PG_SCHEMA"].flatMap { $0.isEmpty ? nil : $0 },
             postgresConnectionsPerEventLoop: env["FISSION_PG_POOL"].flatMap(Int.init) ?? 8,
@@ -118,6 +120,8 @@ public struct AppConfig: Sendable {
             idleTimeoutSeconds: min(max(env["FISSION_IDLE_TIMEOUT_SECONDS"].flatMap(Int.init) ?? 30, 5), 3600),
             bodyTimeoutSeconds: min(max(env["FISSION_BODY_TIMEOUT_SECONDS"].flatMap(Int.init) ?? 30, 1), 600)
         )
+        config.orderPayMinutes = min(max(env["FISSION_ORDER_PAY_MINUTES"].flatMap(Int.init) ?? OrderService.defaultPayMinutes, 1), 24 * 60)
+        return config
     }
 
     private static func metricsToken(_ value: String?) throws -> String? {

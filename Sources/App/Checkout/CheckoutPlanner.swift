@@ -1,0 +1,178 @@
+import Crypto
+import Fluent
+import Foundation
+import MallCore
+import SQLKit
+import Vapor
+
+struct CheckoutInput: Content {
+    struct Item: Content {
+        let skuId: UUID
+        let quantity: Int64
+    }
+
+    struct Delivery: Content {
+        let merchantId: UUID
+        /// express (the default) or pickup.
+        let method: String
+        let storeId: UUID?
+    }
+
+    /// Absent: the selected, buyable lines of the cart (which leave the cart when the order is placed).
+    let items: [Item]?
+    let addressId: UUID?
+    let deliveries: [Delivery]?
+    let note: String?
+
+    /// The same request again gives the same digest, whatever the key order of its JSON.
+    var digest: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = (try? encoder.encode(self)) ?? Data()
+        return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// What a checkout will create, worked out before anything is written: the lines and their shops,
+/// one order per shop and delivery, each order's shipping and the quote to the fen.
+struct CheckoutPlan {
+    struct Group {
+        /// Stands for (merchant, fulfilment) in the quote, which groups by this id.
+        let key: UUID
+        let merchant: Merchant
+        let fulfilment: FulfilmentKind
+        let store: Store?
+        var lines: [(sku: PurchasableSku, quantity: Int64)]
+    }
+
+    let groups: [Group]
+    let quote: CheckoutQuote
+    let address: Address?
+    let fromCart: Bool
+    let cartItemIDs: [UUID]
+    let note: String
+
+    static let maxLines = 50
+}
+
+struct CheckoutPlanner {
+    let db: any Database
+    let memberID: UUID
+
+    func plan(_ input: CheckoutInput) async throws -> CheckoutPlan {
+        let note = (input.note ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard TextLength.fits(input.note ?? "", max: 200) else {
+            throw APIError.validation([.init("note", .init("备注最多 200 字", "The note has at most 200 characters"))])
+        }
+        // The lines asked for, or the cart's selection.
+        var wanted: [(skuID: UUID, quantity: Int64, field: String)] = []
+        var cartItemIDs: [UUID] = []
+        if let items = input.items {
+            guard items.count <= CheckoutPlan.maxLines else {
+                throw APIError.validation([.init("items", .init("一次最多结算 \(CheckoutPlan.maxLines) 种商品", "At most \(CheckoutPlan.maxLines) products per checkout"))])
+            }
+            var seen = Set<UUID>()
+            for (index, item) in items.enumerated() {
+                _ = try CartService.validQuantity(item.quantity, field: "items[\(index)].quantity")
+                guard seen.insert(item.skuId).inserted else {
+                    throw APIError.validation([.init("items[\(index)].skuId", .init("同一商品规格只能出现一次", "Each SKU may appear once"))])
+                }
+                wanted.append((item.skuId, item.quantity, "items[\(index)]"))
+            }
+        } else {
+            let selected = try await CartItem.query(on: db).filter(\.$memberID == memberID).filter(\.$selected == true)
+                .sort(\.$createdAt).sort(\.$id).limit(CheckoutPlan.maxLines + 1).all()
+            guard selected.count <= CheckoutPlan.maxLines else {
+                throw APIError.validation([.init("items", .init("一次最多结算 \(CheckoutPlan.maxLines) 种商品", "At most \(CheckoutPlan.maxLines) products per checkout"))])
+            }
+            for item in selected {
+                wanted.append((item.$sku.id, item.quantity, "cart"))
+                if let id = item.id { cartItemIDs.append(id) }
+            }
+        }
+        guard !wanted.isEmpty else { throw CheckoutRefusal.nothingToBuy }
+
+        let skus = try await PurchasableSku.load(wanted.map(\.skuID), on: db)
+        let deliveries = Dictionary((input.deliveries ?? []).map { ($0.merchantId, $0) }, uniquingKeysWith: { first, _ in first })
+        for delivery in deliveries.values where !["express", "pickup"].contains(delivery.method) {
+            throw APIError.validation([.init("deliveries", .init("配送方式只能是 express（快递）或 pickup（自提）", "method must be express or pickup"))])
+        }
+
+        var groups: [CheckoutPlan.Group] = []
+        var stores: [UUID: Store] = [:]
+        for line in wanted {
+            guard let sku = skus[line.skuID], sku.isOnSale else { throw CheckoutRefusal.skuUnavailable(field: line.field + ".skuId") }
+            if let problem = sku.problem(quantity: line.quantity) {
+                throw CheckoutRefusal.notEnoughStock(field: line.field + ".quantity", problem: problem, stock: sku.sku.stock)
+            }
+            let merchantID = try sku.merchant.requireID()
+            var fulfilment = FulfilmentKind.express
+            var store: Store?
+            if sku.product.kind == Product.Kind.service.rawValue {
+                fulfilment = .virtual
+            } else if let delivery = deliveries[merchantID], delivery.method == "pickup" {
+                fulfilment = .pickup
+                guard let storeID = delivery.storeId else {
+                    throw APIError.validation([.init("deliveries", .init("自提需选择门店", "Choose a store for pickup"))])
+                }
+                if stores[storeID] == nil {
+                    guard let found = try await Store.query(on: db).filter(\.$id == storeID).filter(\.$merchant.$id == merchantID)
+                        .filter(\.$active == true).first() else {
+                        throw APIError.validation([.init("deliveries", .init("门店不存在或未营业", "No such open store"))])
+                    }
+                    stores[storeID] = found
+                }
+                store = stores[storeID]
+            }
+            if let index = groups.firstIndex(where: { $0.merchant.id == merchantID && $0.fulfilment == fulfilment }) {
+                groups[index].lines.append((sku, line.quantity))
+            } else {
+                groups.append(.init(key: UUID(), merchant: sku.merchant, fulfilment: fulfilment, store: store, lines: [(sku, line.quantity)]))
+            }
+        }
+
+        // Pickup needs the stock in that store.
+        for group in groups where group.fulfilment == .pickup {
+            guard let store = group.store, let storeID = store.id else { continue }
+            let ids = group.lines.compactMap { $0.sku.sku.id }
+            let held = try await StoreStock.query(on: db).filter(\.$store.$id == storeID).filter(\.$sku.$id ~~ ids).all()
+            let stock = Dictionary(held.map { ($0.$sku.id, $0.stock) }, uniquingKeysWith: { first, _ in first })
+            for line in group.lines where (stock[line.sku.sku.id ?? UUID()] ?? 0) < line.quantity {
+                throw CheckoutRefusal.pickupUnavailable(field: "deliveries", store: store.name)
+            }
+        }
+
+        var address: Address?
+        if groups.contains(where: { $0.fulfilment == .express }) {
+            guard let addressID = input.addressId else { throw CheckoutRefusal.addressRequired }
+            address = try await AddressService.owned(addressID, memberID: memberID, on: db)
+        }
+
+        var shippingFees: [UUID: Money] = [:]
+        for group in groups where group.fulfilment == .express {
+            guard let address, let merchantID = group.merchant.id,
+                  let template = try await ShippingTemplateRecord.defaultTemplate(of: merchantID, on: db) else { continue }
+            let lines = try group.lines.map { line in
+                ShippingLine(quantity: line.quantity, unitWeightGrams: Int64(line.sku.sku.weightGrams),
+                             amount: try Money(fen: line.sku.sku.price).multiplied(by: line.quantity))
+            }
+            let fee: Result<Money, ShippingError> = Result { () throws(ShippingError) -> Money in
+                try template.fee(to: address.provinceCode, provinceName: ChinaRegions.province(address.provinceCode)?.zh, lines: lines)
+            }
+            switch fee {
+            case .success(let money):
+                shippingFees[group.key] = money
+            case .failure(.regionNotDelivered):
+                throw CheckoutRefusal.regionNotDelivered(merchant: group.merchant.name, province: ChinaRegions.province(address.provinceCode)?.zh ?? address.provinceCode)
+            case .failure(let other):
+                throw other
+            }
+        }
+
+        let checkoutLines = groups.flatMap { group in
+            group.lines.map { CheckoutLine(merchantID: group.key, skuID: $0.sku.sku.id ?? UUID(), unitPrice: Money(fen: $0.sku.sku.price), quantity: $0.quantity) }
+        }
+        let quote = try Checkout.quote(lines: checkoutLines, shippingFees: shippingFees)
+        return CheckoutPlan(groups: groups, quote: quote, address: address, fromCart: input.items == nil, cartItemIDs: cartItemIDs, note: note)
+    }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import MallCore
+import Vapor
+
+struct OrderLineDTO: Content {
+    let id: UUID
+    let productId: UUID
+    let skuId: UUID
+    let title: String
+    let specText: String
+    let image: ImageRef?
+    let unitPrice: MoneyDTO
+    let quantity: Int64
+    let lineAmount: MoneyDTO
+    let discountAmount: MoneyDTO
+    let adjustmentAmount: MoneyDTO
+    let paidAmount: MoneyDTO
+    let refundedQuantity: Int64
+    let refundedAmount: MoneyDTO
+
+    init(_ line: OrderLine, _ locale: MallLocale, storage: any ImageStorage) throws {
+        id = try line.requireID()
+        productId = line.productID
+        skuId = line.skuID
+        title = line.title
+        specText = line.specText
+        image = ImageRef(line.image, storage)
+        unitPrice = .init(Money(fen: line.unitPrice), locale)
+        quantity = line.quantity
+        lineAmount = .init(Money(fen: line.lineAmount), locale)
+        discountAmount = .init(Money(fen: line.discountAmount), locale)
+        adjustmentAmount = .init(Money(fen: line.adjustmentAmount), locale)
+        paidAmount = .init(Money(fen: line.paidAmount), locale)
+        refundedQuantity = line.refundedQuantity
+        refundedAmount = .init(Money(fen: line.refundedAmount), locale)
+    }
+}
+
+struct OrderEventDTO: Content {
+    let state: String
+    let stateLabel: String
+    let action: String
+    let actorKind: String
+    let reason: String
+    let at: Date
+}
+
+struct DeliveryAddressDTO: Content {
+    let receiverName: String
+    let phone: String
+    let province: String
+    let city: String
+    let district: String
+    let detail: String
+}
+
+struct OrderDTO: Content {
+    let id: UUID
+    let orderNo: String
+    let state: String
+    let stateLabel: String
+    let fulfilment: String
+    let merchantId: UUID
+    let merchantName: String
+    let paymentId: UUID
+    let goodsAmount: MoneyDTO
+    let discountAmount: MoneyDTO
+    let adjustmentAmount: MoneyDTO
+    let shippingFee: MoneyDTO
+    let payable: MoneyDTO
+    let refundedAmount: MoneyDTO
+    let address: DeliveryAddressDTO?
+    let pickupStoreId: UUID?
+    let note: String
+    let placedAt: Date
+    let paidAt: Date?
+    let lines: [OrderLineDTO]
+    let timeline: [OrderEventDTO]?
+
+    init(_ order: Order, merchantName: String, lines: [OrderLine], events: [OrderEvent]?, req: Request) throws {
+        let locale = req.locale
+        id = try order.requireID()
+        orderNo = order.orderNo
+        state = order.state
+        stateLabel = order.orderState.label(locale, fulfilment: order.fulfilmentKind)
+        fulfilment = order.fulfilment
+        merchantId = order.merchantID
+        self.merchantName = merchantName
+        paymentId = order.paymentID
+        goodsAmount = .init(Money(fen: order.goodsAmount), locale)
+        discountAmount = .init(Money(fen: order.discountAmount), locale)
+        adjustmentAmount = .init(Money(fen: order.adjustmentAmount), locale)
+        shippingFee = .init(Money(fen: order.shippingFee), locale)
+        payable = .init(Money(fen: order.payable), locale)
+        refundedAmount = .init(Money(fen: order.refundedAmount), locale)
+        if order.fulfilmentKind == .express, !order.phoneCipher.isEmpty {
+            address = DeliveryAddressDTO(
+                receiverName: order.receiverName,
+                phone: PhoneNumber(try req.personalData.open(order.phoneCipher))?.masked ?? "***",
+                province: ChinaRegions.province(order.provinceCode)?.name(locale) ?? order.provinceCode,
+                city: order.city, district: order.district, detail: order.addressDetail)
+        } else {
+            address = nil
+        }
+        pickupStoreId = order.pickupStoreID
+        note = order.buyerNote
+        placedAt = order.placedAt
+        paidAt = order.paidAt
+        let storage = req.application.imageStorage
+        self.lines = try lines.sorted { $0.position < $1.position }.map { try OrderLineDTO($0, locale, storage: storage) }
+        timeline = events?.sorted { $0.createdAt < $1.createdAt }.map { event in
+            let state = OrderState(rawValue: event.toState) ?? .closed
+            return OrderEventDTO(state: event.toState, stateLabel: state.label(locale, fulfilment: order.fulfilmentKind), action: event.action,
+                                 actorKind: event.actorKind, reason: event.reason, at: event.createdAt)
+        }
+    }
+}
+
+struct PaymentDTO: Content {
+    let id: UUID
+    let paymentNo: String
+    let amount: MoneyDTO
+    let status: String
+    let method: String?
+    let expiresAt: Date
+    let paidAt: Date?
+    /// Where to send the buyer to pay, for providers that pay on a page of their own.
+    let payUrl: String?
+
+    init(_ payment: Payment, _ locale: MallLocale, payUrl: String? = nil) throws {
+        id = try payment.requireID()
+        paymentNo = payment.paymentNo
+        amount = .init(Money(fen: payment.amount), locale)
+        status = payment.status
+        method = payment.provider.isEmpty ? nil : payment.provider
+        expiresAt = payment.expiresAt
+        paidAt = payment.paidAt
+        self.payUrl = payUrl
+    }
+}
+
+struct CheckoutResultDTO: Content {
+    let payment: PaymentDTO
+    let orders: [OrderDTO]
+}
+
+struct CheckoutPreviewDTO: Content {
+    struct Line: Content {
+        let skuId: UUID
+        let title: String
+        let specText: String
+        let image: ImageRef?
+        let unitPrice: MoneyDTO
+        let quantity: Int64
+        let amount: MoneyDTO
+        let paid: MoneyDTO
+    }
+
+    struct Group: Content {
+        let merchantId: UUID
+        let merchantName: String
+        let fulfilment: String
+        let storeId: UUID?
+        let storeName: String?
+        let lines: [Line]
+        let goodsAmount: MoneyDTO
+        let discountAmount: MoneyDTO
+        let shippingFee: MoneyDTO
+        let payable: MoneyDTO
+    }
+
+    let orders: [Group]
+    let goodsAmount: MoneyDTO
+    let discountAmount: MoneyDTO
+    let shippingFee: MoneyDTO
+    let total: MoneyDTO
+
+    init(_ plan: CheckoutPlan, _ locale: MallLocale, storage: any ImageStorage) {
+        orders = zip(plan.groups, plan.quote.orders).map { group, quote in
+            let skus = Dictionary(group.lines.compactMap { line in line.sku.sku.id.map { ($0, line.sku) } }, uniquingKeysWith: { first, _ in first })
+            return Group(
+                merchantId: group.merchant.id ?? UUID(), merchantName: group.merchant.name, fulfilment: group.fulfilment.rawValue,
+                storeId: group.store?.id, storeName: group.store?.name,
+                lines: quote.lines.map { line in
+                    let sku = skus[line.skuID]
+                    return Line(skuId: line.skuID, title: sku?.product.title ?? "", specText: sku?.sku.specText ?? "",
+                                image: ImageRef(sku.map { $0.sku.image.isEmpty ? $0.product.mainImage : $0.sku.image } ?? "", storage),
+                                unitPrice: .init(line.unitPrice, locale), quantity: line.quantity, amount: .init(line.amount, locale), paid: .init(line.paid, locale))
+                },
+                goodsAmount: .init(quote.goodsAmount, locale), discountAmount: .init(quote.discountTotal, locale),
+                shippingFee: .init(quote.shippingFee, locale), payable: .init(quote.payable, locale))
+        }
+        goodsAmount = .init(plan.quote.goodsAmount, locale)
+        discountAmount = .init(plan.quote.discountTotal, locale)
+        shippingFee = .init(plan.quote.shippingTotal, locale)
+        total = .init(plan.quote.total, locale)
+    }
+}

@@ -1,0 +1,229 @@
+import Fluent
+import Foundation
+import MallCore
+import SQLKit
+import Vapor
+
+/// Who moved an order, for its timeline.
+struct OrderActor: Sendable {
+    let kind: String
+    let id: UUID?
+
+    static func member(_ id: UUID) -> OrderActor { OrderActor(kind: "member", id: id) }
+    static func staff(_ id: UUID) -> OrderActor { OrderActor(kind: "staff", id: id) }
+    static let system = OrderActor(kind: "system", id: nil)
+    static let provider = OrderActor(kind: "provider", id: nil)
+}
+
+/// Places orders and moves them. Every method expects `db` to be a write transaction, so the state
+/// change, the stock, the ledger and the timeline commit together or not at all.
+struct OrderService {
+    let db: any Database
+    let now: Date
+
+    /// Minutes a checkout may stay unpaid before the close job closes it.
+    static let defaultPayMinutes = 30
+
+    // MARK: placing
+
+    /// Writes the plan: one payment, one order per group with its lines and first event, the stock
+    /// taken, the cart lines removed. Stock is taken by conditional updates in SKU order, so two
+    /// checkouts never wait on each other in a circle and stock never goes below zero.
+    func place(_ plan: CheckoutPlan, memberID: UUID, cipher: PersonalDataCipher, payMinutes: Int) async throws -> Payment {
+        let payment = Payment()
+        payment.paymentNo = Self.number(prefix: "P", at: now)
+        payment.memberID = memberID
+        payment.amount = plan.quote.total.fen
+        payment.status = PaymentStatus.created.rawValue
+        payment.provider = ""
+        payment.providerTradeNo = ""
+        payment.createdAt = now
+        payment.expiresAt = now.addingTimeInterval(TimeInterval(payMinutes * 60))
+        try await payment.create(on: db)
+        let paymentID = try payment.requireID()
+
+        var centralStock: [(skuID: UUID, productID: UUID, quantity: Int64)] = []
+        var storeStock: [(storeID: UUID, skuID: UUID, quantity: Int64, name: String)] = []
+        for (group, quote) in zip(plan.groups, plan.quote.orders) {
+            let order = Order()
+            order.orderNo = Self.number(prefix: "", at: now)
+            order.memberID = memberID
+            order.merchantID = try group.merchant.requireID()
+            order.paymentID = paymentID
+            order.state = OrderState.pendingPayment.rawValue
+            order.fulfilment = group.fulfilment.rawValue
+            order.pickupStoreID = group.store?.id
+            if group.fulfilment == .express, let address = plan.address {
+                order.receiverName = address.receiverName
+                order.phoneCipher = address.phoneCipher
+                order.provinceCode = address.provinceCode
+                order.city = address.city
+                order.district = address.district
+                order.addressDetail = address.detail
+            } else {
+                (order.receiverName, order.phoneCipher, order.provinceCode, order.city, order.district, order.addressDetail) = ("", "", "", "", "", "")
+            }
+            order.goodsAmount = quote.goodsAmount.fen
+            order.discountAmount = quote.discountTotal.fen
+            order.adjustmentAmount = 0
+            order.shippingFee = quote.shippingFee.fen
+            order.payable = quote.payable.fen
+            order.refundedAmount = 0
+            order.serviceRateBP = group.merchant.serviceRateBP
+            order.buyerNote = plan.note
+            order.placedAt = now
+            order.openAfterSales = 0
+            order.reviewed = false
+            try await order.create(on: db)
+            let orderID = try order.requireID()
+
+            let skus = Dictionary(group.lines.compactMap { line in line.sku.sku.id.map { ($0, line.sku) } }, uniquingKeysWith: { first, _ in first })
+            for (position, line) in quote.lines.enumerated() {
+                guard let sku = skus[line.skuID] else { continue }
+                let row = OrderLine()
+                row.$order.id = orderID
+                row.position = position
+                row.productID = sku.sku.$product.id
+                row.skuID = line.skuID
+                row.skuCode = sku.sku.code
+                row.title = sku.product.title
+                row.specText = sku.sku.specText
+                row.image = sku.sku.image.isEmpty ? sku.product.mainImage : sku.sku.image
+                row.unitPrice = line.unitPrice.fen
+                row.quantity = line.quantity
+                row.weightGrams = Int64(sku.sku.weightGrams)
+                row.lineAmount = line.amount.fen
+                row.discountAmount = line.amount.fen - line.paid.fen
+                row.adjustmentAmount = 0
+                row.paidAmount = line.paid.fen
+                row.allocationsJSON = String(decoding: try JSONEncoder().encode(line.allocations), as: UTF8.self)
+                row.refundedQuantity = 0
+                row.refundedAmount = 0
+                try await row.create(on: db)
+                if group.fulfilment == .pickup, let storeID = group.store?.id {
+                    storeStock.append((storeID, line.skuID, line.quantity, group.store?.name ?? ""))
+                } else {
+                    centralStock.append((line.skuID, sku.sku.$product.id, line.quantity))
+                }
+            }
+            try await appendEvent(orderID: orderID, from: nil, to: .pendingPayment, action: "place", actor: .member(memberID), reason: "")
+        }
+
+        let sql = try sqlDatabase(db)
+        for take in centralStock.sorted(by: { $0.skuID.uuidString < $1.skuID.uuidString }) {
+            let taken = try await sql.raw("""
+                UPDATE skus SET stock = stock - \(bind: take.quantity) WHERE id = \(bind: take.skuID) AND stock >= \(bind: take.quantity) RETURNING stock
+                """).all()
+            guard !taken.isEmpty else {
+                let left = try await Sku.find(take.skuID, on: db)?.stock ?? 0
+                throw CheckoutRefusal.notEnoughStock(field: "items", problem: left <= 0 ? .soldOut : .insufficientStock, stock: max(left, 0))
+            }
+            try await sql.raw("UPDATE products SET total_stock = total_stock - \(bind: take.quantity) WHERE id = \(bind: take.productID)").run()
+        }
+        for take in storeStock.sorted(by: { ($0.storeID.uuidString, $0.skuID.uuidString) < ($1.storeID.uuidString, $1.skuID.uuidString) }) {
+            let taken = try await sql.raw("""
+                UPDATE store_stock SET stock = stock - \(bind: take.quantity)
+                WHERE store_id = \(bind: take.storeID) AND sku_id = \(bind: take.skuID) AND stock >= \(bind: take.quantity) RETURNING stock
+                """).all()
+            guard !taken.isEmpty else { throw CheckoutRefusal.pickupUnavailable(field: "deliveries", store: take.name) }
+        }
+        if plan.fromCart, !plan.cartItemIDs.isEmpty {
+            try await CartItem.query(on: db).filter(\.$memberID == memberID).filter(\.$id ~~ plan.cartItemIDs).delete()
+        }
+        return payment
+    }
+
+    /// Digits a person can read out: the time to the second and ten random digits.
+    static func number(prefix: String, at date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
+        formatter.dateFormat = "yyyyMMddHHmmss"
+        let random = (0..<10).map { _ in String(Int.random(in: 0...9)) }.joined()
+        return prefix + formatter.string(from: date) + random
+    }
+
+    // MARK: moving
+
+    /// Moves the order by `action` if its state allows, by a conditional update on the state it was
+    /// read in: of two racing moves, one wins and the other is refused as the state no longer fits.
+    @discardableResult
+    func transition(_ order: Order, _ action: OrderAction, actor: OrderActor, reason: String = "", facts: OrderFacts? = nil,
+                    stamp: String? = nil) async throws -> OrderState {
+        let from = order.orderState
+        let to = try OrderStateMachine.apply(action, to: from, facts: facts ?? OrderFacts(fulfilment: order.fulfilmentKind))
+        guard to != from else { return to }
+        let orderID = try order.requireID()
+        let stampSQL: SQLQueryString = stamp.map { ", \(unsafeRaw: $0) = \(bind: now)" } ?? ""
+        let moved = try await sqlDatabase(db).raw("""
+            UPDATE orders SET state = \(bind: to.rawValue)\(stampSQL) WHERE id = \(bind: orderID) AND state = \(bind: from.rawValue) RETURNING id
+            """).all()
+        guard !moved.isEmpty else { throw OrderTransitionError.notAllowed(state: try await currentState(orderID), action: action) }
+        order.state = to.rawValue
+        try await appendEvent(orderID: orderID, from: from, to: to, action: action.rawValue, actor: actor, reason: reason)
+        return to
+    }
+
+    private func currentState(_ orderID: UUID) async throws -> OrderState {
+        try await Order.find(orderID, on: db)?.orderState ?? .closed
+    }
+
+    func appendEvent(orderID: UUID, from: OrderState?, to: OrderState, action: String, actor: OrderActor, reason: String) async throws {
+        let event = OrderEvent()
+        event.orderID = orderID
+        event.fromState = from?.rawValue
+        event.toState = to.rawValue
+        event.action = action
+        event.actorKind = actor.kind
+        event.actorID = actor.id
+        event.reason = String(reason.prefix(200))
+        event.createdAt = now
+        try await event.create(on: db)
+    }
+
+    /// Ends an unpaid checkout: the payment closes, each of its orders is cancelled (by the buyer)
+    /// or closed (timed out), and the stock goes back. Returns false when the payment was no longer
+    /// open (paid meanwhile, or closed by someone else), and then changes nothing.
+    @discardableResult
+    func closeUnpaid(_ payment: Payment, action: OrderAction, actor: OrderActor, reason: String) async throws -> Bool {
+        let paymentID = try payment.requireID()
+        let closed = try await sqlDatabase(db).raw("""
+            UPDATE payments SET status = \(bind: PaymentStatus.closed.rawValue), closed_at = \(bind: now)
+            WHERE id = \(bind: paymentID) AND status = \(bind: PaymentStatus.created.rawValue) RETURNING id
+            """).all()
+        guard !closed.isEmpty else { return false }
+        payment.status = PaymentStatus.closed.rawValue
+        let orders = try await Order.query(on: db).filter(\.$paymentID == paymentID).sort(\.$orderNo).all()
+        for order in orders where order.orderState == .pendingPayment {
+            try await transition(order, action, actor: actor, reason: reason, stamp: "finished_at")
+            try await returnStock(of: order)
+        }
+        return true
+    }
+
+    /// Puts back what the order took: the store's stock for pickup, the SKU's otherwise. A SKU
+    /// deleted since gets nothing back.
+    func returnStock(of order: Order) async throws {
+        let lines = try await OrderLine.query(on: db).filter(\.$order.$id == order.requireID()).all()
+        let sql = try sqlDatabase(db)
+        for line in lines.sorted(by: { $0.skuID.uuidString < $1.skuID.uuidString }) {
+            let quantity = line.quantity - line.refundedQuantity
+            guard quantity > 0 else { continue }
+            if order.fulfilmentKind == .pickup, let storeID = order.pickupStoreID {
+                try await sql.raw("UPDATE store_stock SET stock = stock + \(bind: quantity) WHERE store_id = \(bind: storeID) AND sku_id = \(bind: line.skuID)").run()
+            } else {
+                try await sql.raw("UPDATE skus SET stock = stock + \(bind: quantity) WHERE id = \(bind: line.skuID)").run()
+                try await sql.raw("UPDATE products SET total_stock = total_stock + \(bind: quantity) WHERE id = \(bind: line.productID)").run()
+            }
+        }
+    }
+
+    /// Records follow-up work in the same transaction; the topic and subject make it unique.
+    func enqueue(_ topic: String, subject: UUID, payload: String = "") async throws {
+        try await sqlDatabase(db).raw("""
+            INSERT INTO outbox_messages (id, topic, subject_id, payload, created_at) VALUES
+            (\(bind: UUID()), \(bind: topic), \(bind: subject), \(bind: payload), \(bind: now))
+            ON CONFLICT (topic, subject_id) DO NOTHING
+            """).run()
+    }
+}
