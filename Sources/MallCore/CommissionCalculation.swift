@@ -439,3 +439,42 @@ extension CommissionRuleBook {
         if amount == 0 { level.unpaidReason = level.beforeCap.fen > 0 ? .reducedByCap : .ruleGivesZero }
     }
 }
+
+extension CommissionLineResult {
+    /// One sentence per level for the rule editor's preview (佣金预览): amount, rule, tier, rate
+    /// and base, or why nothing is paid. Names of people are the caller's to add.
+    public func explanation(_ locale: MallLocale) -> [String] {
+        levels.map { level in
+            let zhHead = "第 \(level.level) 级："
+            let enHead = "Level \(level.level): "
+            guard level.amount.fen > 0, let scope = level.scope, let formula = level.formula else {
+                let reason = (level.unpaidReason ?? .ruleGivesZero).explanation(locale)
+                return DistributionText.pick(locale, "\(zhHead)不计佣金——\(reason)", "\(enHead)nothing, because \(reason)")
+            }
+            var zhParts = [scope.source.name(locale)]
+            var enParts = [scope.source.name(locale)]
+            if level.tier > 0 {
+                zhParts.append("阶梯 \(level.tier)")
+                enParts.append("tier \(level.tier)")
+            }
+            if formula.rate.value > 0 {
+                zhParts.append("比例 \(DistributionText.percent(formula.rate)) × 基数 \(base.formatted(.zhHans))")
+                enParts.append("\(DistributionText.percent(formula.rate)) of \(base.formatted(.en))")
+            }
+            if formula.perUnit.fen > 0 {
+                zhParts.append("每件 \(formula.perUnit.formatted(.zhHans)) × \(quantity)")
+                enParts.append("\(formula.perUnit.formatted(.en)) × \(quantity) units")
+            }
+            if level.perOrderShare.fen > 0 {
+                zhParts.append("每单 \(formula.perOrder.formatted(.zhHans)) 分摊 \(level.perOrderShare.formatted(.zhHans))")
+                enParts.append("\(level.perOrderShare.formatted(.en)) of \(formula.perOrder.formatted(.en)) per order")
+            }
+            if level.capReduction.fen > 0 {
+                zhParts.append("超出单行上限扣减 \(level.capReduction.formatted(.zhHans))")
+                enParts.append("\(level.capReduction.formatted(.en)) cut by the cap per line")
+            }
+            return DistributionText.pick(locale, "\(zhHead)\(level.amount.formatted(.zhHans))（\(zhParts.joined(separator: "，"))）",
+                                         "\(enHead)\(level.amount.formatted(.en)) (\(enParts.joined(separator: ", ")))")
+        }
+    }
+}

@@ -81,9 +81,14 @@ public enum CommissionLifecycleError: DistributionFailure, Equatable, Sendable {
     case held
     case alreadyHeld
     case notHeld
+    /// A refund may only lower a commission.
+    case amountWouldRise
+    case illegalRefund(CommissionState)
 
     public var code: String {
         switch self {
+        case .amountWouldRise: "commission_amount_would_rise"
+        case .illegalRefund: "commission_illegal_refund"
         case .illegalTransition: "commission_illegal_transition"
         case .held: "commission_held"
         case .alreadyHeld: "commission_already_held"
@@ -99,6 +104,9 @@ public enum CommissionLifecycleError: DistributionFailure, Equatable, Sendable {
         case .held: DistributionText.pick(locale, "佣金正在风控审核中，暂不结算。", "The commission is held for review and cannot settle.")
         case .alreadyHeld: DistributionText.pick(locale, "佣金已被暂扣。", "The commission is already held.")
         case .notHeld: DistributionText.pick(locale, "佣金未被暂扣。", "The commission is not held.")
+        case .amountWouldRise: DistributionText.pick(locale, "退款后佣金不能增加。", "A refund cannot raise a commission.")
+        case .illegalRefund(let state):
+            DistributionText.pick(locale, "\(state.name(locale))的佣金不能再退款。", "A \(state.name(locale)) commission takes no more refunds.")
         }
     }
 }
@@ -177,6 +185,33 @@ public enum CommissionNettingError: DistributionFailure, Equatable, Sendable {
         case .negativeAmount: DistributionText.pick(locale, "金额不能为负数。", "The amount cannot be negative.")
         case .negativeBalance: DistributionText.pick(locale, "余额或欠款不能为负数。", "A balance or debt cannot be negative.")
         case .overflow: DistributionText.pick(locale, "金额过大。", "The amount is too large.")
+        }
+    }
+}
+
+/// What a refund does to one commission record, from its state and its recomputed amount.
+public enum CommissionRefundEffect: Hashable, Sendable {
+    /// The amount did not change.
+    case none
+    /// A pending or frozen record is lowered to the new amount.
+    case reduce(to: Money)
+    /// A pending or frozen record fell to zero: void it.
+    case void
+    /// A settled record went down: take the difference back through `CommissionDebtNetting`.
+    case clawBack(Money)
+}
+
+extension CommissionLifecycle {
+    /// Turns a recomputed amount into the action the record needs. Voided records take no more
+    /// refunds; amounts never rise.
+    public static func refundEffect(state: CommissionState, before: Money, after: Money)
+        throws(CommissionLifecycleError) -> CommissionRefundEffect {
+        guard after.fen >= 0, after <= before else { throw .amountWouldRise }
+        if after == before { return .none }
+        switch state {
+        case .pending, .frozen: return after.fen == 0 ? .void : .reduce(to: after)
+        case .settled: return .clawBack(Money(fen: before.fen - after.fen))
+        case .voided: throw .illegalRefund(state)
         }
     }
 }

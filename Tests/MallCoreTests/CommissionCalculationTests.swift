@@ -352,4 +352,21 @@ struct CommissionWorld {
         #expect(try decoded.lines[0].recompute(remainingPaidAmount: Money(fen: 9_000), remainingQuantity: 1).amounts.map(\.fen)
                 == [900, 450, 180])
     }
+
+    // MARK: preview
+
+    @Test func thePreviewExplainsEachLevel() throws {
+        let tiered = CommissionLevelRule(.rate(500), tiers: [CommissionTier(minimumPeriodSales: Money(fen: 1), formula: .rate(1_000))])
+        let rule = CommissionRule(scope: .sku(W.sku), level1: tiered, level2: CommissionLevelRule(.perUnit(Money(fen: 4_000))))
+        let book = try CommissionRuleBook(rules: [rule, W.globalRule])
+        let seller = DistributorSnapshot(id: W.a, periodSales: Money(fen: 5))
+        let frozen = DistributorSnapshot(id: W.c, status: .frozen)
+        let line = try book.calculate(W.member([seller, DistributorSnapshot(id: W.b), frozen]), lines: [W.line()]).lines[0]
+        #expect(line.explanation(.zhHans) == [
+            "第 1 级：¥18.00（SKU 规则，阶梯 1，比例 10% × 基数 ¥180.00）",
+            "第 2 级：¥72.00（SKU 规则，每件 ¥40.00 × 2，超出单行上限扣减 ¥8.00）",
+            "第 3 级：不计佣金——分销员已冻结",
+        ])
+        #expect(line.explanation(.en)[2] == "Level 3: nothing, because the distributor is frozen")
+    }
 }

@@ -131,4 +131,23 @@ import Testing
                                               settings: WithdrawalSettings())
         #expect(quote.net == Money(fen: 1_000))
     }
+
+    // MARK: refunds
+
+    @Test func aRefundLowersVoidsOrClawsBack() throws {
+        #expect(try CommissionLifecycle.refundEffect(state: .pending, before: Money(fen: 500), after: Money(fen: 500)) == CommissionRefundEffect.none)
+        #expect(try CommissionLifecycle.refundEffect(state: .pending, before: Money(fen: 500), after: Money(fen: 200)) == .reduce(to: Money(fen: 200)))
+        #expect(try CommissionLifecycle.refundEffect(state: .frozen, before: Money(fen: 500), after: .zero) == .void)
+        #expect(try CommissionLifecycle.refundEffect(state: .settled, before: Money(fen: 500), after: Money(fen: 200)) == .clawBack(Money(fen: 300)))
+        #expect(try CommissionLifecycle.refundEffect(state: .settled, before: Money(fen: 500), after: .zero) == .clawBack(Money(fen: 500)))
+        #expect(throws: CommissionLifecycleError.amountWouldRise) {
+            try CommissionLifecycle.refundEffect(state: .pending, before: Money(fen: 500), after: Money(fen: 501))
+        }
+        #expect(throws: CommissionLifecycleError.amountWouldRise) {
+            try CommissionLifecycle.refundEffect(state: .pending, before: Money(fen: 500), after: Money(fen: -1))
+        }
+        #expect(throws: CommissionLifecycleError.illegalRefund(.voided)) {
+            try CommissionLifecycle.refundEffect(state: .voided, before: Money(fen: 500), after: .zero)
+        }
+    }
 }
