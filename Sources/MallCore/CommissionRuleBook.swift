@@ -96,7 +96,8 @@ public struct CommissionRuleBook: Sendable {
     private static func inherit(_ own: [UUID: Slots], parents: [UUID: UUID]) throws(CommissionConfigError) -> [UUID: Slots] {
         guard !own.isEmpty else { return [:] }
         var resolved: [UUID: Slots] = [:]
-        let all = Set(own.keys).union(parents.keys)
+        // In a fixed order, so that a cycle is always reported at the same category.
+        let all = Set(own.keys).union(parents.keys).sorted { $0.uuidString < $1.uuidString }
         for start in all {
             var slots = own[start] ?? .empty
             var seen: Set<UUID> = [start]

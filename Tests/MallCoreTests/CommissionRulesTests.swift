@@ -115,7 +115,7 @@ import Testing
         #expect(throws: CommissionConfigError.duplicateScope(.global)) {
             try CommissionRuleBook(rules: [W.globalRule, W.globalRule])
         }
-        #expect(throws: CommissionConfigError.categoryCycle(W.formula)) {
+        #expect(throws: CommissionConfigError.categoryCycle(W.babies)) {
             try CommissionRuleBook(rules: [CommissionRule(scope: .category(W.formula), level1: W.rate(1))],
                                    categoryParents: [W.formula: W.babies, W.babies: W.formula])
         }
