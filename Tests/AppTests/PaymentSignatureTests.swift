@@ -371,6 +371,17 @@ func expectPaymentError<E: Error & Equatable>(_ expected: E, sourceLocation: Sou
         headers.map { $0.0 == name ? ($0.0, value) : $0 }
     }
 
+    @Test func signedTextIsTimestampNonceRawBodyEachFollowedByNewline() throws {
+        let message = WeChatPayMessage.callback(timestamp: "1700000000", nonce: "N1", body: Data("{\"a\":1}".utf8))
+        #expect(String(decoding: message, as: UTF8.self) == "1700000000\nN1\n{\"a\":1}\n")
+        // A signature made here, independently of the library's message builder, is accepted.
+        let text = "1700000000\nN1\n" + String(decoding: Self.body, as: UTF8.self) + "\n"
+        let signature = try PaymentKeySigner(PaymentTestKeys.platformPublicKey).base64Signature(for: Data(text.utf8))
+        let headers: WeChatPayHeaders = ["wechatpay-timestamp": "1700000000", "wechatpay-nonce": "N1",
+                                         "wechatpay-signature": signature, "wechatpay-serial": PaymentTestKeys.publicKeyID]
+        _ = try verifier.verify(headers: headers, body: Self.body, now: Self.now)
+    }
+
     @Test func acceptsBothACertificateSerialAndAPublicKeyIDAtOnce() throws {
         let byCertificate = try verifier.verify(headers: WeChatPayHeaders(signed(certificateSigner)),
                                                 body: Self.body, now: Self.now)
@@ -834,6 +845,13 @@ func expectPaymentError<E: Error & Equatable>(_ expected: E, sourceLocation: Sou
         var changedAmount = pairs
         if let index = changedAmount.firstIndex(where: { $0.0 == "total_amount" }) { changedAmount[index].1 = "8888.00" }
         expectPaymentError(AlipaySignatureError.badSignature) { _ = try verifier.verify(body: Self.formBody(changedAmount)) }
+    }
+
+    @Test func notificationSigningTextIsSortedDecodedAndKeepsEmptyValues() {
+        let parameters = ["trade_status": "TRADE_SUCCESS", "app_id": "2021", "subject": "测试 A+B", "sign": "s",
+                          "sign_type": "RSA2", "passback_params": "", "Z": "1"]
+        #expect(AlipaySignature.notificationContent(parameters)
+            == "Z=1&app_id=2021&passback_params=&subject=测试 A+B&trade_status=TRADE_SUCCESS")
     }
 
     @Test func excludesSignTypeFromTheSignedText() throws {
