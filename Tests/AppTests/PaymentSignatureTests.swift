@@ -466,6 +466,16 @@ func expectPaymentError<E: Error & Equatable>(_ expected: E, sourceLocation: Sou
             let headers = replacing("Wechatpay-Serial", with: spelling, in: try signed())
             _ = try verifier.verify(headers: WeChatPayHeaders(headers), body: Self.body, now: Self.now)
         }
+        // A serial whose first hex digit is 0: OpenSSL prints "0A…", Java's BigInteger "A…"; both select it.
+        var keys = WeChatPayPlatformKeys()
+        let serial = try keys.addCertificate(pem: PaymentTestKeys.certificatePEM(
+            key: PaymentTestKeys.stranger, serial: [0x0A, 0xBC, 0xDE, 0xF0, 0x12, 0x34, 0x56, 0x78]))
+        #expect(serial == "0ABCDEF012345678")
+        let zeroLed = WeChatPaySignatureVerifier(keys: keys)
+        let signer = WeChatPayPlatformSigner(serial: "ABCDEF012345678", key: PaymentTestKeys.signer(PaymentTestKeys.stranger))
+        _ = try zeroLed.verify(headers: WeChatPayHeaders(signed(signer)), body: Self.body, now: Self.now)
+        let full = replacing("Wechatpay-Serial", with: "0ABCDEF012345678", in: try signed(signer))
+        _ = try zeroLed.verify(headers: WeChatPayHeaders(full), body: Self.body, now: Self.now)
         let lowerID = replacing("Wechatpay-Serial", with: PaymentTestKeys.publicKeyID.lowercased(), in: try signed(publicKeySigner))
         #expect(throws: WeChatPaySignatureError.self) {
             _ = try verifier.verify(headers: WeChatPayHeaders(lowerID), body: Self.body, now: Self.now)
