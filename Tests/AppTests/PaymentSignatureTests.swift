@@ -280,6 +280,25 @@ func expectPaymentError<E: Error & Equatable>(_ expected: E, sourceLocation: Sou
         }
     }
 
+    @Test func fakeChecksRequestsAgainstTheMerchantCertificate() throws {
+        let pem = PaymentTestKeys.certificatePEM(key: PaymentTestKeys.merchant, serial: [0x40, 0x8B, 0x07, 0xE7])
+        let certificate = try PaymentKeyFile.certificate(pem: pem)
+        let byCertificate = WeChatPayRequestVerifier(merchantID: Self.mchid, certificate: certificate)
+        let signer = WeChatPayRequestSigner(merchantID: Self.mchid, serialNumber: certificate.serialNumber,
+                                            key: PaymentTestKeys.signer(PaymentTestKeys.merchant))
+        let value = try signer.authorization(method: "GET", pathWithQuery: "/v3/certificates", body: Data(),
+                                             timestamp: 1_554_208_460, nonce: "N")
+        _ = try byCertificate.verify(authorization: value, method: "GET", pathWithQuery: "/v3/certificates",
+                                     body: Data(), now: Self.now)
+        let wrongSerial = try WeChatPayRequestSigner(merchantID: Self.mchid, serialNumber: "408B07E8",
+                                                     key: PaymentTestKeys.signer(PaymentTestKeys.merchant))
+            .authorization(method: "GET", pathWithQuery: "/v3/certificates", body: Data(), timestamp: 1_554_208_460, nonce: "N")
+        expectPaymentError(WeChatPaySignatureError.unknownSerial("408B07E8")) {
+            _ = try byCertificate.verify(authorization: wrongSerial, method: "GET", pathWithQuery: "/v3/certificates",
+                                         body: Data(), now: Self.now)
+        }
+    }
+
     @Test(arguments: ["mchid", "nonce_str", "signature", "timestamp", "serial_no"])
     func parserRefusesAMissingField(field: String) throws {
         let value = try header()
@@ -1010,6 +1029,64 @@ func expectPaymentError<E: Error & Equatable>(_ expected: E, sourceLocation: Sou
         for (error, code, status) in table {
             #expect(error.code == code)
             #expect(error.httpStatus == status)
+        }
+    }
+}
+
+// MARK: - Hostile input
+
+/// Random and mutated inputs from a fixed seed: every parser and verifier answers with a typed error, never a trap.
+@Suite struct PaymentHostileInputTests {
+    static func randomBytes(_ generator: inout PaymentTestGenerator, alphabet: [UInt8]? = nil) -> [UInt8] {
+        let count = Int(generator.next(upperBound: UInt64(200)))
+        return (0..<count).map { _ in
+            guard let alphabet else { return UInt8(truncatingIfNeeded: generator.next()) }
+            return alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))]
+        }
+    }
+
+    static let formAlphabet = Array("ab=&%+2BFfz0\u{7F} 中".utf8)
+    static let headerAlphabet = Array("WECHATPAY2-SHA256-RSA2048 mchid=\",_noe\\".utf8)
+
+    @Test func alipayBodiesNeverTrap() {
+        var generator = PaymentTestGenerator(state: 7)
+        let verifier = AlipayNotificationVerifier(appID: "1", alipayPublicKey: PaymentTestKeys.verifier(PaymentTestKeys.alipay))
+        for round in 0..<2_000 {
+            let bytes = Self.randomBytes(&generator, alphabet: round % 2 == 0 ? Self.formAlphabet : nil)
+            #expect(throws: AlipaySignatureError.self) { _ = try verifier.verify(body: Data(bytes)) }
+            _ = try? AlipayAmount.fen(fromYuan: String(decoding: bytes.prefix(16), as: UTF8.self))
+        }
+    }
+
+    @Test func weChatHeadersNeverTrap() {
+        var generator = PaymentTestGenerator(state: 11)
+        let verifier = WeChatPaySignatureVerifier(keys: WeChatPayCallbackTests.keys)
+        for round in 0..<2_000 {
+            let bytes = Self.randomBytes(&generator, alphabet: round % 2 == 0 ? Self.headerAlphabet : nil)
+            let text = String(decoding: bytes, as: UTF8.self)
+            _ = try? WeChatPayAuthorization.parse(text)
+            _ = try? WeChatPayAuthorization.parse("WECHATPAY2-SHA256-RSA2048 " + text)
+            let headers: WeChatPayHeaders = ["Wechatpay-Timestamp": String(text.prefix(12)), "Wechatpay-Nonce": text,
+                                             "Wechatpay-Signature": text, "Wechatpay-Serial": PaymentTestKeys.publicKeyID]
+            #expect(throws: WeChatPaySignatureError.self) {
+                _ = try verifier.verify(headers: headers, body: Data(bytes), now: Date(timeIntervalSince1970: 0))
+            }
+        }
+    }
+
+    @Test func weChatResourcesNeverTrap() throws {
+        var generator = PaymentTestGenerator(state: 13)
+        let key = try WeChatPayAPIv3Key(WeChatPayResourceTests.apiKey)
+        for _ in 0..<1_000 {
+            let bytes = Self.randomBytes(&generator)
+            let resource = WeChatPayEncryptedResource(
+                algorithm: "AEAD_AES_256_GCM", ciphertext: Data(bytes).base64EncodedString(),
+                nonce: String(decoding: bytes.prefix(12), as: UTF8.self), associatedData: nil, originalType: nil)
+            #expect(throws: WeChatPayResourceError.self) { _ = try WeChatPayResourceCipher.decrypt(resource, key: key) }
+            #expect(throws: WeChatPayResourceError.self) { _ = try WeChatPayNotification.decode(from: Data(bytes)) }
+            _ = try? PaymentKeyFile.privateKey(pem: String(decoding: bytes, as: UTF8.self))
+            _ = try? PaymentKeyFile.certificate(pem: "-----BEGIN CERTIFICATE-----\n" + Data(bytes).base64EncodedString()
+                                                  + "\n-----END CERTIFICATE-----\n")
         }
     }
 }

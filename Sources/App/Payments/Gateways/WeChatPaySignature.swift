@@ -225,6 +225,13 @@ public struct WeChatPayRequestVerifier: Sendable {
         self.tolerance = tolerance
     }
 
+    /// From the merchant API certificate (`apiclient_cert.pem`), whose serial our requests name.
+    public init(merchantID: String, certificate: PaymentKeyCertificate,
+                tolerance: TimeInterval = WeChatPayMessage.tolerance) {
+        self.init(merchantID: merchantID, serialNumber: certificate.serialNumber, merchantKey: certificate.verifier,
+                  tolerance: tolerance)
+    }
+
     /// Checks one request. `authorization` is the header value or nil when absent; `now` is the caller's clock.
     public func verify(authorization: String?, method: String, pathWithQuery: String, body: some DataProtocol,
                        now: Date) throws(WeChatPaySignatureError) -> WeChatPayAuthorization {
