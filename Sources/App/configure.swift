@@ -74,6 +74,7 @@ func routes(_ app: Application) throws {
     }
     app.get("openapi.json", use: OpenAPIDocument.serve)
     try app.register(collection: ImageController())
+    try app.register(collection: PaymentCallbackController())
 
     let api = app.grouped("api", "v1").grouped(BearerAuthMiddleware())
     try api.register(collection: AuthAPIController())

@@ -145,6 +145,48 @@ def own_cart_item_ids() -> list[str]:
     return cached("own-cart-items", load, ttl=2.0)
 
 
+def own_address_id() -> str:
+    def load():
+        found = ids(api("GET", "/api/v1/me/addresses"))
+        if found:
+            return found[0]
+        body = {"receiverName": "测试", "phone": "13800138000", "provinceCode": "31", "city": "上海市",
+                "district": "静安区", "detail": "南京西路 1 号"}
+        return api("POST", "/api/v1/me/addresses", json=body)["id"].lower()
+    return cached("own-address", load, ttl=float("inf"))
+
+
+def place_order(token_value: str = "") -> dict:
+    """A fresh checkout of one unit of a public SKU, placed by the member whose token is given."""
+    headers = {"Authorization": "Bearer " + token_value} if token_value else {}
+    auth = not token_value
+    addresses = api("GET", "/api/v1/me/addresses", auth=auth, headers=dict(headers))
+    if addresses:
+        address = addresses[0]["id"]
+    else:
+        body = {"receiverName": "测试", "phone": "13800138000", "provinceCode": "31", "city": "上海市",
+                "district": "静安区", "detail": "南京西路 1 号"}
+        address = api("POST", "/api/v1/me/addresses", auth=auth, headers=dict(headers), json=body)["id"]
+    body = {"items": [{"skuId": rng.choice(public_sku_ids()), "quantity": 1}], "addressId": address}
+    return api("POST", "/api/v1/checkout", auth=auth, headers=dict(headers), json=body)
+
+
+def own_order_ids() -> list[str]:
+    def load():
+        found = ids(api("GET", "/api/v1/me/orders?limit=50"))
+        return found or ids(place_order()["orders"])
+    return cached("own-orders", load, ttl=5.0)
+
+
+def own_payment_ids() -> list[str]:
+    return cached("own-payments", lambda: [o["paymentId"].lower() for o in api("GET", "/api/v1/me/orders?limit=50")] or
+                  [place_order()["payment"]["id"].lower()], ttl=5.0)
+
+
+def shop_order_ids() -> list[str]:
+    return cached("shop-orders", lambda: ids(api("GET", "/api/v1/merchant/orders?limit=50")), ttl=5.0)
+
+
 def public_store_ids() -> list[str]:
     return cached("stores", lambda: ids(api("GET", "/api/v1/stores?limit=100", auth=False)))
 
@@ -329,6 +371,13 @@ def fix_cart_selection(case) -> None:
         case.body["itemIds"] = own_cart_item_ids()[:3]
 
 
+def fix_checkout(case) -> None:
+    if isinstance(case.body, dict) and public_sku_ids():
+        case.body["items"] = [{"skuId": rng.choice(public_sku_ids()), "quantity": 1}]
+        case.body["addressId"] = own_address_id()
+        case.body["deliveries"] = None
+
+
 def fix_category(case) -> None:
     body = case.body
     if not isinstance(body, dict) or body.get("parentId") is None:
@@ -388,6 +437,8 @@ BODY_FIXES = {
     "addToCart": fix_cart_add,
     "changeCartItem": fix_cart_change,
     "selectCartItems": fix_cart_selection,
+    "previewCheckout": fix_checkout,
+    "placeCheckout": fix_checkout,
 }
 PATH_FIXES = {
     "getProduct": path_id("productID", public_product_ids),
@@ -408,6 +459,13 @@ PATH_FIXES = {
     "deleteAddress": path_id("addressID", own_address_ids),
     "changeCartItem": path_id("itemID", own_cart_item_ids),
     "removeCartItem": path_id("itemID", own_cart_item_ids),
+    "getMyOrder": path_id("orderID", own_order_ids),
+    "cancelMyOrder": path_id("orderID", own_order_ids),
+    "confirmReceipt": path_id("orderID", own_order_ids),
+    "getPayment": path_id("paymentID", own_payment_ids),
+    "payPayment": path_id("paymentID", own_payment_ids),
+    "getMerchantOrder": path_id("orderID", shop_order_ids),
+    "shipOrder": path_id("orderID", shop_order_ids),
     "approveMerchantApplication": path_id("applicationID", lambda: [pending_application()]),
     "rejectMerchantApplication": path_id("applicationID", lambda: [pending_application()]),
 }
@@ -459,6 +517,11 @@ def prepare(count: int = 3) -> None:
     print(licence_image())
     for _ in range(count):
         pending_application()
+    # Orders in the shops, for the merchant's order operations.
+    member = os.environ.get("FUZZ_MEMBER_TOKEN", "")
+    if member:
+        for _ in range(count):
+            place_order(member)
     operator = os.environ.get("FUZZ_OPERATOR_TOKEN", "")
     if operator:
         api("POST", "/api/v1/admin/brands", auth=False, json={"name": "测试品牌 " + token(4)},

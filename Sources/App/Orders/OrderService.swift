@@ -44,9 +44,11 @@ struct OrderService {
 
         var centralStock: [(skuID: UUID, productID: UUID, quantity: Int64)] = []
         var storeStock: [(storeID: UUID, skuID: UUID, quantity: Int64, name: String)] = []
-        for (group, quote) in zip(plan.groups, plan.quote.orders) {
+        // One random stem per checkout and the group's place after it, so the orders sort as planned.
+        let stem = Self.number(prefix: "", at: now, randomDigits: 8)
+        for (index, (group, quote)) in zip(plan.groups, plan.quote.orders).enumerated() {
             let order = Order()
-            order.orderNo = Self.number(prefix: "", at: now)
+            order.orderNo = stem + String(format: "%02d", index + 1)
             order.memberID = memberID
             order.merchantID = try group.merchant.requireID()
             order.paymentID = paymentID
@@ -133,13 +135,13 @@ struct OrderService {
         return payment
     }
 
-    /// Digits a person can read out: the time to the second and ten random digits.
-    static func number(prefix: String, at date: Date) -> String {
+    /// Digits a person can read out: the time to the second, then random digits.
+    static func number(prefix: String, at date: Date, randomDigits: Int = 10) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
         formatter.dateFormat = "yyyyMMddHHmmss"
-        let random = (0..<10).map { _ in String(Int.random(in: 0...9)) }.joined()
+        let random = (0..<randomDigits).map { _ in String(Int.random(in: 0...9)) }.joined()
         return prefix + formatter.string(from: date) + random
     }
 

@@ -9,8 +9,6 @@ struct PaymentAPIController: RouteCollection {
         let payments = routes.grouped("payments")
         payments.get(":paymentID", use: show)
         payments.post(":paymentID", "pay", use: pay)
-        payments.post("callbacks", "sandbox", use: sandboxCallback)
-        routes.post("sandbox", "payments", ":paymentNo", "complete", use: sandboxComplete)
     }
 
     @Sendable func show(req: Request) async throws -> PaymentDTO {
@@ -50,6 +48,15 @@ struct PaymentAPIController: RouteCollection {
         return try PaymentDTO(payment, req.locale, payUrl: Self.payURL(payment))
     }
 
+}
+
+/// Providers' notifications arrive at `/callbacks/<provider>`, outside the client API: they carry
+/// the provider's signature instead of a login.
+struct PaymentCallbackController: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        routes.post("callbacks", "sandbox", use: sandboxCallback)
+    }
+
     /// The sandbox's own notification, verified over the raw body like a real provider's.
     @Sendable func sandboxCallback(req: Request) async throws -> Response {
         let body = req.body.data.map { Array($0.readableBytesView) } ?? []
@@ -67,26 +74,14 @@ struct PaymentAPIController: RouteCollection {
         }
     }
 
-    /// What the sandbox's pay page does when the buyer confirms: the charge is recorded at the
-    /// "provider" first, then its signed callback is delivered to us.
-    @Sendable func sandboxComplete(req: Request) async throws -> PaymentDTO {
-        let memberID = try req.requireMember().requireID()
-        let paymentNo = try req.parameters.require("paymentNo")
-        guard let payment = try await Payment.query(on: req.db).filter(\.$paymentNo == paymentNo).filter(\.$memberID == memberID).first(),
-              payment.provider == PaymentMethod.sandbox.rawValue else { throw APIError.notFound }
-        let notification = try await SandboxCharges.charge(payment, on: req)
-        try await Self.applySandbox(notification, req)
-        guard let fresh = try await Payment.find(payment.requireID(), on: req.db) else { throw APIError.notFound }
-        return try PaymentDTO(fresh, req.locale)
-    }
 }
 
 /// The sandbox provider's side: it keeps a charge per payment, as a real provider would, so that
 /// a lost callback can be found again by asking it.
 enum SandboxCharges {
-    static func charge(_ payment: Payment, on req: Request) async throws -> SandboxGateway.Notification {
-        let (paymentNo, amount, now) = (payment.paymentNo, payment.amount, req.now)
-        return try await req.writeTransaction { db in
+    static func charge(_ payment: Payment, app: Application) async throws -> SandboxGateway.Notification {
+        let (paymentNo, amount, now) = (payment.paymentNo, payment.amount, app.clock.now())
+        return try await app.writeGate.transaction(on: app.db) { db in
             if let existing = try await SandboxCharge.query(on: db).filter(\.$paymentNo == paymentNo).first() {
                 return .init(paymentNo: paymentNo, tradeNo: existing.tradeNo, amountFen: existing.amount)
             }

@@ -76,6 +76,12 @@ struct PaymentService {
     /// amount other than the payment's is refused with nothing changed.
     @discardableResult
     func confirm(paymentNo: String, method: PaymentMethod, tradeNo: String, amount: Money) async throws -> PaymentOutcome {
+        // Concurrent deliveries queue on the payment's row (SQLite's write gate does this already),
+        // so each reads the status the one before it left and a repeat is seen as a repeat.
+        let sql = try sqlDatabase(db)
+        if sql.dialect.name == "postgresql" {
+            try await sql.raw("SELECT id FROM payments WHERE payment_no = \(bind: paymentNo) FOR UPDATE").run()
+        }
         guard let payment = try await Payment.query(on: db).filter(\.$paymentNo == paymentNo).first() else { throw APIError.notFound }
         let status = PaymentStatus(rawValue: payment.status) ?? .closed
         let outcome = try PaymentFlow.apply(.succeeded(amount: amount), to: status, expected: Money(fen: payment.amount), orderState: .pendingPayment)
