@@ -21,8 +21,10 @@ public struct ShippingRule: Hashable, Codable, Sendable {
         self.stepFee = stepFee
     }
 
-    /// The fee for `units`. Any parcel pays the first fee, even one of 0 g.
+    /// The fee for `units`. Any parcel pays the first fee, even one of 0 g. A rule built outside a
+    /// template is checked here too, so a zero step cannot divide by zero.
     public func fee(forUnits units: Int64) throws(ShippingError) -> Money {
+        try validate(province: nil)
         guard units > firstUnits else { return firstFee }
         let extra = units - firstUnits // both non-negative: cannot overflow
         let steps = extra / stepUnits + (extra % stepUnits == 0 ? 0 : 1)

@@ -116,6 +116,16 @@ import Testing
         #expect(ShippingError.invalidRule(province: nil, field: .stepUnits).localizedMessage(.zhHans) == "默认续件（续重）至少为 1")
     }
 
+    @Test func aRuleUsedAloneIsCheckedToo() throws {
+        #expect(throws: ShippingError.invalidRule(province: nil, field: .stepUnits)) {
+            try ShippingRule(firstUnits: 1, firstFee: .zero, stepUnits: 0, stepFee: .zero).fee(forUnits: 5)
+        }
+        #expect(throws: ShippingError.invalidRule(province: nil, field: .firstUnits)) {
+            try ShippingRule(firstUnits: .min, firstFee: .zero, stepUnits: 1, stepFee: .zero).fee(forUnits: .max)
+        }
+        #expect(try Self.good.fee(forUnits: 3) == Money(fen: 700))
+    }
+
     @Test func aStoredTemplateIsCheckedAsItIsRead() throws {
         let data = try JSONEncoder().encode(Self.byCount)
         #expect(try JSONDecoder().decode(ShippingTemplate.self, from: data) == Self.byCount)
