@@ -66,7 +66,7 @@ token[platform]=$(login /api/v1/auth/staff-login '{"username":"admin","password"
 # operator's review links start from pending applications, products from a brand, the shop's
 # order operations from orders a member placed.
 export SCHEMATHESIS_HOOKS=tests/api/hooks.py FUZZ_BASE="$BASE" FUZZ_SEED="$SEED" FUZZ_SERVER_LOG="$work/serve.log"
-FUZZ_LICENCE_IMAGE=$(FUZZ_ROLE=prepare FUZZ_TOKEN= FUZZ_OPERATOR_TOKEN=${token[platform]} FUZZ_MEMBER_TOKEN=${token[member]} .venv/bin/python tests/api/hooks.py prepare)
+FUZZ_LICENCE_IMAGE=$(FUZZ_ROLE=prepare FUZZ_TOKEN= FUZZ_OPERATOR_TOKEN=${token[platform]} FUZZ_MEMBER_TOKEN=${token[member]} FUZZ_MERCHANT_TOKEN=${token[merchant]} .venv/bin/python tests/api/hooks.py prepare)
 export FUZZ_LICENCE_IMAGE
 
 # Each audience runs over the operations tagged for it in the contract; the `ignored_auth`

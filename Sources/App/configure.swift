@@ -23,12 +23,18 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     }
     app.migrations.add(Migrations.all)
     app.lifecycle.use(ScheduledSweep())
+    app.lifecycle.use(ScheduledOrderJobs())
 
     app.decoyPasswordHash = try Bcrypt.hash(Tokens.random(), cost: config.bcryptCost)
     if !app.hasSmsSender {
         app.sms = try SmsConfiguration.sender(environment: app.environment, variables: ProcessInfo.processInfo.environment, app: app)
     }
     await app.jwt.keys.add(hmac: HMACKey(from: config.jwtSecret), digestAlgorithm: .sha256)
+
+    // The sandbox pays nothing real: never offered in production.
+    if app.environment != .production, app.paymentGateways[.sandbox] == nil {
+        app.paymentGateways[.sandbox] = SandboxPaymentGateway(app: app)
+    }
 
     app.imageStorage = LocalImageStorage(directory: config.uploadsDirectory, threadPool: app.threadPool)
     app.storefrontCache = StorefrontCache(timeToLive: .milliseconds(Int64(config.storefrontCacheMilliseconds)))
@@ -88,6 +94,7 @@ func routes(_ app: Application) throws {
     try api.register(collection: ShippingTemplateAPIController())
     try api.register(collection: OrderAPIController())
     try api.register(collection: PaymentAPIController())
+    try api.register(collection: AfterSaleAPIController())
 
     let web = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try web.register(collection: StorefrontPageController())

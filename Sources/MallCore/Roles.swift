@@ -21,9 +21,10 @@ public enum StaffRole: String, Codable, Sendable, CaseIterable {
         switch self {
         case .platformAdmin: Set(Permission.allCases.filter(\.isPlatform))
         case .platformFinance: [.viewConsole, .viewLedger, .viewMerchants]
-        case .platformSupport: [.viewConsole, .viewMembers, .viewMerchants]
-        case .merchantOwner: [.viewShop, .manageShop, .manageShopStaff]
-        case .merchantStaff, .storeClerk: [.viewShop]
+        case .platformSupport: [.viewConsole, .viewMembers, .viewMerchants, .handleDisputes]
+        case .merchantOwner: [.viewShop, .manageShop, .manageShopStaff, .handleOrders]
+        case .merchantStaff: [.viewShop, .handleOrders]
+        case .storeClerk: [.viewShop]
         }
     }
 
@@ -40,10 +41,14 @@ public enum Permission: String, Codable, Sendable, CaseIterable {
     case viewAuditLog = "audit.view"
     case manageStaff = "staff.manage"
     case manageCatalog = "catalog.manage"
+    /// Deciding after-sales appeals between buyers and shops.
+    case handleDisputes = "disputes.handle"
     // merchant
     case viewShop = "shop.view"
     case manageShop = "shop.manage"
     case manageShopStaff = "shop.staff.manage"
+    /// Shipping orders and answering after-sales: the shop's everyday work, for every staff member.
+    case handleOrders = "shop.orders.handle"
 
     public var isPlatform: Bool { !rawValue.hasPrefix("shop.") }
 }

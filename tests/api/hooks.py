@@ -156,8 +156,8 @@ def own_address_id() -> str:
     return cached("own-address", load, ttl=float("inf"))
 
 
-def place_order(token_value: str = "") -> dict:
-    """A fresh checkout of one unit of a public SKU, placed by the member whose token is given."""
+def place_order(token_value: str = "", skus: list[str] | None = None) -> dict:
+    """A fresh checkout of one unit of a public SKU (or one of `skus`), placed by the member whose token is given."""
     headers = {"Authorization": "Bearer " + token_value} if token_value else {}
     auth = not token_value
     addresses = api("GET", "/api/v1/me/addresses", auth=auth, headers=dict(headers))
@@ -167,7 +167,7 @@ def place_order(token_value: str = "") -> dict:
         body = {"receiverName": "测试", "phone": "13800138000", "provinceCode": "31", "city": "上海市",
                 "district": "静安区", "detail": "南京西路 1 号"}
         address = api("POST", "/api/v1/me/addresses", auth=auth, headers=dict(headers), json=body)["id"]
-    body = {"items": [{"skuId": rng.choice(public_sku_ids()), "quantity": 1}], "addressId": address}
+    body = {"items": [{"skuId": rng.choice(skus or public_sku_ids()), "quantity": 1}], "addressId": address}
     return api("POST", "/api/v1/checkout", auth=auth, headers=dict(headers), json=body)
 
 
@@ -181,6 +181,33 @@ def own_order_ids() -> list[str]:
 def own_payment_ids() -> list[str]:
     return cached("own-payments", lambda: [o["paymentId"].lower() for o in api("GET", "/api/v1/me/orders?limit=50")] or
                   [place_order()["payment"]["id"].lower()], ttl=5.0)
+
+
+def own_after_sale_ids() -> list[str]:
+    return cached("own-after-sales", lambda: ids(api("GET", "/api/v1/me/after-sales?limit=50")), ttl=5.0)
+
+
+def shop_after_sale_ids() -> list[str]:
+    return cached("shop-after-sales", lambda: ids(api("GET", "/api/v1/merchant/after-sales?limit=50")), ttl=5.0)
+
+
+def appealed_ids() -> list[str]:
+    return cached("appeals", lambda: ids(api("GET", "/api/v1/admin/after-sales?limit=50")), ttl=5.0)
+
+
+def fix_after_sale(case) -> None:
+    """A line of one of the member's orders; photos the member uploaded."""
+    if not isinstance(case.body, dict):
+        return
+    orders = [o for o in api("GET", "/api/v1/me/orders?limit=50") if o["id"].lower() == str((case.path_parameters or {}).get("orderID", "")).lower()]
+    if orders and orders[0]["lines"]:
+        case.body["lineId"] = orders[0]["lines"][0]["id"]
+    if case.body.get("photos"):
+        case.body["photos"] = [member_image()]
+
+
+def member_image() -> str:
+    return cached("member-image", lambda: api("POST", "/api/v1/me/images", data=png(), headers={"Content-Type": "image/png"})["key"], ttl=float("inf"))
 
 
 def shop_order_ids() -> list[str]:
@@ -438,6 +465,7 @@ BODY_FIXES = {
     "changeCartItem": fix_cart_change,
     "selectCartItems": fix_cart_selection,
     "previewCheckout": fix_checkout,
+    "requestAfterSale": fix_after_sale,
     "placeCheckout": fix_checkout,
 }
 PATH_FIXES = {
@@ -464,6 +492,15 @@ PATH_FIXES = {
     "confirmReceipt": path_id("orderID", own_order_ids),
     "getPayment": path_id("paymentID", own_payment_ids),
     "payPayment": path_id("paymentID", own_payment_ids),
+    "requestAfterSale": path_id("orderID", own_order_ids),
+    "getMyAfterSale": path_id("afterSaleID", own_after_sale_ids),
+    "cancelAfterSale": path_id("afterSaleID", own_after_sale_ids),
+    "appealAfterSale": path_id("afterSaleID", own_after_sale_ids),
+    "shipAfterSaleReturn": path_id("afterSaleID", own_after_sale_ids),
+    "approveAfterSale": path_id("afterSaleID", shop_after_sale_ids),
+    "rejectAfterSale": path_id("afterSaleID", shop_after_sale_ids),
+    "confirmAfterSaleReturn": path_id("afterSaleID", shop_after_sale_ids),
+    "decideAppeal": path_id("afterSaleID", appealed_ids),
     "getMerchantOrder": path_id("orderID", shop_order_ids),
     "shipOrder": path_id("orderID", shop_order_ids),
     "approveMerchantApplication": path_id("applicationID", lambda: [pending_application()]),
@@ -519,9 +556,31 @@ def prepare(count: int = 3) -> None:
         pending_application()
     # Orders in the shops, for the merchant's order operations.
     member = os.environ.get("FUZZ_MEMBER_TOKEN", "")
-    if member:
+    merchant = os.environ.get("FUZZ_MERCHANT_TOKEN", "")
+    if member and merchant:
+        as_member = {"Authorization": "Bearer " + member}
+        as_shop = {"Authorization": "Bearer " + merchant}
+        # The shop's cheapest SKUs in stock, so the demo balance pays for them.
+        shop_skus = []
+        for product in api("GET", "/api/v1/merchant/products", auth=False, headers=dict(as_shop)):
+            detail = api("GET", "/api/v1/merchant/products/" + product["id"], auth=False, headers=dict(as_shop))
+            if detail.get("onShelf", True):
+                shop_skus += [(sku["price"]["fen"], sku["id"]) for sku in detail["skus"] if sku["stock"] > 0]
+        cheap = [sku for _, sku in sorted(shop_skus)[:3]]
         for _ in range(count):
-            place_order(member)
+            place_order(member, cheap)
+        # Paid orders with after-sales, one of them rejected and appealed, for the shop's and the
+        # operator's after-sales operations.
+        for step in range(2):
+            placed = place_order(member, cheap)
+            api("POST", "/api/v1/payments/%s/pay" % placed["payment"]["id"], auth=False, headers=dict(as_member), json={"method": "balance"})
+            order = placed["orders"][0]
+            sale = api("POST", "/api/v1/me/orders/%s/after-sales" % order["id"], auth=False, headers=dict(as_member),
+                       json={"lineId": order["lines"][0]["id"], "kind": "refund_only", "units": 1, "reason": "不想要了"})
+            if step == 1:
+                api("POST", "/api/v1/merchant/after-sales/%s/reject" % sale["id"], auth=False,
+                    headers=dict(as_shop), json={"reason": "已备货"})
+                api("POST", "/api/v1/me/after-sales/%s/appeal" % sale["id"], auth=False, headers=dict(as_member), json={"reason": "还没发货"})
     operator = os.environ.get("FUZZ_OPERATOR_TOKEN", "")
     if operator:
         api("POST", "/api/v1/admin/brands", auth=False, json={"name": "测试品牌 " + token(4)},

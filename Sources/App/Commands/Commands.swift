@@ -11,5 +11,9 @@ extension Application {
         asyncCommands.use(BenchExportCommand(), as: "bench-export")
         asyncCommands.use(BenchLedgerVerifyCommand(), as: "bench-ledger-verify")
         asyncCommands.use(LedgerLoadCommand(), as: "ledger-load")
+        asyncCommands.use(OrderJobsCommand(), as: "order-jobs")
+        for job in [OrderJobCommand.Job.closeUnpaid, .confirmShipped, .complete] {
+            asyncCommands.use(OrderJobCommand(job: job), as: job.rawValue)
+        }
     }
 }

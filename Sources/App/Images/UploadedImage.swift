@@ -7,11 +7,13 @@ import Vapor
 final class UploadedImage: Model, @unchecked Sendable {
     static let schema = "images"
 
-    enum Purpose: String, Codable { case product, licence, drawn }
+    enum Purpose: String, Codable { case product, licence, drawn, member }
 
     @ID(key: .id) var id: UUID?
     /// The owning merchant; none for a licence sent with an application.
     @OptionalParent(key: "merchant_id") var merchant: Merchant?
+    /// The member who sent it (after-sales and review photos); none for a shop's pictures.
+    @OptionalField(key: "member_id") var memberID: UUID?
     @Field(key: "storage_key") var storageKey: String
     @Field(key: "purpose") var purpose: String
     @Field(key: "content_type") var contentType: String
@@ -72,7 +74,7 @@ enum ImageError: Error, APIErrorConvertible {
 enum ImageService {
     /// Checks the bytes, stores them and records the image. The file is written before the row,
     /// so a row never points at missing bytes; an unreferenced file is harmless.
-    static func store(_ bytes: [UInt8], purpose: UploadedImage.Purpose, merchantID: UUID?, field: String = "file",
+    static func store(_ bytes: [UInt8], purpose: UploadedImage.Purpose, merchantID: UUID?, memberID: UUID? = nil, field: String = "file",
                       storage: any ImageStorage, on db: any Database, at now: Date) async throws -> UploadedImage {
         let info: ImageInfo
         do { info = try ImageInspection.check(bytes) } catch { throw ImageError.rejected(error, field: field) }
@@ -80,6 +82,7 @@ enum ImageService {
         try await storage.put(bytes, key: key, contentType: info.format.contentType)
         let image = UploadedImage()
         image.$merchant.id = merchantID
+        image.memberID = memberID
         image.storageKey = key
         image.purpose = purpose.rawValue
         image.contentType = info.format.contentType
@@ -89,6 +92,15 @@ enum ImageService {
         image.createdAt = now
         try await image.create(on: db)
         return image
+    }
+
+    /// Checks that every key names an image the member uploaded; reports each bad one by field.
+    static func requireOwnedByMember(_ keys: [(key: String, field: String)], memberID: UUID, on db: any Database) async throws -> [APIError.FieldIssue] {
+        let wanted = Set(keys.map(\.key))
+        guard !wanted.isEmpty else { return [] }
+        let found = try await UploadedImage.query(on: db).filter(\.$storageKey ~~ Array(wanted)).filter(\.$memberID == memberID).all()
+        let known = Set(found.map(\.storageKey))
+        return keys.filter { !known.contains($0.key) }.map { ImageError.unknownImage(field: $0.field).apiError.details[0] }
     }
 
     /// Checks that every key names an image the merchant uploaded; reports each bad one by field.
@@ -160,6 +172,16 @@ struct ImageAPIController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         routes.on(.POST, "merchant", "images", body: .collect(maxSize: Self.maxRequest), use: upload)
         routes.on(.POST, "merchant-applications", "licence-images", body: .collect(maxSize: Self.maxRequest), use: uploadLicence)
+        routes.on(.POST, "me", "images", body: .collect(maxSize: Self.maxRequest), use: uploadMemberImage)
+    }
+
+    /// A member's photo for an after-sale or a review, counted against a daily allowance.
+    @Sendable func uploadMemberImage(req: Request) async throws -> Response {
+        let memberID = try req.requireMember().requireID()
+        try await req.takeAnonymousHit(RateLimits.memberImagesPerMember, key: memberID.uuidString)
+        let image = try await ImageService.store(try Self.uploadedBytes(req), purpose: .member, merchantID: nil, memberID: memberID,
+                                                 storage: req.application.imageStorage, on: req.db, at: req.now)
+        return try await ImageDTO(image, storage: req.application.imageStorage).encodeResponse(status: .created, for: req)
     }
 
     @Sendable func upload(req: Request) async throws -> Response {

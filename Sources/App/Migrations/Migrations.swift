@@ -28,6 +28,7 @@ enum Migrations {
         CreateAddressesAndCart(),
         CreateShippingTemplates(),
         CreateOrdersAndPayments(),
+        CreateAfterSalesAndRefunds(),
     ]
 }
 

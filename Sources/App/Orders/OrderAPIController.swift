@@ -201,8 +201,8 @@ struct OrderAPIController: RouteCollection {
     }
 
     @Sendable func ship(req: Request) async throws -> OrderDTO {
-        let scope = try req.merchantScope(.manageShop)
-        let staffID = try req.requireStaff(.manageShop).requireID()
+        let scope = try req.merchantScope(.handleOrders)
+        let staffID = try req.requireStaff(.handleOrders).requireID()
         let orderID = try req.uuidParameter("orderID")
         let input = try req.content.decode(ShipInput.self)
         guard TextLength.isFilled(input.carrier, max: 30), TextLength.isFilled(input.trackingNo, max: 40) else {

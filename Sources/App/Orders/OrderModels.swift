@@ -33,6 +33,9 @@ final class Order: Model, @unchecked Sendable {
     @Field(key: "refunded_amount") var refundedAmount: Int64
     /// The merchant's platform service rate when the order was placed, in basis points.
     @Field(key: "service_rate_bp") var serviceRateBP: Int
+    /// The platform's fee on the goods, charged at payment; `feeReturned` of it went back with refunds.
+    @Field(key: "service_fee") var serviceFee: Int64
+    @Field(key: "fee_returned") var feeReturned: Int64
     @Field(key: "buyer_note") var buyerNote: String
     @Field(key: "placed_at") var placedAt: Date
     @OptionalField(key: "paid_at") var paidAt: Date?

@@ -72,6 +72,8 @@ struct OrderService {
             order.payable = quote.payable.fen
             order.refundedAmount = 0
             order.serviceRateBP = group.merchant.serviceRateBP
+            order.serviceFee = 0
+            order.feeReturned = 0
             order.buyerNote = plan.note
             order.placedAt = now
             order.openAfterSales = 0

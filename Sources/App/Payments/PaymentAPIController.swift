@@ -31,7 +31,7 @@ struct PaymentAPIController: RouteCollection {
         let memberID = try req.requireMember().requireID()
         let paymentID = try req.uuidParameter("paymentID")
         let input = try req.content.decode(PayInput.self)
-        guard let method = PaymentMethod(rawValue: input.method), method == .balance || method == .sandbox else {
+        guard let method = PaymentMethod(rawValue: input.method), method == .balance || (method == .sandbox && req.application.paymentGateways[.sandbox] != nil) else {
             throw PaymentRefusal.methodUnavailable(input.method)
         }
         let now = req.now

@@ -85,6 +85,8 @@ struct CreateOrdersAndPayments: AsyncMigration {
             .field("payable", .int64, .required)
             .field("refunded_amount", .int64, .required)
             .field("service_rate_bp", .int, .required)
+            .field("service_fee", .int64, .required)
+            .field("fee_returned", .int64, .required)
             .field("buyer_note", .string, .required)
             .field("placed_at", .datetime, .required)
             .field("paid_at", .datetime)

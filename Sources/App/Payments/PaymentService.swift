@@ -120,6 +120,8 @@ struct PaymentService {
             fees = try fees.adding(fee)
             let toMerchant = try Money(fen: order.payable).subtracting(fee)
             if toMerchant.fen > 0 { entries.append(.credit(try LedgerAccountKey(.merchantPending, .merchant(order.merchantID)), toMerchant)) }
+            try await sqlDatabase(db).raw("UPDATE orders SET service_fee = \(bind: fee.fen) WHERE id = \(bind: order.requireID())").run()
+            order.serviceFee = fee.fen
             try await service.transition(order, .pay, actor: .provider, stamp: "paid_at")
             try await service.enqueue("order.paid", subject: order.requireID())
             let lines = try await OrderLine.query(on: db).filter(\.$order.$id == order.requireID()).all()

@@ -45,6 +45,7 @@ struct BodyRule: Sendable, Equatable {
         (.PUT, ["api", "v1", "merchant", "stores", "*", "stock"], .productJSON),
         (.POST, ["api", "v1", "merchant", "images"], .picture),
         (.POST, ["api", "v1", "merchant-applications", "licence-images"], .picture),
+        (.POST, ["api", "v1", "me", "images"], .picture),
         (.POST, ["merchant", "apply"], .application),
         (.POST, ["merchant", "products", "new"], .productEditor),
         (.POST, ["merchant", "products", "*", "edit"], .productEditor),
