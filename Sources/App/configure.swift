@@ -95,6 +95,7 @@ func routes(_ app: Application) throws {
     try api.register(collection: OrderAPIController())
     try api.register(collection: PaymentAPIController())
     try api.register(collection: AfterSaleAPIController())
+    try api.register(collection: RedemptionAPIController())
 
     let web = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try web.register(collection: StorefrontPageController())

@@ -45,6 +45,8 @@ public enum RateLimits {
     public static let applicationsPerAddress = RateLimit("apply.address", limit: 5, windowSeconds: 3600)
     public static let licenceUploadsPerAddress = RateLimit("licence.address", limit: 10, windowSeconds: 3600)
     public static let licenceUploadsGlobal = RateLimit("licence.global", limit: 500, windowSeconds: 24 * 3600)
+    /// Codes one staff account may try at the counter.
+    public static let redemptionAttemptsPerStaff = RateLimit("redeem.staff", limit: 120, windowSeconds: 3600)
     /// Photos a member sends with after-sales requests and reviews.
     public static let memberImagesPerMember = RateLimit("member_images", limit: 60, windowSeconds: 24 * 3600)
 }

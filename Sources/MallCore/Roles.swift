@@ -22,9 +22,9 @@ public enum StaffRole: String, Codable, Sendable, CaseIterable {
         case .platformAdmin: Set(Permission.allCases.filter(\.isPlatform))
         case .platformFinance: [.viewConsole, .viewLedger, .viewMerchants]
         case .platformSupport: [.viewConsole, .viewMembers, .viewMerchants, .handleDisputes]
-        case .merchantOwner: [.viewShop, .manageShop, .manageShopStaff, .handleOrders]
-        case .merchantStaff: [.viewShop, .handleOrders]
-        case .storeClerk: [.viewShop]
+        case .merchantOwner: [.viewShop, .manageShop, .manageShopStaff, .handleOrders, .redeemCodes]
+        case .merchantStaff: [.viewShop, .handleOrders, .redeemCodes]
+        case .storeClerk: [.viewShop, .redeemCodes]
         }
     }
 
@@ -49,6 +49,8 @@ public enum Permission: String, Codable, Sendable, CaseIterable {
     case manageShopStaff = "shop.staff.manage"
     /// Shipping orders and answering after-sales: the shop's everyday work, for every staff member.
     case handleOrders = "shop.orders.handle"
+    /// Verifying pickup codes and redeeming service codes at the counter: a store clerk's one change.
+    case redeemCodes = "shop.codes.redeem"
 
     public var isPlatform: Bool { !rawValue.hasPrefix("shop.") }
 }

@@ -201,3 +201,46 @@ import VaporTesting
         }
     }
 }
+
+@Suite struct PickupTests {
+    @Test func aPickupOrderTakesTheStoresStockAndItsCodeWorksOnce() async throws {
+        try await withMallApp { t in
+            // setup: shop A keeps 2 of the milk in its store
+            let s = try await OrderFlowTests.shop(t)
+            try await OrderFlowTests.topUp(t, phone: "13600000001", fen: 100_000)
+            let store = try await t.postJSON("/api/v1/merchant/stores", #"{"name":"静安店","kind":"direct","address":"南京西路1号","latitude":31.22,"longitude":121.44}"#, token: s.f.shopAToken).content.decode(StoreDTO.self)
+            let stocked = try await t.send(.PUT, "/api/v1/merchant/stores/\(store.id)/stock", #"{"items":[{"skuId":"\#(s.milk.skus[0].id)","stock":2}]}"#, token: s.f.shopAToken)
+            #expect(stocked.status == .ok)
+            let pickup = #"{"items":[{"skuId":"\#(s.milk.skus[0].id)","quantity":2}],"deliveries":[{"merchantId":"\#(s.f.shopA)","method":"pickup","storeId":"\#(store.id)"}]}"#
+
+            // act: pick up in the store; too many for the store is refused
+            let tooMany = try await t.postJSON("/api/v1/checkout", pickup.replacingOccurrences(of: #""quantity":2"#, with: #""quantity":3"#), token: s.buyer)
+            #expect(tooMany.status == .conflict)
+            #expect(tooMany.error?.code == "checkout.pickup_unavailable")
+            let result = try await t.postJSON("/api/v1/checkout", pickup, token: s.buyer).content.decode(CheckoutResultDTO.self)
+            #expect(result.orders[0].fulfilment == "pickup")
+            #expect(result.orders[0].shippingFee.fen == 0)
+            #expect(try await t.postJSON("/api/v1/payments/\(result.payment.id)/pay", #"{"method":"balance"}"#, token: s.buyer).status == .ok)
+            let order = try await t.get("/api/v1/me/orders/\(result.orders[0].id)", token: s.buyer).content.decode(OrderDTO.self)
+            #expect(order.stateLabel == "待自提")
+            let codes = try await t.get("/api/v1/me/orders/\(order.id)/codes", token: s.buyer).content.decode([RedemptionCodeDTO].self)
+            #expect(codes.count == 1)
+
+            // The store's stock went down, the central stock did not.
+            #expect(try await StoreStock.query(on: t.app.db).filter(\.$store.$id == store.id).first()?.stock == 0)
+            #expect(try await Sku.find(s.milk.skus[0].id, on: t.app.db)?.stock == 10)
+
+            // The other shop cannot use it; the right store uses it once; a second time is refused.
+            let spaced = String(codes[0].code.enumerated().map { $0.offset > 0 && $0.offset % 4 == 0 ? " \($0.element)" : String($0.element) }.joined())
+            let foreign = try await t.postJSON("/api/v1/merchant/redemptions", #"{"code":"\#(spaced)","storeId":"\#(store.id)"}"#, token: s.f.shopBToken)
+            #expect(foreign.status == .notFound)
+            let used = try await t.postJSON("/api/v1/merchant/redemptions", #"{"code":"\#(spaced)","storeId":"\#(store.id)"}"#, token: s.f.shopAToken)
+            #expect(used.status == .ok, "\(used.body.string)")
+            #expect(try used.content.decode(RedemptionResultDTO.self).orderStateLabel == "已收货")
+            let again = try await t.postJSON("/api/v1/merchant/redemptions", #"{"code":"\#(codes[0].code)","storeId":"\#(store.id)"}"#, token: s.f.shopAToken)
+            #expect(again.status == .conflict)
+            #expect(again.error?.code == "redemption_already_used")
+            #expect(try await Order.find(order.id, on: t.app.db)?.state == "received")
+        }
+    }
+}

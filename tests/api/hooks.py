@@ -493,6 +493,7 @@ PATH_FIXES = {
     "getPayment": path_id("paymentID", own_payment_ids),
     "payPayment": path_id("paymentID", own_payment_ids),
     "requestAfterSale": path_id("orderID", own_order_ids),
+    "listOrderCodes": path_id("orderID", own_order_ids),
     "getMyAfterSale": path_id("afterSaleID", own_after_sale_ids),
     "cancelAfterSale": path_id("afterSaleID", own_after_sale_ids),
     "appealAfterSale": path_id("afterSaleID", own_after_sale_ids),

@@ -29,6 +29,7 @@ enum Migrations {
         CreateShippingTemplates(),
         CreateOrdersAndPayments(),
         CreateAfterSalesAndRefunds(),
+        CreateRedemptionCodes(),
     ]
 }
 

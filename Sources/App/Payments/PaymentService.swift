@@ -123,6 +123,7 @@ struct PaymentService {
             try await sqlDatabase(db).raw("UPDATE orders SET service_fee = \(bind: fee.fen) WHERE id = \(bind: order.requireID())").run()
             order.serviceFee = fee.fen
             try await service.transition(order, .pay, actor: .provider, stamp: "paid_at")
+            try await RedemptionService(db: db, now: now).issue(for: order)
             try await service.enqueue("order.paid", subject: order.requireID())
             let lines = try await OrderLine.query(on: db).filter(\.$order.$id == order.requireID()).all()
             for line in lines {
