@@ -106,6 +106,10 @@ func routes(_ app: Application) throws {
     try web.register(collection: MerchantPageController())
     try web.register(collection: StorePageController())
     try web.register(collection: ProductEditorPageController())
+    try web.register(collection: ShoppingPageController())
+    try web.register(collection: PaymentPageController())
+    try web.register(collection: OrderPageController())
+    try web.register(collection: OrderConsolePageController())
 }
 
 @Sendable func health(req: Request) async throws -> Response {

@@ -101,7 +101,7 @@ import VaporTesting
 
 @Suite struct LocalizationTests {
     @Test func everyPageStringHasBothLanguages() {
-        for (key, text) in PageStrings.table {
+        for (key, text) in PageStrings.all {
             #expect(!text.zh.isEmpty && !text.en.isEmpty, "\(key)")
             #expect(text.zh != text.en || key == "brand", "\(key) is not translated")
         }
@@ -116,7 +116,7 @@ import VaporTesting
             let text = try String(contentsOf: file, encoding: .utf8)
             for match in text.matches(of: pattern) {
                 let key = String(text[match.range].dropFirst(4).dropLast())
-                #expect(PageStrings.table[key] != nil, "\(file.lastPathComponent) uses t.\(key), which has no text")
+                #expect(PageStrings.all[key] != nil, "\(file.lastPathComponent) uses t.\(key), which has no text")
             }
         }
     }

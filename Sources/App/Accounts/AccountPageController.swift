@@ -111,6 +111,8 @@ struct AccountPageController: RouteCollection {
         let commissionAvailable: String
         let userAgreementVersion: String
         let privacyPolicyVersion: String
+        /// 全部 / 待付款 / 待发货 / 待收货 / 待评价 / 售后, with their counts.
+        let orderTabs: [OrderPageController.Tab]
     }
 
     /// Signs the visitor out on every device and browser, this one included.
@@ -138,7 +140,8 @@ struct AccountPageController: RouteCollection {
             balance: wallet.balance.formatted(req.locale),
             commissionAvailable: wallet.commissionAvailable.formatted(req.locale),
             userAgreementVersion: member.userAgreementVersion,
-            privacyPolicyVersion: member.privacyPolicyVersion))
+            privacyPolicyVersion: member.privacyPolicyVersion,
+            orderTabs: try await OrderPageController.tabs(memberID: member.requireID(), current: .all, req: req)))
     }
 
     // MARK: staff logins

@@ -96,7 +96,7 @@ struct CatalogPageController: RouteCollection {
 
     struct ProductPage: Encodable, Sendable {
         struct SpecGroup: Encodable, Sendable { let name: String; let values: [String] }
-        struct SkuRow: Encodable, Sendable { let key: String; let price: String; let marketPrice: String; let stock: Int64; let code: String; let image: String }
+        struct SkuRow: Encodable, Sendable { let id: String; let key: String; let price: String; let marketPrice: String; let stock: Int64; let code: String; let image: String }
         struct StoreLink: Encodable, Sendable { let id: String; let name: String; let address: String }
         let id: String
         let title: String
@@ -117,6 +117,8 @@ struct CatalogPageController: RouteCollection {
         let firstImage: String
         let redeemStores: [StoreLink]
         let hasRedeemStores: Bool
+        /// The SKU to buy when there is only one; otherwise the spec picker sets it.
+        let onlySku: String
     }
 
     @Sendable func product(req: Request) async throws -> Response {
@@ -124,7 +126,7 @@ struct CatalogPageController: RouteCollection {
         let merchant = try await Merchant.find(detail.merchantId, on: req.db)
         let specNames = detail.specs.map(\.name)
         let skus = detail.skus.map { sku in
-            ProductPage.SkuRow(key: specNames.map { "\($0):\(sku.specs[$0] ?? "")" }.joined(separator: ";"), price: sku.price.display,
+            ProductPage.SkuRow(id: sku.id.uuidString, key: specNames.map { "\($0):\(sku.specs[$0] ?? "")" }.joined(separator: ";"), price: sku.price.display,
                                marketPrice: sku.marketPrice?.display ?? "", stock: sku.stock, code: sku.code,
                                image: sku.image?.url ?? "")
         }
@@ -139,7 +141,7 @@ struct CatalogPageController: RouteCollection {
             isService: detail.kind == Product.Kind.service.rawValue, validityDays: detail.validityDays ?? 0,
             specs: detail.specs.map { .init(name: $0.name, values: $0.values) }, hasSpecs: !detail.specs.isEmpty, skus: skus,
             totalStock: detail.skus.reduce(0) { $0 + $1.stock }, images: images, hasImages: !images.isEmpty, firstImage: images.first ?? "",
-            redeemStores: stores, hasRedeemStores: !stores.isEmpty))
+            redeemStores: stores, hasRedeemStores: !stores.isEmpty, onlySku: skus.count == 1 ? skus[0].id : ""))
     }
 
     @Sendable func shop(req: Request) async throws -> Response {

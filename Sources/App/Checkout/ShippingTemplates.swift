@@ -79,6 +79,19 @@ struct ShippingTemplateDTO: Content {
         for code in rules.map(\.provinceCode) + (undeliverable ?? []) where ChinaRegions.province(code) == nil {
             throw APIError.validation([.init("provinceRules", .init("未知的省份代码：\(code)", "Unknown province code: \(code)"))])
         }
+        // The contract's bounds: no template needs more, and none may reach an overflow.
+        let units = Int64(1)...1_000_000, fees = Int64(0)...100_000_000
+        for r in [defaultRule] + rules.map(\.rule) where !units.contains(r.firstUnits) || !units.contains(r.stepUnits)
+            || !fees.contains(r.firstFeeFen) || !fees.contains(r.stepFeeFen) {
+            throw APIError.validation([.init("defaultRule", .init("件数/重量需在 1-1000000 之间，运费需在 0-1000000 元之间",
+                                                                  "Units must be 1–1,000,000 and fees ¥0–¥1,000,000"))])
+        }
+        if let amount = freeFromAmountFen, !(1...100_000_000).contains(amount) {
+            throw APIError.validation([.init("freeFromAmountFen", .init("包邮金额需在 0.01-1000000 元之间", "The free-shipping amount must be ¥0.01–¥1,000,000"))])
+        }
+        if let count = freeFromCount, !units.contains(count) {
+            throw APIError.validation([.init("freeFromCount", .init("包邮件数需在 1-1000000 之间", "The free-shipping count must be 1–1,000,000"))])
+        }
         func rule(_ r: Rule) -> ShippingRule {
             ShippingRule(firstUnits: r.firstUnits, firstFee: Money(fen: r.firstFeeFen), stepUnits: r.stepUnits, stepFee: Money(fen: r.stepFeeFen))
         }

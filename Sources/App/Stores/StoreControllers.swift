@@ -1,4 +1,5 @@
 import Fluent
+import SQLKit
 import MallCore
 import Vapor
 
@@ -106,6 +107,9 @@ struct StoreAPIController: RouteCollection {
         let store = try await scope.find(Store.self, id: try req.uuidParameter("storeID"), on: req.db)
         let storeID = try store.requireID()
         let input = try req.content.decode(StoreStockInput.self)
+        guard input.items.count <= 1_000 else {
+            throw APIError.validation([.init("items", .init("一次最多 1000 行", "At most 1,000 lines at a time"))])
+        }
         var issues: [APIError.FieldIssue] = []
         for (index, item) in input.items.enumerated() {
             if !(0...CatalogService.maxStock).contains(item.stock) {
@@ -126,20 +130,40 @@ struct StoreAPIController: RouteCollection {
         let now = req.now
         let titles = Dictionary(try await Product.query(on: req.db).filter(\.$id ~~ owned.map(\.$product.id)).all().compactMap { p in p.id.map { ($0, p.title) } },
                                 uniquingKeysWith: { first, _ in first })
+        // A SKU named twice keeps its last line. Existing rows are read once and everything is
+        // written in a few multi-row upserts, so a thousand lines stay one short transaction.
+        var latest: [UUID: StoreStockInput.Item] = [:]
+        var order: [UUID] = []
+        for item in input.items {
+            if latest.updateValue(item, forKey: item.skuId) == nil { order.append(item.skuId) }
+        }
+        let skusByID = Dictionary(owned.compactMap { sku in sku.id.map { ($0, sku) } }, uniquingKeysWith: { first, _ in first })
+        let (skuOrder, lines) = (order, latest)
         try await req.writeTransaction { db in
-            for item in input.items {
-                let existing = try await StoreStock.query(on: db).filter(\.$store.$id == storeID).filter(\.$sku.$id == item.skuId).first()
-                let row = existing ?? StoreStock()
-                let oldStock = existing?.stock
-                row.$store.id = storeID
-                row.$sku.id = item.skuId
-                row.stock = item.stock
-                row.lowStockThreshold = item.lowStockThreshold ?? existing?.lowStockThreshold ?? 0
-                try await row.save(on: db)
-                if row.lowStockThreshold > 0, LowStockAlerts.crosses(old: oldStock, new: row.stock, threshold: row.lowStockThreshold),
-                   let sku = owned.first(where: { $0.id == item.skuId }) {
+            let (order, latest) = (skuOrder, lines)
+            let existing = try await StoreStock.query(on: db).filter(\.$store.$id == storeID).filter(\.$sku.$id ~~ order).all()
+            let before = Dictionary(existing.map { ($0.$sku.id, $0) }, uniquingKeysWith: { first, _ in first })
+            let sql = try sqlDatabase(db)
+            var index = 0
+            while index < order.count {
+                let chunk = order[index..<min(index + 200, order.count)]
+                index += chunk.count
+                let rows = chunk.compactMap { skuID -> SQLQueryString? in
+                    guard let item = latest[skuID] else { return nil }
+                    let threshold = item.lowStockThreshold ?? before[skuID]?.lowStockThreshold ?? 0
+                    return "(\(bind: UUID()), \(bind: storeID), \(bind: skuID), \(bind: item.stock), \(bind: threshold))"
+                }
+                try await sql.raw("""
+                    INSERT INTO store_stock (id, store_id, sku_id, stock, low_stock_threshold) VALUES \(rows.joined(separator: ", "))
+                    ON CONFLICT (store_id, sku_id) DO UPDATE SET stock = excluded.stock, low_stock_threshold = excluded.low_stock_threshold
+                    """).run()
+            }
+            for skuID in order {
+                guard let item = latest[skuID], let sku = skusByID[skuID] else { continue }
+                let threshold = item.lowStockThreshold ?? before[skuID]?.lowStockThreshold ?? 0
+                if threshold > 0, LowStockAlerts.crosses(old: before[skuID]?.stock, new: item.stock, threshold: threshold) {
                     try await LowStockAlerts.notify(merchantID: scope.merchantID, skuCode: sku.code, productTitle: titles[sku.$product.id] ?? "",
-                                                    store: store.name, stock: row.stock, threshold: row.lowStockThreshold, on: db, at: now)
+                                                    store: store.name, stock: item.stock, threshold: threshold, on: db, at: now)
                 }
             }
         }

@@ -1,3 +1,4 @@
+import Fluent
 import MallCore
 import Vapor
 
@@ -14,6 +15,9 @@ struct PageContext<Page: Encodable & Sendable>: Encodable, Sendable {
     let flash: String?
     let error: String?
     let fieldErrors: [String: String]
+    /// Lines in a signed-in member's cart, for the tab bar; shoppers who are not staff see the bar.
+    let cartCount: Int
+    let showTabbar: Bool
     let page: Page
 }
 
@@ -47,6 +51,12 @@ extension Request {
         if flash != nil { session.data["flash"] = nil }
         var fieldErrors: [String: String] = [:]
         for issue in error?.details ?? [] { fieldErrors[issue.field] = issue.message(locale) }
+        var cartCount = 0
+        if case .member(let member) = principal, let memberID = member.id {
+            cartCount = try await CartItem.query(on: db).filter(\.$memberID == memberID).count()
+        }
+        var showTabbar = true
+        if case .staff = principal { showTabbar = false }
         let context = PageContext(
             t: PageStrings.dictionary(locale),
             lang: locale.rawValue,
@@ -58,6 +68,8 @@ extension Request {
             flash: flash,
             error: error.map { $0.message(locale) },
             fieldErrors: fieldErrors,
+            cartCount: cartCount,
+            showTabbar: showTabbar,
             page: data)
         let view = try await self.view.render(template, context)
         let response = try await view.encodeResponse(for: self)

@@ -211,7 +211,10 @@ enum PageStrings {
         "reactivate": .init("恢复", "Reactivate"),
     ]
 
+    /// Every area's texts together.
+    static let all: [String: LocalizedText] = table.merging(shopping) { first, _ in first }
+
     static func dictionary(_ locale: MallLocale) -> [String: String] {
-        table.mapValues { $0(locale) }
+        all.mapValues { $0(locale) }
     }
 }

@@ -1,0 +1,268 @@
+import Fluent
+import Foundation
+import MallCore
+import Vapor
+
+/// The buyer's cart, addresses and checkout pages. Every form posts back here and redirects, so
+/// the pages work without JavaScript; each change goes through the same services as the API.
+struct ShoppingPageController: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        routes.get("cart", use: cart)
+        routes.post("cart", "add", use: add)
+        routes.post("cart", "items", ":itemID", use: changeItem)
+        routes.get("checkout", use: checkout)
+        routes.post("checkout", use: place)
+        routes.get("member", "addresses", use: addresses)
+        routes.post("member", "addresses", use: addAddress)
+    }
+
+    static func member(_ req: Request) -> Member? {
+        if case .member(let member) = req.principal { return member }
+        return nil
+    }
+
+    // MARK: cart
+
+    struct CartPage: Encodable, Sendable {
+        let cart: CartDTO
+        let isEmpty: Bool
+        let canCheckout: Bool
+    }
+
+    @Sendable func cart(req: Request) async throws -> Response {
+        guard let member = Self.member(req) else { return req.redirect(to: "/login") }
+        let cart = try await CartService.view(memberID: member.requireID(), on: req.db, locale: req.locale, storage: req.application.imageStorage)
+        return try await req.page("shopping/cart", CartPage(cart: cart, isEmpty: cart.itemCount == 0, canCheckout: cart.selectedQuantity > 0))
+    }
+
+    /// From the product page: 加入购物车 adds and stays; 立即购买 goes straight to checkout.
+    @Sendable func add(req: Request) async throws -> Response {
+        guard let member = Self.member(req) else { return req.redirect(to: "/login") }
+        let form = req.formFields
+        let productPath = form.first("product").flatMap(UUID.init(uuidString:)).map { "/products/\($0.uuidString)" } ?? "/"
+        guard let skuID = form.first("sku").flatMap(UUID.init(uuidString:)) else {
+            req.flash(PageStrings.shopping["choose_spec_first"] ?? .init("请先选择规格", "Choose the options first"))
+            return req.redirect(to: productPath)
+        }
+        let quantity = Int64(form.first("quantity") ?? "1") ?? 0
+        if form.first("action") == "buy" {
+            _ = try CartService.validQuantity(quantity)
+            return req.redirect(to: "/checkout?sku=\(skuID.uuidString)&qty=\(quantity)")
+        }
+        let (memberID, now) = (try member.requireID(), req.now)
+        do {
+            _ = try await req.writeTransaction { db in try await CartService(db: db, now: now).add(.init(skuId: skuID, quantity: quantity), memberID: memberID) }
+            req.flash(PageStrings.shopping["added_to_cart"] ?? .init("已加入购物车", "Added to the cart"))
+        } catch {
+            let apiError = ErrorMapping.apiError(for: error)
+            guard apiError.status.code < 500 else { throw error }
+            req.session.data["flash"] = apiError.message(req.locale)
+        }
+        return req.redirect(to: productPath)
+    }
+
+    @Sendable func changeItem(req: Request) async throws -> Response {
+        guard let member = Self.member(req) else { return req.redirect(to: "/login") }
+        let itemID = try req.uuidParameter("itemID")
+        let form = req.formFields
+        let (memberID, now) = (try member.requireID(), req.now)
+        do {
+            try await req.writeTransaction { db in
+                let service = CartService(db: db, now: now)
+                switch form.first("action") {
+                case "remove":
+                    _ = try await CartService.owned(itemID, memberID: memberID, on: db)
+                    try await service.remove([itemID], memberID: memberID)
+                case "select":
+                    try await service.change(itemID, .init(quantity: nil, selected: form.first("selected") == "1"), memberID: memberID)
+                default:
+                    try await service.change(itemID, .init(quantity: Int64(form.first("quantity") ?? "") ?? 0, selected: nil), memberID: memberID)
+                }
+            }
+        } catch {
+            let apiError = ErrorMapping.apiError(for: error)
+            guard apiError.status.code < 500 else { throw error }
+            req.session.data["flash"] = apiError.message(req.locale)
+        }
+        return req.redirect(to: "/cart")
+    }
+
+    // MARK: checkout
+
+    struct CheckoutPage: Encodable, Sendable {
+        struct AddressOption: Encodable, Sendable { let id: String; let text: String; let selected: Bool }
+        struct StoreOption: Encodable, Sendable { let id: String; let name: String; let selected: Bool }
+        struct Group: Encodable, Sendable {
+            let merchantId: String
+            let merchantName: String
+            let fulfilment: String
+            let canPickup: Bool
+            let stores: [StoreOption]
+            let lines: [CheckoutPreviewDTO.Line]
+            let goodsAmount: String
+            let shippingFee: String
+            let payable: String
+        }
+        let addresses: [AddressOption]
+        let needsAddress: Bool
+        let hasAddresses: Bool
+        let groups: [Group]
+        let goodsAmount: String
+        let shippingFee: String
+        let discountAmount: String
+        let total: String
+        let sku: String
+        let qty: String
+        let note: String
+        /// One per rendering: a double-tapped 提交订单 places one order.
+        let idempotencyKey: String
+    }
+
+    /// The checkout's input from the query (GET) or the form (POST): a buy-now SKU or the cart,
+    /// the chosen address, and per shop a delivery method and store.
+    static func input(_ values: (String) -> String?, all: (String) -> [String]) -> CheckoutInput {
+        var items: [CheckoutInput.Item]?
+        if let sku = values("sku").flatMap(UUID.init(uuidString:)) {
+            items = [.init(skuId: sku, quantity: Int64(values("qty") ?? "1") ?? 1)]
+        }
+        var deliveries: [CheckoutInput.Delivery] = []
+        for merchant in all("merchant").prefix(50) {
+            guard let merchantID = UUID(uuidString: merchant) else { continue }
+            let method = values("method_\(merchant)") ?? "express"
+            deliveries.append(.init(merchantId: merchantID, method: method, storeId: values("store_\(merchant)").flatMap(UUID.init(uuidString:))))
+        }
+        return CheckoutInput(items: items, addressId: values("address").flatMap(UUID.init(uuidString:)), deliveries: deliveries, note: values("note"))
+    }
+
+    @Sendable func checkout(req: Request) async throws -> Response {
+        guard let member = Self.member(req) else { return req.redirect(to: "/login") }
+        let memberID = try member.requireID()
+        let query = (try? req.query.decode([String: String].self)) ?? [:]
+        var input = Self.input({ query[$0] }, all: { name in query[name].map { [$0] } ?? [] })
+        let addresses = try await AddressService.list(memberID: memberID, on: req.db)
+        if input.addressId == nil, let first = addresses.first?.id {
+            input = CheckoutInput(items: input.items, addressId: first, deliveries: input.deliveries, note: input.note)
+        }
+        do {
+            let plan = try await CheckoutPlanner(db: req.db, memberID: memberID).plan(input)
+            return try await req.page("shopping/checkout", try await Self.checkoutPage(plan, input: input, addresses: addresses, req: req))
+        } catch {
+            let apiError = ErrorMapping.apiError(for: error)
+            guard apiError.status.code < 500 else { throw error }
+            req.session.data["flash"] = apiError.message(req.locale)
+            return req.redirect(to: input.items == nil ? "/cart" : "/member/addresses")
+        }
+    }
+
+    static func checkoutPage(_ plan: CheckoutPlan, input: CheckoutInput, addresses: [Address], req: Request) async throws -> CheckoutPage {
+        let preview = CheckoutPreviewDTO(plan, req.locale, storage: req.application.imageStorage)
+        var groups: [CheckoutPage.Group] = []
+        for (group, shown) in zip(plan.groups, preview.orders) {
+            let merchantID = group.merchant.id ?? UUID()
+            let stores = group.fulfilment == .virtual ? [] : try await Store.query(on: req.db).filter(\.$merchant.$id == merchantID).filter(\.$active == true).sort(\.$name).all()
+            groups.append(.init(merchantId: merchantID.uuidString, merchantName: group.merchant.name, fulfilment: group.fulfilment.rawValue,
+                                canPickup: !stores.isEmpty,
+                                stores: stores.compactMap { store in store.id.map { .init(id: $0.uuidString, name: store.name, selected: $0 == group.store?.id) } },
+                                lines: shown.lines, goodsAmount: shown.goodsAmount.display, shippingFee: shown.shippingFee.display, payable: shown.payable.display))
+        }
+        let cipher = req.personalData
+        return CheckoutPage(
+            addresses: addresses.compactMap { address in
+                guard let id = address.id else { return nil }
+                let phone = (try? cipher.open(address.phoneCipher)).flatMap(PhoneNumber.init)?.masked ?? ""
+                let province = ChinaRegions.province(address.provinceCode)?.name(req.locale) ?? ""
+                return .init(id: id.uuidString, text: "\(address.receiverName) \(phone) \(province)\(address.city)\(address.district)\(address.detail)",
+                             selected: id == input.addressId)
+            },
+            needsAddress: plan.groups.contains { $0.fulfilment == .express }, hasAddresses: !addresses.isEmpty, groups: groups,
+            goodsAmount: preview.goodsAmount.display, shippingFee: preview.shippingFee.display, discountAmount: preview.discountAmount.display,
+            total: preview.total.display, sku: input.items?.first?.skuId.uuidString ?? "", qty: input.items.map { String($0.first?.quantity ?? 1) } ?? "",
+            note: input.note ?? "", idempotencyKey: Tokens.random())
+    }
+
+    @Sendable func place(req: Request) async throws -> Response {
+        guard let member = Self.member(req) else { return req.redirect(to: "/login") }
+        let memberID = try member.requireID()
+        let form = req.formFields
+        let input = Self.input({ form.first($0) }, all: { form.all($0) ?? [] })
+        // 重新计算 shows the checkout again with the new choices.
+        if form.first("action") == "recalculate" {
+            var query = ["address=\(input.addressId?.uuidString ?? "")"]
+            if let item = input.items?.first { query += ["sku=\(item.skuId.uuidString)", "qty=\(item.quantity)"] }
+            for delivery in input.deliveries ?? [] {
+                query += ["merchant=\(delivery.merchantId.uuidString)", "method_\(delivery.merchantId.uuidString)=\(delivery.method)"]
+                if let store = delivery.storeId { query.append("store_\(delivery.merchantId.uuidString)=\(store.uuidString)") }
+            }
+            return req.redirect(to: "/checkout?" + query.joined(separator: "&"))
+        }
+        let key = String((form.first("idempotency_key") ?? Tokens.random()).prefix(64))
+        let (cipher, now, payMinutes) = (req.personalData, req.now, req.application.config.orderPayMinutes)
+        do {
+            if let earlier = try await CheckoutRequest.query(on: req.db).filter(\.$memberID == memberID).filter(\.$idempotencyKey == key).first() {
+                return req.redirect(to: "/pay/\(earlier.paymentID.uuidString)")
+            }
+            let paymentID = try await req.writeTransaction { db in
+                let plan = try await CheckoutPlanner(db: db, memberID: memberID).plan(input)
+                let payment = try await OrderService(db: db, now: now).place(plan, memberID: memberID, cipher: cipher, payMinutes: payMinutes)
+                let claim = CheckoutRequest()
+                claim.memberID = memberID
+                claim.idempotencyKey = key
+                claim.bodyDigest = input.digest
+                claim.paymentID = try payment.requireID()
+                claim.createdAt = now
+                try await claim.create(on: db)
+                return claim.paymentID
+            }
+            return req.redirect(to: "/pay/\(paymentID.uuidString)")
+        } catch {
+            let apiError = ErrorMapping.apiError(for: error)
+            guard apiError.status.code < 500 else { throw error }
+            req.session.data["flash"] = apiError.message(req.locale)
+            return req.redirect(to: input.items == nil ? "/cart" : "/checkout?sku=\(input.items?.first?.skuId.uuidString ?? "")&qty=\(input.items?.first?.quantity ?? 1)")
+        }
+    }
+
+    // MARK: addresses
+
+    struct AddressesPage: Encodable, Sendable {
+        struct Row: Encodable, Sendable { let text: String; let isDefault: Bool }
+        struct Province: Encodable, Sendable { let code: String; let name: String }
+        let addresses: [Row]
+        let provinces: [Province]
+        let next: String
+    }
+
+    @Sendable func addresses(req: Request) async throws -> Response {
+        guard let member = Self.member(req) else { return req.redirect(to: "/login") }
+        let list = try await AddressService.list(memberID: member.requireID(), on: req.db)
+        return try await req.page("shopping/addresses", Self.addressesPage(list, req: req))
+    }
+
+    static func addressesPage(_ list: [Address], req: Request) -> AddressesPage {
+        let next = (try? req.query.get(String.self, at: "next")).flatMap { $0.hasPrefix("/checkout") ? $0 : nil } ?? ""
+        return AddressesPage(
+            addresses: list.map { address in
+                let phone = (try? req.personalData.open(address.phoneCipher)).flatMap(PhoneNumber.init)?.masked ?? ""
+                let province = ChinaRegions.province(address.provinceCode)?.name(req.locale) ?? ""
+                return .init(text: "\(address.receiverName) \(phone) \(province)\(address.city)\(address.district)\(address.detail)", isDefault: address.isDefault)
+            },
+            provinces: ChinaRegions.provinces.map { .init(code: $0.code, name: $0.name(req.locale)) }, next: next)
+    }
+
+    @Sendable func addAddress(req: Request) async throws -> Response {
+        guard let member = Self.member(req) else { return req.redirect(to: "/login") }
+        let form = req.formFields
+        let input = AddressInput(receiverName: form.first("receiverName"), phone: form.first("phone"), provinceCode: form.first("provinceCode"),
+                                 city: form.first("city"), district: form.first("district"), detail: form.first("detail"),
+                                 isDefault: form.first("isDefault") == "1")
+        let (memberID, cipher, now) = (try member.requireID(), req.personalData, req.now)
+        do {
+            _ = try await req.writeTransaction { db in try await AddressService(db: db, cipher: cipher, now: now).create(input, memberID: memberID) }
+        } catch {
+            let list = try await AddressService.list(memberID: memberID, on: req.db)
+            return try await req.pageAfterFailure(error, "shopping/addresses", Self.addressesPage(list, req: req))
+        }
+        let next = form.first("next").flatMap { $0.hasPrefix("/checkout") ? $0 : nil }
+        return req.redirect(to: next ?? "/member/addresses")
+    }
+}
