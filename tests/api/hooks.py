@@ -192,7 +192,22 @@ def shop_after_sale_ids() -> list[str]:
 
 
 def appealed_ids() -> list[str]:
-    return cached("appeals", lambda: ids(api("GET", "/api/v1/admin/after-sales?limit=50")), ttl=5.0)
+    return cached("appeals", lambda: ids(api("GET", "/api/v1/admin/after-sales?state=appealed&limit=50")), ttl=5.0)
+
+
+def own_paid_order_ids() -> list[str]:
+    def load():
+        return [o["id"].lower() for o in api("GET", "/api/v1/me/orders?limit=50") if o["state"] in ("paid", "shipped", "received")]
+    return cached("own-paid-orders", load, ttl=5.0)
+
+
+def own_shipped_order_ids() -> list[str]:
+    return cached("own-shipped-orders", lambda: ids(api("GET", "/api/v1/me/orders?tab=awaiting_receipt&limit=50")), ttl=5.0)
+
+
+def fix_redeem(case) -> None:
+    if isinstance(case.body, dict) and own_store_ids():
+        case.body["storeId"] = rng.choice(own_store_ids())
 
 
 def fix_after_sale(case) -> None:
@@ -202,6 +217,10 @@ def fix_after_sale(case) -> None:
     orders = [o for o in api("GET", "/api/v1/me/orders?limit=50") if o["id"].lower() == str((case.path_parameters or {}).get("orderID", "")).lower()]
     if orders and orders[0]["lines"]:
         case.body["lineId"] = orders[0]["lines"][0]["id"]
+        # A request the line can take: one unit back before shipment, or a return after it.
+        case.body["kind"] = "refund_only" if orders[0]["state"] == "paid" else "return_and_refund"
+        case.body["units"] = 1
+        case.body["amountFen"] = None
     if case.body.get("photos"):
         case.body["photos"] = [member_image()]
 
@@ -466,6 +485,7 @@ BODY_FIXES = {
     "selectCartItems": fix_cart_selection,
     "previewCheckout": fix_checkout,
     "requestAfterSale": fix_after_sale,
+    "redeemCode": fix_redeem,
     "placeCheckout": fix_checkout,
 }
 PATH_FIXES = {
@@ -489,10 +509,10 @@ PATH_FIXES = {
     "removeCartItem": path_id("itemID", own_cart_item_ids),
     "getMyOrder": path_id("orderID", own_order_ids),
     "cancelMyOrder": path_id("orderID", own_order_ids),
-    "confirmReceipt": path_id("orderID", own_order_ids),
+    "confirmReceipt": path_id("orderID", own_shipped_order_ids),
     "getPayment": path_id("paymentID", own_payment_ids),
     "payPayment": path_id("paymentID", own_payment_ids),
-    "requestAfterSale": path_id("orderID", own_order_ids),
+    "requestAfterSale": path_id("orderID", own_paid_order_ids),
     "listOrderCodes": path_id("orderID", own_order_ids),
     "getMyAfterSale": path_id("afterSaleID", own_after_sale_ids),
     "cancelAfterSale": path_id("afterSaleID", own_after_sale_ids),
@@ -570,18 +590,25 @@ def prepare(count: int = 3) -> None:
         cheap = [sku for _, sku in sorted(shop_skus)[:3]]
         for _ in range(count):
             place_order(member, cheap)
-        # Paid orders with after-sales, one of them rejected and appealed, for the shop's and the
-        # operator's after-sales operations.
-        for step in range(2):
+        # Paid orders for the after-sales operations: some requested, some rejected, some
+        # rejected and appealed; and shipped ones the member can confirm.
+        def paid_order():
             placed = place_order(member, cheap)
             api("POST", "/api/v1/payments/%s/pay" % placed["payment"]["id"], auth=False, headers=dict(as_member), json={"method": "balance"})
-            order = placed["orders"][0]
+            return placed["orders"][0]
+
+        for step in range(8):
+            order = paid_order()
             sale = api("POST", "/api/v1/me/orders/%s/after-sales" % order["id"], auth=False, headers=dict(as_member),
                        json={"lineId": order["lines"][0]["id"], "kind": "refund_only", "units": 1, "reason": "不想要了"})
-            if step == 1:
-                api("POST", "/api/v1/merchant/after-sales/%s/reject" % sale["id"], auth=False,
-                    headers=dict(as_shop), json={"reason": "已备货"})
+            if step >= 2:
+                api("POST", "/api/v1/merchant/after-sales/%s/reject" % sale["id"], auth=False, headers=dict(as_shop), json={"reason": "已备货"})
+            if step >= 4:
                 api("POST", "/api/v1/me/after-sales/%s/appeal" % sale["id"], auth=False, headers=dict(as_member), json={"reason": "还没发货"})
+        for _ in range(count):
+            order = paid_order()
+            api("POST", "/api/v1/merchant/orders/%s/ship" % order["id"], auth=False, headers=dict(as_shop),
+                json={"carrier": "顺丰速运", "trackingNo": "SF" + token(10)})
     operator = os.environ.get("FUZZ_OPERATOR_TOKEN", "")
     if operator:
         api("POST", "/api/v1/admin/brands", auth=False, json={"name": "测试品牌 " + token(4)},

@@ -76,6 +76,9 @@ struct ShippingTemplateDTO: Content {
         guard rules.count <= ChinaRegions.provinces.count, (undeliverable ?? []).count <= ChinaRegions.provinces.count else {
             throw APIError.validation([.init("provinceRules", .init("省份过多", "Too many provinces"))])
         }
+        if let undeliverable, Set(undeliverable).count != undeliverable.count {
+            throw APIError.validation([.init("undeliverable", .init("不配送地区有重复", "A province is listed twice"))])
+        }
         for code in rules.map(\.provinceCode) + (undeliverable ?? []) where ChinaRegions.province(code) == nil {
             throw APIError.validation([.init("provinceRules", .init("未知的省份代码：\(code)", "Unknown province code: \(code)"))])
         }
