@@ -30,6 +30,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     }
     await app.jwt.keys.add(hmac: HMACKey(from: config.jwtSecret), digestAlgorithm: .sha256)
 
+    app.paymentGateways = PaymentProviders.gateways(app: app, config: config)
     app.imageStorage = LocalImageStorage(directory: config.uploadsDirectory, threadPool: app.threadPool)
     app.storefrontCache = StorefrontCache(timeToLive: .milliseconds(Int64(config.storefrontCacheMilliseconds)))
 
@@ -75,6 +76,7 @@ func routes(_ app: Application) throws {
     app.get("openapi.json", use: OpenAPIDocument.serve)
     try app.register(collection: ImageController())
     try app.register(collection: PaymentCallbackController())
+    try app.register(collection: ProviderCallbackController())
 
     let api = app.grouped("api", "v1").grouped(BearerAuthMiddleware())
     try api.register(collection: AuthAPIController())
