@@ -31,11 +31,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     }
     await app.jwt.keys.add(hmac: HMACKey(from: config.jwtSecret), digestAlgorithm: .sha256)
 
-    // The sandbox pays nothing real: never offered in production.
-    if app.environment != .production, app.paymentGateways[.sandbox] == nil {
-        app.paymentGateways[.sandbox] = SandboxPaymentGateway(app: app)
-    }
-
+    app.paymentGateways = PaymentProviders.gateways(app: app, config: config)
     app.imageStorage = LocalImageStorage(directory: config.uploadsDirectory, threadPool: app.threadPool)
     app.storefrontCache = StorefrontCache(timeToLive: .milliseconds(Int64(config.storefrontCacheMilliseconds)))
 
@@ -81,6 +77,7 @@ func routes(_ app: Application) throws {
     app.get("openapi.json", use: OpenAPIDocument.serve)
     try app.register(collection: ImageController())
     try app.register(collection: PaymentCallbackController())
+    try app.register(collection: ProviderCallbackController())
 
     let api = app.grouped("api", "v1").grouped(BearerAuthMiddleware())
     try api.register(collection: AuthAPIController())

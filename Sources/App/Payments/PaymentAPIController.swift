@@ -24,28 +24,48 @@ struct PaymentAPIController: RouteCollection {
 
     struct PayInput: Content {
         let method: String
+        /// WeChat: jsapi, h5 or native; Alipay: wap (default) or page.
+        let channel: String?
+        /// The payer's openid in our WeChat app, for JSAPI.
+        let openId: String?
     }
 
-    /// The balance pays at once; the sandbox answers with the page where the buyer pays.
-    @Sendable func pay(req: Request) async throws -> PaymentDTO {
+    /// The balance pays at once; a provider is chosen and asked to start the payment, and the
+    /// answer says how the buyer pays there (the sandbox's page, Alipay's cashier, WeChat's
+    /// JSAPI parameters, H5 page or QR code link).
+    @Sendable func pay(req: Request) async throws -> PayResultDTO {
         let memberID = try req.requireMember().requireID()
         let paymentID = try req.uuidParameter("paymentID")
         let input = try req.content.decode(PayInput.self)
-        guard let method = PaymentMethod(rawValue: input.method), method == .balance || (method == .sandbox && req.application.paymentGateways[.sandbox] != nil) else {
-            throw PaymentRefusal.methodUnavailable(input.method)
+        guard let method = PaymentMethod(rawValue: input.method) else { throw PaymentRefusal.methodUnavailable(input.method) }
+        let gateway = req.application.paymentGateways[method]
+        guard method == .balance || gateway != nil else { throw PaymentRefusal.methodUnavailable(input.method) }
+        // Checked before the method is chosen, so a wrong channel does not tie the payment to it.
+        if let openID = input.openId, openID.isEmpty || openID.utf8.count > 128 || !openID.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) {
+            throw APIError.validation([.init("openId", .init("openid 格式不正确", "The openid is not well-formed"))])
         }
-        let now = req.now
-        let payment = try await req.writeTransaction { db in
+        switch method {
+        case .wechat: _ = try WeChatPayGateway.channel(input.channel, openID: input.openId)
+        case .alipay: _ = try AlipayGateway.channel(input.channel)
+        default: break
+        }
+        let (now, clientIP) = (req.now, req.clientIP)
+        let (payment, snapshot) = try await req.writeTransaction { db -> (Payment, PaymentSnapshot?) in
             let payment = try await PaymentService.owned(paymentID, memberID: memberID, on: db)
             let service = PaymentService(db: db, now: now)
             if method == .balance {
                 try await service.payWithBalance(payment)
-            } else {
-                try await service.choose(payment, method: method)
+                return (payment, PaymentSnapshot?.none)
             }
-            return payment
+            try await service.choose(payment, method: method)
+            return (payment, try await PaymentProviders.snapshot(payment, on: db, payerClientIP: clientIP))
         }
-        return try PaymentDTO(payment, req.locale, payUrl: Self.payURL(payment))
+        // The provider is called outside the transaction: a slow provider holds no lock.
+        var instruction: PaymentInstruction?
+        if let gateway, let snapshot {
+            instruction = try await gateway.start(snapshot, channel: input.channel, openID: input.openId)
+        }
+        return PayResultDTO(payment: try PaymentDTO(payment, req.locale, payUrl: Self.payURL(payment)), instruction: instruction)
     }
 
 }

@@ -58,6 +58,8 @@ struct PaymentSnapshot: Sendable {
     let amount: Money
     let description: String
     let expiresAt: Date
+    /// The buyer's address as we saw it; WeChat's H5 payments must name it.
+    var payerClientIP: String? = nil
 }
 
 extension Application {

@@ -37,6 +37,10 @@ public struct AppConfig: Sendable {
     public var bodyTimeoutSeconds: Int
     /// Minutes a checkout may stay unpaid before it is closed and its stock returned.
     public var orderPayMinutes: Int = OrderService.defaultPayMinutes
+    /// WeChat Pay API v3 (`FISSION_WECHAT_*`); nil when not configured.
+    var wechatPay: WeChatPaySettings?
+    /// Alipay (`FISSION_ALIPAY_*`); nil when not configured.
+    var alipay: AlipaySettings?
 
     public init(
         databaseURL: String? = nil,
@@ -121,6 +125,8 @@ public struct AppConfig: Sendable {
             bodyTimeoutSeconds: min(max(env["FISSION_BODY_TIMEOUT_SECONDS"].flatMap(Int.init) ?? 30, 1), 600)
         )
         config.orderPayMinutes = min(max(env["FISSION_ORDER_PAY_MINUTES"].flatMap(Int.init) ?? OrderService.defaultPayMinutes, 1), 24 * 60)
+        config.wechatPay = try WeChatPaySettings.load(env, publicBaseURL: config.publicBaseURL)
+        config.alipay = try AlipaySettings.load(env, publicBaseURL: config.publicBaseURL)
         return config
     }
 

@@ -36,6 +36,9 @@ struct BodyRule: Sendable, Equatable {
     static let application = BodyRule(kinds: [.multipart, .form], maxBytes: 6 << 20, maxFields: 32)
     static let csvImport = BodyRule(kinds: [.csv], maxBytes: 10 << 20, maxFields: 0)
     static let csvUpload = BodyRule(kinds: [.multipart], maxBytes: 10 << 20, maxFields: 8)
+    /// Payment providers' notifications: WeChat Pay posts JSON, Alipay a form of about 30 fields.
+    static let wechatNotification = BodyRule(kinds: [.json], maxBytes: 64 << 10, maxFields: 0)
+    static let alipayNotification = BodyRule(kinds: [.form], maxBytes: 64 << 10, maxFields: 128)
 
     /// Routes that take more than a small JSON or form body; `*` stands for one path segment.
     static let table: [(method: HTTPMethod, path: [String], rule: BodyRule)] = [
@@ -51,6 +54,8 @@ struct BodyRule: Sendable, Equatable {
         (.POST, ["merchant", "products", "*", "edit"], .productEditor),
         (.POST, ["merchant", "products", "*", "images"], .picture),
         (.POST, ["merchant", "products", "import"], .csvUpload),
+        (.POST, ["callbacks", "wechat"], .wechatNotification),
+        (.POST, ["callbacks", "alipay"], .alipayNotification),
     ]
 
     static func rule(method: HTTPMethod, path: String) -> BodyRule {

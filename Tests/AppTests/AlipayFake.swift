@@ -1,0 +1,225 @@
+import Foundation
+import NIOConcurrencyHelpers
+import Vapor
+@testable import App
+
+/// Alipay's open-platform gateway on loopback: it checks our RSA2 signature on every request with
+/// the application's public key, keeps its own trades and refunds, answers JSON signed with the
+/// Alipay key, and makes signed form notifications the way Alipay does.
+final class AlipayFake: Sendable {
+    struct Trade: Sendable {
+        var outTradeNo: String
+        var tradeNo: String
+        var totalAmount: String
+        var subject: String
+        var productCode: String
+        var timeExpire: String?
+        var notifyURL: String
+        var method: String
+        var status = "WAIT_BUYER_PAY"
+        var refundedFen: Int64 = 0
+    }
+
+    struct Refund: Sendable {
+        var outRequestNo: String
+        var outTradeNo: String
+        var amount: String
+    }
+
+    static let appID = "2021004100000001"
+    static let sellerID = "2088101117955611"
+
+    let app: Application
+    private let portBox = NIOLockedValueBox(0)
+    var port: Int { portBox.withLockedValue { $0 } }
+    let signer: NIOLockedValueBox<PaymentKeySigner>
+    let trades = NIOLockedValueBox<[String: Trade]>([:])
+    let refunds = NIOLockedValueBox<[String: Refund]>([:])
+    let refused = NIOLockedValueBox<[String]>([])
+    let appKey = PaymentTestKeys.verifier(PaymentTestKeys.app)
+
+    var gateway: String { "http://127.0.0.1:\(port)/gateway.do" }
+
+    init() async throws {
+        signer = .init(PaymentTestKeys.signer(PaymentTestKeys.alipay))
+        app = try await Application.make(.testing)
+        app.get("gateway.do") { [self] req in try cashier(req) }
+        app.post("gateway.do") { [self] req in try api(req) }
+        try await app.server.start(address: .hostname("127.0.0.1", port: 0))
+        let port = app.http.server.shared.localAddress?.port ?? 0
+        portBox.withLockedValue { $0 = port }
+    }
+
+    func stop() async throws {
+        await app.server.shutdown()
+        try await app.asyncShutdown()
+    }
+
+    /// Decodes and checks a signed request; nil (and the reason kept) when refused.
+    private func verified(_ raw: some DataProtocol) -> [String: String]? {
+        do {
+            let parameters = try AlipayForm.decode(raw)
+            try AlipaySignature.verifyRequest(parameters, appPublicKey: appKey)
+            guard parameters["app_id"] == Self.appID, parameters["format"] == "JSON", parameters["version"] == "1.0",
+                  parameters["timestamp"]?.count == 19 else {
+                refused.withLockedValue { $0.append("parameters") }
+                return nil
+            }
+            return parameters
+        } catch {
+            refused.withLockedValue { $0.append(error.code) }
+            return nil
+        }
+    }
+
+    private func content(_ parameters: [String: String]) -> [String: String] {
+        guard let text = parameters["biz_content"], let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return [:] }
+        return object.compactMapValues { $0 as? String }
+    }
+
+    /// The buyer opens the signed link: the cashier page, where the trade now exists.
+    private func cashier(_ req: Request) throws -> Response {
+        guard let parameters = verified(Array((req.url.query ?? "").utf8)) else {
+            return Response(status: .ok, body: .init(string: "<html>错误代码 invalid-signature</html>"))
+        }
+        let method = parameters["method"] ?? ""
+        let content = content(parameters)
+        guard ["alipay.trade.wap.pay", "alipay.trade.page.pay"].contains(method), let outTradeNo = content["out_trade_no"],
+              let total = content["total_amount"], let notify = parameters["notify_url"] else {
+            return Response(status: .ok, body: .init(string: "<html>错误代码 missing-parameter</html>"))
+        }
+        trades.withLockedValue { trades in
+            if trades[outTradeNo] == nil {
+                trades[outTradeNo] = Trade(outTradeNo: outTradeNo, tradeNo: "2026111822001" + String(UInt64.random(in: 100_000_000...999_999_999)),
+                                           totalAmount: total, subject: content["subject"] ?? "", productCode: content["product_code"] ?? "",
+                                           timeExpire: content["time_expire"], notifyURL: notify, method: method)
+            }
+        }
+        return Response(status: .ok, body: .init(string: "<html>支付宝收银台 \(outTradeNo)</html>"))
+    }
+
+    private func api(_ req: Request) throws -> Response {
+        let method = (try? AlipayForm.decode(req.body.data.map { Array($0.readableBytesView) } ?? []))?["method"] ?? "unknown"
+        guard let parameters = verified(req.body.data.map { Array($0.readableBytesView) } ?? []) else {
+            return try signed(method, ["code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature", "sub_msg": "验签出错"])
+        }
+        let content = content(parameters)
+        let outTradeNo = content["out_trade_no"] ?? ""
+        let notFound = ["code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_NOT_EXIST", "sub_msg": "交易不存在"]
+        switch method {
+        case "alipay.trade.query":
+            guard let trade = trades.withLockedValue({ $0[outTradeNo] }) else { return try signed(method, notFound) }
+            return try signed(method, ["code": "10000", "msg": "Success", "trade_no": trade.tradeNo, "out_trade_no": trade.outTradeNo,
+                                       "trade_status": trade.status, "total_amount": trade.totalAmount, "buyer_logon_id": "159****5620"])
+        case "alipay.trade.close":
+            let result = trades.withLockedValue { trades -> [String: String] in
+                guard var trade = trades[outTradeNo] else { return notFound }
+                guard trade.status == "WAIT_BUYER_PAY" || trade.status == "TRADE_CLOSED" else {
+                    return ["code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_STATUS_ERROR", "sub_msg": "交易状态不合法"]
+                }
+                trade.status = "TRADE_CLOSED"
+                trades[outTradeNo] = trade
+                return ["code": "10000", "msg": "Success", "trade_no": trade.tradeNo, "out_trade_no": outTradeNo]
+            }
+            return try signed(method, result)
+        case "alipay.trade.refund":
+            return try signed(method, refund(content))
+        case "alipay.trade.fastpay.refund.query":
+            guard let refund = refunds.withLockedValue({ $0[content["out_request_no"] ?? ""] }), refund.outTradeNo == outTradeNo else {
+                return try signed(method, ["code": "10000", "msg": "Success"])
+            }
+            return try signed(method, ["code": "10000", "msg": "Success", "out_trade_no": outTradeNo, "out_request_no": refund.outRequestNo,
+                                       "refund_amount": refund.amount, "refund_status": "REFUND_SUCCESS"])
+        default:
+            return try signed(method, ["code": "40004", "msg": "Business Failed", "sub_code": "isv.invalid-method", "sub_msg": method])
+        }
+    }
+
+    private func refund(_ content: [String: String]) -> [String: String] {
+        let outTradeNo = content["out_trade_no"] ?? ""
+        let requestNo = content["out_request_no"] ?? outTradeNo
+        guard let amount = content["refund_amount"], let fen = try? AlipayAmount.fen(fromYuan: amount), fen > 0 else {
+            return ["code": "40004", "msg": "Business Failed", "sub_code": "ACQ.INVALID_PARAMETER", "sub_msg": "参数无效"]
+        }
+        return trades.withLockedValue { trades in
+            guard var trade = trades[outTradeNo], trade.status == "TRADE_SUCCESS" || trade.status == "TRADE_CLOSED" && trade.refundedFen > 0 else {
+                return ["code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_STATUS_ERROR", "sub_msg": "交易状态不合法"]
+            }
+            let total = (try? AlipayAmount.fen(fromYuan: trade.totalAmount)) ?? 0
+            let repeated = refunds.withLockedValue { $0[requestNo] != nil }
+            if !repeated {
+                guard trade.refundedFen + fen <= total else {
+                    return ["code": "40004", "msg": "Business Failed", "sub_code": "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "sub_msg": "退款金额超限"]
+                }
+                trade.refundedFen += fen
+                if trade.refundedFen == total { trade.status = "TRADE_CLOSED" }
+                trades[outTradeNo] = trade
+                refunds.withLockedValue { $0[requestNo] = Refund(outRequestNo: requestNo, outTradeNo: outTradeNo, amount: amount) }
+            }
+            return ["code": "10000", "msg": "Success", "trade_no": trade.tradeNo, "out_trade_no": outTradeNo, "buyer_logon_id": "159****5620",
+                    "fund_change": repeated ? "N" : "Y", "refund_fee": (try? AlipayAmount.yuan(fromFen: trade.refundedFen)) ?? "0.00"]
+        }
+    }
+
+    /// `{"<method>_response":{…},"sign":"…"}` with the member signed as written.
+    private func signed(_ method: String, _ member: [String: String]) throws -> Response {
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: member, options: [.sortedKeys]), as: UTF8.self)
+        let body = try AlipayResponse.sign(memberJSON: json, method: method, alipayKey: signer.withLockedValue { $0 })
+        var headers = HTTPHeaders()
+        headers.contentType = .json
+        return Response(status: .ok, headers: headers, body: .init(string: body))
+    }
+
+    // MARK: the buyer and the notifications
+
+    @discardableResult
+    func pay(_ outTradeNo: String) -> Trade? {
+        trades.withLockedValue { trades in
+            guard var trade = trades[outTradeNo] else { return nil }
+            trade.status = "TRADE_SUCCESS"
+            trades[outTradeNo] = trade
+            return trade
+        }
+    }
+
+    func trade(_ outTradeNo: String) -> Trade? { trades.withLockedValue { $0[outTradeNo] } }
+
+    /// The notification parameters for a trade, as Alipay posts them (before signing).
+    func notificationParameters(_ trade: Trade) -> [String: String] {
+        [
+            "gmt_create": "2026-11-18 10:30:00", "charset": "utf-8", "seller_email": "shop@example.com", "subject": trade.subject,
+            "buyer_id": "2088102122524333", "invoice_amount": trade.totalAmount, "notify_id": UUID().uuidString.lowercased(),
+            "fund_bill_list": #"[{"amount":"\#(trade.totalAmount)","fundChannel":"ALIPAYACCOUNT"}]"#, "notify_type": "trade_status_sync",
+            "trade_status": trade.status, "receipt_amount": trade.totalAmount, "app_id": Self.appID, "buyer_pay_amount": trade.totalAmount,
+            "seller_id": Self.sellerID, "gmt_payment": "2026-11-18 10:31:00", "notify_time": "2026-11-18 10:31:01", "version": "1.0",
+            "out_trade_no": trade.outTradeNo, "total_amount": trade.totalAmount, "trade_no": trade.tradeNo, "auth_app_id": Self.appID,
+            "buyer_logon_id": "159****5620", "point_amount": "0.00",
+        ]
+    }
+
+    /// A signed, form-encoded notification body (`changes` applied before signing).
+    func notification(_ trade: Trade, changes: [String: String] = [:], key: PaymentKeySigner? = nil) throws -> String {
+        let parameters = notificationParameters(trade).merging(changes) { $1 }
+        return try AlipaySignature.signNotification(parameters, alipayKey: key ?? PaymentTestKeys.signer(PaymentTestKeys.alipay))
+    }
+
+    func deliver(_ body: String, to url: String) async throws -> ClientResponse {
+        try await app.client.post(URI(string: url), headers: ["Content-Type": "application/x-www-form-urlencoded; charset=utf-8"]) {
+            $0.body = ByteBuffer(string: body)
+        }
+    }
+}
+
+enum AlipayTestFiles {
+    static func environment(gateway: String, notify: String, sellerID: String? = AlipayFake.sellerID) -> [String: String] {
+        var env = [
+            "FISSION_ALIPAY_APP_ID": AlipayFake.appID,
+            "FISSION_ALIPAY_APP_PRIVATE_KEY_FILE": WeChatPayTestFiles.directory + "/alipay_app_private_key.pem",
+            "FISSION_ALIPAY_PUBLIC_KEY_FILE": WeChatPayTestFiles.directory + "/alipay_public_key.txt",
+            "FISSION_ALIPAY_GATEWAY": gateway, "FISSION_ALIPAY_NOTIFY_URL": notify,
+            "FISSION_ALIPAY_RETURN_URL": "https://mall.example.com/me/orders",
+        ]
+        if let sellerID { env["FISSION_ALIPAY_SELLER_ID"] = sellerID }
+        return env
+    }
+}
