@@ -173,7 +173,7 @@ def place_order(token_value: str = "", skus: list[str] | None = None) -> dict:
 
 def own_order_ids() -> list[str]:
     def load():
-        found = ids(api("GET", "/api/v1/me/orders?limit=50"))
+        found = ids(api("GET", "/api/v1/me/orders?limit=200"))
         return found or ids(place_order()["orders"])
     return cached("own-orders", load, ttl=5.0)
 
@@ -183,12 +183,30 @@ def own_payment_ids() -> list[str]:
                   [place_order()["payment"]["id"].lower()], ttl=5.0)
 
 
-def own_after_sale_ids() -> list[str]:
-    return cached("own-after-sales", lambda: ids(api("GET", "/api/v1/me/after-sales?limit=50")), ttl=5.0)
+def own_address_id_for(member_token: str) -> str:
+    headers = {"Authorization": "Bearer " + member_token}
+    found = api("GET", "/api/v1/me/addresses", auth=False, headers=dict(headers))
+    if found:
+        return found[0]["id"]
+    body = {"receiverName": "测试", "phone": "13800138000", "provinceCode": "31", "city": "上海市", "district": "静安区", "detail": "南京西路 1 号"}
+    return api("POST", "/api/v1/me/addresses", auth=False, headers=dict(headers), json=body)["id"]
 
 
-def shop_after_sale_ids() -> list[str]:
-    return cached("shop-after-sales", lambda: ids(api("GET", "/api/v1/merchant/after-sales?limit=50")), ttl=5.0)
+def after_sales_in(path: str, *states: str):
+    """After-sales in the given states, so each operation meets the state it acts on."""
+    def pool() -> list[str]:
+        def load():
+            return [s["id"].lower() for s in api("GET", path) if s["state"] in states]
+        return cached(path + "|" + ",".join(states), load, ttl=3.0)
+    return pool
+
+
+def counter_codes() -> list[str]:
+    path = os.environ.get("FUZZ_CODES_FILE", "")
+    if not path or not os.path.exists(path):
+        return []
+    with open(path) as codes:
+        return [line.strip() for line in codes if line.strip()]
 
 
 def appealed_ids() -> list[str]:
@@ -197,7 +215,10 @@ def appealed_ids() -> list[str]:
 
 def own_paid_order_ids() -> list[str]:
     def load():
-        return [o["id"].lower() for o in api("GET", "/api/v1/me/orders?limit=50") if o["state"] in ("paid", "shipped", "received")]
+        found = []
+        for tab in ("awaiting_shipment", "awaiting_receipt"):
+            found += [o["id"].lower() for o in api("GET", "/api/v1/me/orders?tab=%s&limit=200" % tab)]
+        return found
     return cached("own-paid-orders", load, ttl=5.0)
 
 
@@ -206,15 +227,19 @@ def own_shipped_order_ids() -> list[str]:
 
 
 def fix_redeem(case) -> None:
-    if isinstance(case.body, dict) and own_store_ids():
-        case.body["storeId"] = rng.choice(own_store_ids())
+    """One of the pickup codes `prepare` made: the first use of each succeeds, later ones are refused."""
+    if isinstance(case.body, dict) and counter_codes():
+        code, store = rng.choice(counter_codes()).split()
+        case.body["code"] = code
+        case.body["storeId"] = store
 
 
 def fix_after_sale(case) -> None:
     """A line of one of the member's orders; photos the member uploaded."""
     if not isinstance(case.body, dict):
         return
-    orders = [o for o in api("GET", "/api/v1/me/orders?limit=50") if o["id"].lower() == str((case.path_parameters or {}).get("orderID", "")).lower()]
+    order_id = str((case.path_parameters or {}).get("orderID", "")).lower()
+    orders = [api("GET", "/api/v1/me/orders/" + order_id)] if order_id in own_paid_order_ids() else []
     if orders and orders[0]["lines"]:
         case.body["lineId"] = orders[0]["lines"][0]["id"]
         # A request the line can take: one unit back before shipment, or a return after it.
@@ -514,13 +539,13 @@ PATH_FIXES = {
     "payPayment": path_id("paymentID", own_payment_ids),
     "requestAfterSale": path_id("orderID", own_paid_order_ids),
     "listOrderCodes": path_id("orderID", own_order_ids),
-    "getMyAfterSale": path_id("afterSaleID", own_after_sale_ids),
-    "cancelAfterSale": path_id("afterSaleID", own_after_sale_ids),
-    "appealAfterSale": path_id("afterSaleID", own_after_sale_ids),
-    "shipAfterSaleReturn": path_id("afterSaleID", own_after_sale_ids),
-    "approveAfterSale": path_id("afterSaleID", shop_after_sale_ids),
-    "rejectAfterSale": path_id("afterSaleID", shop_after_sale_ids),
-    "confirmAfterSaleReturn": path_id("afterSaleID", shop_after_sale_ids),
+    "getMyAfterSale": path_id("afterSaleID", after_sales_in("/api/v1/me/after-sales?limit=100", "requested", "rejected", "appealed", "awaiting_return", "refunded", "cancelled")),
+    "cancelAfterSale": path_id("afterSaleID", after_sales_in("/api/v1/me/after-sales?limit=100", "requested")),
+    "appealAfterSale": path_id("afterSaleID", after_sales_in("/api/v1/me/after-sales?limit=100", "rejected")),
+    "shipAfterSaleReturn": path_id("afterSaleID", after_sales_in("/api/v1/me/after-sales?limit=100", "awaiting_return")),
+    "approveAfterSale": path_id("afterSaleID", after_sales_in("/api/v1/merchant/after-sales?limit=100", "requested")),
+    "rejectAfterSale": path_id("afterSaleID", after_sales_in("/api/v1/merchant/after-sales?limit=100", "requested")),
+    "confirmAfterSaleReturn": path_id("afterSaleID", after_sales_in("/api/v1/merchant/after-sales?limit=100", "return_shipped")),
     "decideAppeal": path_id("afterSaleID", appealed_ids),
     "getMerchantOrder": path_id("orderID", shop_order_ids),
     "shipOrder": path_id("orderID", shop_order_ids),
@@ -590,25 +615,56 @@ def prepare(count: int = 3) -> None:
         cheap = [sku for _, sku in sorted(shop_skus)[:3]]
         for _ in range(count):
             place_order(member, cheap)
-        # Paid orders for the after-sales operations: some requested, some rejected, some
-        # rejected and appealed; and shipped ones the member can confirm.
-        def paid_order():
-            placed = place_order(member, cheap)
+        # Paid orders for every after-sales step, each state in a few copies: the runs of the
+        # member, the shop and the operator each find what their operations act on.
+        def paid_order(body=None):
+            placed = api("POST", "/api/v1/checkout", auth=False, headers=dict(as_member), json=body) if body else place_order(member, cheap)
             api("POST", "/api/v1/payments/%s/pay" % placed["payment"]["id"], auth=False, headers=dict(as_member), json={"method": "balance"})
             return placed["orders"][0]
 
-        for step in range(8):
+        def as_member_post(path, body):
+            return api("POST", path, auth=False, headers=dict(as_member), json=body)
+
+        def as_shop_post(path, body):
+            return api("POST", path, auth=False, headers=dict(as_shop), json=body)
+
+        def ship(order):
+            as_shop_post("/api/v1/merchant/orders/%s/ship" % order["id"], {"carrier": "顺丰速运", "trackingNo": "SF" + token(10)})
+
+        for step in range(9):
             order = paid_order()
-            sale = api("POST", "/api/v1/me/orders/%s/after-sales" % order["id"], auth=False, headers=dict(as_member),
-                       json={"lineId": order["lines"][0]["id"], "kind": "refund_only", "units": 1, "reason": "不想要了"})
+            sale = as_member_post("/api/v1/me/orders/%s/after-sales" % order["id"],
+                                  {"lineId": order["lines"][0]["id"], "kind": "refund_only", "units": 1, "reason": "不想要了"})
+            if step >= 3:
+                as_shop_post("/api/v1/merchant/after-sales/%s/reject" % sale["id"], {"reason": "已备货"})
+            if step >= 6:
+                as_member_post("/api/v1/me/after-sales/%s/appeal" % sale["id"], {"reason": "还没发货"})
+        for step in range(4):
+            order = paid_order()
+            ship(order)
+            sale = as_member_post("/api/v1/me/orders/%s/after-sales" % order["id"],
+                                  {"lineId": order["lines"][0]["id"], "kind": "return_and_refund", "units": 1, "reason": "尺码不合适"})
+            as_shop_post("/api/v1/merchant/after-sales/%s/approve" % sale["id"], {})
             if step >= 2:
-                api("POST", "/api/v1/merchant/after-sales/%s/reject" % sale["id"], auth=False, headers=dict(as_shop), json={"reason": "已备货"})
-            if step >= 4:
-                api("POST", "/api/v1/me/after-sales/%s/appeal" % sale["id"], auth=False, headers=dict(as_member), json={"reason": "还没发货"})
+                as_member_post("/api/v1/me/after-sales/%s/return-shipment" % sale["id"], {"carrier": "中通快递", "trackingNo": "ZT" + token(10)})
         for _ in range(count):
-            order = paid_order()
-            api("POST", "/api/v1/merchant/orders/%s/ship" % order["id"], auth=False, headers=dict(as_shop),
-                json={"carrier": "顺丰速运", "trackingNo": "SF" + token(10)})
+            ship(paid_order())
+        # Pickup orders in a store that holds the SKU: their codes are for the counter.
+        codes = []
+        address = own_address_id_for(member)
+        price = {sku_id.lower(): fen for fen, sku_id in shop_skus}
+        held = []
+        for store in api("GET", "/api/v1/merchant/stores", auth=False, headers=dict(as_shop)):
+            for row in api("GET", "/api/v1/merchant/stores/%s/stock" % store["id"], auth=False, headers=dict(as_shop)):
+                if row["stock"] >= 1 and row["skuId"].lower() in price:
+                    held.append((price[row["skuId"].lower()], row["skuId"], store))
+        for _, sku_id, store in sorted(held, key=lambda h: h[0])[:2]:
+            order = paid_order({"items": [{"skuId": sku_id, "quantity": 1}], "addressId": address,
+                                "deliveries": [{"merchantId": store["merchantId"], "method": "pickup", "storeId": store["id"]}]})
+            codes += ["%s %s" % (c["code"], store["id"]) for c in api("GET", "/api/v1/me/orders/%s/codes" % order["id"], auth=False, headers=dict(as_member))]
+        if os.environ.get("FUZZ_CODES_FILE"):
+            with open(os.environ["FUZZ_CODES_FILE"], "w") as out:
+                out.write("\n".join(codes))
     operator = os.environ.get("FUZZ_OPERATOR_TOKEN", "")
     if operator:
         api("POST", "/api/v1/admin/brands", auth=False, json={"name": "测试品牌 " + token(4)},

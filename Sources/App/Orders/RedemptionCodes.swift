@@ -192,7 +192,14 @@ struct RedemptionAPIController: RouteCollection {
         // Bounded per staff account, so nobody can walk through codes at the counter.
         try await req.takeAnonymousHit(RateLimits.redemptionAttemptsPerStaff, key: staffID.uuidString)
         let input = try req.content.decode(RedeemInput.self)
-        guard let storeID = staff.$store.id ?? input.storeId else {
+        var chosen = staff.$store.id ?? input.storeId
+        if chosen == nil, let code = try? RedemptionCode.normalized(input.code),
+           let record = try await RedemptionCodeRecord.query(on: req.db).filter(\.$code == code).filter(\.$merchantID == scope.merchantID).first() {
+            // A code that only one store takes (a pickup) needs no store chosen.
+            let stores = record.storeIDs.split(separator: ",").compactMap { UUID(uuidString: String($0)) }
+            if stores.count == 1 { chosen = stores[0] }
+        }
+        guard let storeID = chosen else {
             throw APIError.validation([.init("storeId", .init("请选择核销门店", "Choose the store"))])
         }
         if let clerkStore = staff.$store.id, let asked = input.storeId, asked != clerkStore {

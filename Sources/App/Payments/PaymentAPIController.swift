@@ -38,6 +38,9 @@ struct PaymentAPIController: RouteCollection {
         let paymentID = try req.uuidParameter("paymentID")
         let input = try req.content.decode(PayInput.self)
         guard let method = PaymentMethod(rawValue: input.method) else { throw PaymentRefusal.methodUnavailable(input.method) }
+        if let channel = input.channel, !["jsapi", "h5", "native", "wap", "page"].contains(channel) {
+            throw APIError.validation([.init("channel", .init("不支持的支付渠道", "Unsupported channel"))])
+        }
         let gateway = req.application.paymentGateways[method]
         guard method == .balance || gateway != nil else { throw PaymentRefusal.methodUnavailable(input.method) }
         // Checked before the method is chosen, so a wrong channel does not tie the payment to it.
