@@ -35,6 +35,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     if app.environment != .production, app.paymentGateways[.sandbox] == nil {
         app.paymentGateways[.sandbox] = SandboxPaymentGateway(app: app)
     }
+    // The electronic waybill provider and the carriers' webhook secrets (FISSION_WAYBILL_PROVIDER, FISSION_LOGISTICS_SECRET_<CODE>).
+    try app.configureLogistics()
 
     app.imageStorage = LocalImageStorage(directory: config.uploadsDirectory, threadPool: app.threadPool)
     app.storefrontCache = StorefrontCache(timeToLive: .milliseconds(Int64(config.storefrontCacheMilliseconds)))
@@ -81,6 +83,7 @@ func routes(_ app: Application) throws {
     app.get("openapi.json", use: OpenAPIDocument.serve)
     try app.register(collection: ImageController())
     try app.register(collection: PaymentCallbackController())
+    try app.register(collection: LogisticsCallbackController())
 
     let api = app.grouped("api", "v1").grouped(BearerAuthMiddleware())
     try api.register(collection: AuthAPIController())
@@ -96,6 +99,7 @@ func routes(_ app: Application) throws {
     try api.register(collection: PaymentAPIController())
     try api.register(collection: AfterSaleAPIController())
     try api.register(collection: RedemptionAPIController())
+    try api.register(collection: LogisticsAPIController())
 
     let web = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try web.register(collection: StorefrontPageController())

@@ -30,6 +30,7 @@ enum Migrations {
         CreateOrdersAndPayments(),
         CreateAfterSalesAndRefunds(),
         CreateRedemptionCodes(),
+        CreateLogistics(),
     ]
 }
 
