@@ -100,6 +100,7 @@ func routes(_ app: Application) throws {
     try api.register(collection: AfterSaleAPIController())
     try api.register(collection: RedemptionAPIController())
     try api.register(collection: LogisticsAPIController())
+    try api.register(collection: ReviewAPIController())
 
     let web = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try web.register(collection: StorefrontPageController())

@@ -31,6 +31,7 @@ enum Migrations {
         CreateAfterSalesAndRefunds(),
         CreateRedemptionCodes(),
         CreateLogistics(),
+        CreateReviews(),
     ]
 }
 
