@@ -32,6 +32,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     await app.jwt.keys.add(hmac: HMACKey(from: config.jwtSecret), digestAlgorithm: .sha256)
 
     app.paymentGateways = PaymentProviders.gateways(app: app, config: config)
+    // The electronic waybill provider and the carriers' webhook secrets (FISSION_WAYBILL_PROVIDER, FISSION_LOGISTICS_SECRET_<CODE>).
+    try app.configureLogistics()
     app.imageStorage = LocalImageStorage(directory: config.uploadsDirectory, threadPool: app.threadPool)
     app.storefrontCache = StorefrontCache(timeToLive: .milliseconds(Int64(config.storefrontCacheMilliseconds)))
 
@@ -78,6 +80,7 @@ func routes(_ app: Application) throws {
     try app.register(collection: ImageController())
     try app.register(collection: PaymentCallbackController())
     try app.register(collection: ProviderCallbackController())
+    try app.register(collection: LogisticsCallbackController())
 
     let api = app.grouped("api", "v1").grouped(BearerAuthMiddleware())
     try api.register(collection: AuthAPIController())
@@ -93,6 +96,8 @@ func routes(_ app: Application) throws {
     try api.register(collection: PaymentAPIController())
     try api.register(collection: AfterSaleAPIController())
     try api.register(collection: RedemptionAPIController())
+    try api.register(collection: LogisticsAPIController())
+    try api.register(collection: ReviewAPIController())
 
     let web = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try web.register(collection: StorefrontPageController())

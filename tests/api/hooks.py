@@ -258,6 +258,89 @@ def shop_order_ids() -> list[str]:
     return cached("shop-orders", lambda: ids(api("GET", "/api/v1/merchant/orders?limit=50")), ttl=5.0)
 
 
+def shop_paid_orders() -> list[dict]:
+    """The shop's delivery orders waiting to ship."""
+    def load():
+        return [o for o in api("GET", "/api/v1/merchant/orders?tab=awaiting_shipment&limit=50") if o["fulfilment"] == "express"]
+    return cached("shop-paid-orders", load, ttl=2.0)
+
+
+def shop_paid_order_ids() -> list[str]:
+    return ids(shop_paid_orders()) or shop_order_ids()
+
+
+def tracking_no() -> str:
+    return "FZ" + "".join(rng.choice("0123456789") for _ in range(12))
+
+
+def fix_ship(case) -> None:
+    """One parcel with a fresh number; the generated carrier and contents stay in the rest."""
+    if isinstance(case.body, dict):
+        case.body = {"parcels": [{"carrierCode": rng.choice(["SF", "ZTO", "JD"]), "trackingNo": tracking_no()}], "useWaybill": False}
+
+
+def fix_ship_batch(case) -> None:
+    orders = shop_paid_orders()
+    rows = ["order_no,carrier,tracking_no"] + ["%s,SF,%s" % (o["orderNo"], tracking_no()) for o in orders[:1]]
+    case.body = "\r\n".join(rows) + "\r\n"
+
+
+def shop_shipments() -> list[tuple[str, str]]:
+    """(order, parcel) pairs of the shop's shipped orders."""
+    def load():
+        found = []
+        for order in api("GET", "/api/v1/merchant/orders?limit=50"):
+            if order["state"] in ("shipped", "received", "completed"):
+                found += [(order["id"].lower(), p["id"].lower()) for p in api("GET", "/api/v1/merchant/orders/%s/shipments" % order["id"])]
+            if len(found) >= 10:
+                break
+        return found
+    return cached("shop-shipments", load, ttl=5.0)
+
+
+def fix_shipment_path(case) -> None:
+    if case.path_parameters and "shipmentID" in case.path_parameters and shop_shipments():
+        order, parcel = rng.choice(shop_shipments())
+        case.path_parameters["orderID"] = order
+        case.path_parameters["shipmentID"] = parcel
+
+
+def fix_shipment_event(case) -> None:
+    """Now, rather than a generated time that is before the shipment or in the future."""
+    if isinstance(case.body, dict):
+        case.body["occurredAt"] = None
+
+
+def own_reviewable_order_ids() -> list[str]:
+    return cached("own-reviewable", lambda: ids(api("GET", "/api/v1/me/orders?tab=awaiting_review&limit=50")), ttl=2.0) or own_order_ids()
+
+
+def fix_review(case) -> None:
+    """A line of the order in the path; photos the member uploaded."""
+    if not isinstance(case.body, dict):
+        return
+    wanted = str((case.path_parameters or {}).get("orderID", "")).lower()
+    orders = [o for o in api("GET", "/api/v1/me/orders?limit=50") if o["id"].lower() == wanted]
+    if orders and orders[0]["lines"]:
+        case.body["lineId"] = rng.choice(orders[0]["lines"])["id"]
+    if case.body.get("photos"):
+        case.body["photos"] = [member_image()]
+
+
+def shop_review_ids() -> list[str]:
+    def load():
+        rows = api("GET", "/api/v1/merchant/reviews?limit=50")
+        return ids([r for r in rows if not r.get("reply")]) or ids(rows)
+    return cached("shop-reviews", load, ttl=2.0)
+
+
+def moderated_review_ids(hidden: bool) -> list[str]:
+    def load():
+        rows = api("GET", "/api/v1/admin/reviews?limit=50")
+        return ids([r for r in rows if r["hidden"] == hidden]) or ids(rows)
+    return cached("reviews-hidden-%s" % hidden, load, ttl=2.0)
+
+
 def public_store_ids() -> list[str]:
     return cached("stores", lambda: ids(api("GET", "/api/v1/stores?limit=100", auth=False)))
 
@@ -512,6 +595,10 @@ BODY_FIXES = {
     "requestAfterSale": fix_after_sale,
     "redeemCode": fix_redeem,
     "placeCheckout": fix_checkout,
+    "shipOrder": fix_ship,
+    "shipOrdersBatch": fix_ship_batch,
+    "addShipmentEvent": fix_shipment_event,
+    "createReview": fix_review,
 }
 PATH_FIXES = {
     "getProduct": path_id("productID", public_product_ids),
@@ -548,7 +635,16 @@ PATH_FIXES = {
     "confirmAfterSaleReturn": path_id("afterSaleID", after_sales_in("/api/v1/merchant/after-sales?limit=100", "return_shipped")),
     "decideAppeal": path_id("afterSaleID", appealed_ids),
     "getMerchantOrder": path_id("orderID", shop_order_ids),
-    "shipOrder": path_id("orderID", shop_order_ids),
+    "shipOrder": path_id("orderID", shop_paid_order_ids),
+    "listMyShipments": path_id("orderID", own_order_ids),
+    "listMerchantShipments": path_id("orderID", shop_order_ids),
+    "addShipmentEvent": fix_shipment_path,
+    "listProductReviews": path_id("productID", public_product_ids),
+    "createReview": path_id("orderID", own_reviewable_order_ids),
+    "listMyOrderReviews": path_id("orderID", own_order_ids),
+    "replyToReview": path_id("reviewID", shop_review_ids),
+    "hideReview": path_id("reviewID", lambda: moderated_review_ids(False)),
+    "unhideReview": path_id("reviewID", lambda: moderated_review_ids(True)),
     "approveMerchantApplication": path_id("applicationID", lambda: [pending_application()]),
     "rejectMerchantApplication": path_id("applicationID", lambda: [pending_application()]),
 }
@@ -631,24 +727,39 @@ def prepare(count: int = 3) -> None:
         def ship(order):
             as_shop_post("/api/v1/merchant/orders/%s/ship" % order["id"], {"carrier": "顺丰速运", "trackingNo": "SF" + token(10)})
 
-        for step in range(9):
+        for step in range(7):
             order = paid_order()
             sale = as_member_post("/api/v1/me/orders/%s/after-sales" % order["id"],
                                   {"lineId": order["lines"][0]["id"], "kind": "refund_only", "units": 1, "reason": "不想要了"})
-            if step >= 3:
+            if step >= 2:
                 as_shop_post("/api/v1/merchant/after-sales/%s/reject" % sale["id"], {"reason": "已备货"})
-            if step >= 6:
+            if step >= 4:
                 as_member_post("/api/v1/me/after-sales/%s/appeal" % sale["id"], {"reason": "还没发货"})
-        for step in range(4):
+        for step in range(3):
             order = paid_order()
             ship(order)
             sale = as_member_post("/api/v1/me/orders/%s/after-sales" % order["id"],
                                   {"lineId": order["lines"][0]["id"], "kind": "return_and_refund", "units": 1, "reason": "尺码不合适"})
             as_shop_post("/api/v1/merchant/after-sales/%s/approve" % sale["id"], {})
-            if step >= 2:
+            if step >= 1:
                 as_member_post("/api/v1/me/after-sales/%s/return-shipment" % sale["id"], {"carrier": "中通快递", "trackingNo": "ZT" + token(10)})
-        for _ in range(count):
-            ship(paid_order())
+        # Paid orders to ship (one by one and from a CSV), a shipped one for tracking events, a
+        # received one to review and a reviewed one for the shop's reply and the operator's moderation.
+        for step in range(6):
+            placed = place_order(member, cheap)
+            api("POST", "/api/v1/payments/%s/pay" % placed["payment"]["id"], auth=False, headers=dict(as_member), json={"method": "balance"})
+            order = placed["orders"][0]
+            if step < 3:
+                continue
+            api("POST", "/api/v1/merchant/orders/%s/ship" % order["id"], auth=False, headers=dict(as_shop),
+                json={"parcels": [{"carrierCode": "SF", "trackingNo": tracking_no()}]})
+            if step < 4:
+                continue
+            api("POST", "/api/v1/me/orders/%s/confirm-receipt" % order["id"], auth=False, headers=dict(as_member), json={})
+            if step < 5:
+                continue
+            api("POST", "/api/v1/me/orders/%s/reviews" % order["id"], auth=False, headers=dict(as_member),
+                json={"lineId": order["lines"][0]["id"], "stars": 5, "text": "很好"})
         # Pickup orders in a store that holds the SKU: their codes are for the counter.
         codes = []
         address = own_address_id_for(member)

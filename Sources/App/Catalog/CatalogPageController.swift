@@ -119,6 +119,8 @@ struct CatalogPageController: RouteCollection {
         let hasRedeemStores: Bool
         /// The SKU to buy when there is only one; otherwise the spec picker sets it.
         let onlySku: String
+        /// Average, count and the latest visible reviews.
+        let reviews: ProductReviewSection
     }
 
     @Sendable func product(req: Request) async throws -> Response {
@@ -135,13 +137,14 @@ struct CatalogPageController: RouteCollection {
             if !list.contains(url) { list.append(url) }
         }
         let stores = detail.redeemStores.map { ProductPage.StoreLink(id: $0.id.uuidString, name: $0.name, address: $0.address) }
+        let reviews = try await ProductReviewSection.load(productID: detail.id, on: req.db, locale: req.locale, storage: req.application.imageStorage)
         return try await req.page("catalog/product", ProductPage(
             id: detail.id.uuidString, title: detail.title, subtitle: detail.subtitle, description: detail.description,
             price: detail.price.display, merchantID: detail.merchantId.uuidString, merchantName: merchant?.name ?? "",
             isService: detail.kind == Product.Kind.service.rawValue, validityDays: detail.validityDays ?? 0,
             specs: detail.specs.map { .init(name: $0.name, values: $0.values) }, hasSpecs: !detail.specs.isEmpty, skus: skus,
             totalStock: detail.skus.reduce(0) { $0 + $1.stock }, images: images, hasImages: !images.isEmpty, firstImage: images.first ?? "",
-            redeemStores: stores, hasRedeemStores: !stores.isEmpty, onlySku: skus.count == 1 ? skus[0].id : ""))
+            redeemStores: stores, hasRedeemStores: !stores.isEmpty, onlySku: skus.count == 1 ? skus[0].id : "", reviews: reviews))
     }
 
     @Sendable func shop(req: Request) async throws -> Response {

@@ -30,6 +30,8 @@ enum Migrations {
         CreateOrdersAndPayments(),
         CreateAfterSalesAndRefunds(),
         CreateRedemptionCodes(),
+        CreateLogistics(),
+        CreateReviews(),
     ]
 }
 

@@ -195,25 +195,16 @@ struct OrderAPIController: RouteCollection {
         return try await Self.dtos([order], req, timeline: true)[0]
     }
 
-    struct ShipInput: Content {
-        let carrier: String
-        let trackingNo: String
-    }
-
+    /// Ships the order in one or more parcels (see `ShipmentService.ship`).
     @Sendable func ship(req: Request) async throws -> OrderDTO {
         let scope = try req.merchantScope(.handleOrders)
         let staffID = try req.requireStaff(.handleOrders).requireID()
         let orderID = try req.uuidParameter("orderID")
         let input = try req.content.decode(ShipInput.self)
-        guard TextLength.isFilled(input.carrier, max: 30), TextLength.isFilled(input.trackingNo, max: 40) else {
-            throw APIError.validation([.init("trackingNo", .init("请填写快递公司和 1-40 位运单号", "Give the carrier and a tracking number of 1–40 characters"))])
-        }
-        let now = req.now
+        let (now, waybill) = (req.now, req.application.waybillProvider)
         try await req.writeTransaction { db in
             guard let order = try await Order.query(on: db).filter(\.$id == orderID).filter(\.$merchantID == scope.merchantID).first() else { throw APIError.notFound }
-            try await OrderService(db: db, now: now).transition(order, .ship, actor: .staff(staffID),
-                                                                reason: "\(input.carrier.trimmingCharacters(in: .whitespaces)) \(input.trackingNo.trimmingCharacters(in: .whitespaces))",
-                                                                stamp: "shipped_at")
+            try await ShipmentService(db: db, now: now).ship(order: order, input, staffID: staffID, waybill: waybill)
         }
         return try await merchantOrder(req: req)
     }

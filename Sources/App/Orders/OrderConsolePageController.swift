@@ -78,9 +78,11 @@ struct OrderConsolePageController: RouteCollection {
             _ = try req.requireStaff(.handleOrders)
             let carrier = try AfterSaleAPIController.text(form.first("carrier") ?? "", field: "carrier", max: 30)
             let tracking = try AfterSaleAPIController.text(form.first("trackingNo") ?? "", field: "trackingNo", max: 40)
+            let waybill = req.application.waybillProvider
             try await req.writeTransaction { db in
                 guard let fresh = try await Order.find(orderID, on: db) else { throw APIError.notFound }
-                try await OrderService(db: db, now: now).transition(fresh, .ship, actor: .staff(staffID), reason: "\(carrier) \(tracking)", stamp: "shipped_at")
+                _ = try await ShipmentService(db: db, now: now).ship(order: fresh, ShipInput(parcels: nil, carrier: carrier, trackingNo: tracking),
+                                                                     staffID: staffID, waybill: waybill)
             }
         }
     }

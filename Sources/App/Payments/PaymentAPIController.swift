@@ -39,7 +39,7 @@ struct PaymentAPIController: RouteCollection {
         let input = try req.content.decode(PayInput.self)
         guard let method = PaymentMethod(rawValue: input.method) else { throw PaymentRefusal.methodUnavailable(input.method) }
         if let channel = input.channel, !["jsapi", "h5", "native", "wap", "page"].contains(channel) {
-            throw APIError.validation([.init("channel", .init("不支持的支付渠道", "Unsupported channel"))])
+            throw PaymentProviderError.channelUnavailable(method: method.rawValue, channel: String(channel.prefix(20)))
         }
         let gateway = req.application.paymentGateways[method]
         guard method == .balance || gateway != nil else { throw PaymentRefusal.methodUnavailable(input.method) }

@@ -45,6 +45,7 @@ struct BodyRule: Sendable, Equatable {
         (.POST, ["api", "v1", "merchant", "products"], .productJSON),
         (.PUT, ["api", "v1", "merchant", "products", "*"], .productJSON),
         (.POST, ["api", "v1", "merchant", "products", "import"], .csvImport),
+        (.POST, ["api", "v1", "merchant", "orders", "ship-batch"], BodyRule(kinds: [.csv], maxBytes: 1 << 20, maxFields: 0)),
         (.PUT, ["api", "v1", "merchant", "stores", "*", "stock"], .productJSON),
         (.POST, ["api", "v1", "merchant", "images"], .picture),
         (.POST, ["api", "v1", "merchant-applications", "licence-images"], .picture),
