@@ -651,6 +651,16 @@ PATH_FIXES = {
 
 _seen_phases: set[tuple[str, str]] = set()
 
+# Operations that use a row up (an order ships once, a code redeems once, an after-sale moves on):
+# every schema-valid case names a real row, so once the prepared rows are used the answer is a
+# 409 with the reason, never a 404 for an id that was made up.
+ALWAYS_REAL = {
+    "shipOrder", "shipOrdersBatch", "redeemCode", "confirmReceipt", "cancelMyOrder", "payPayment",
+    "requestAfterSale", "cancelAfterSale", "appealAfterSale", "shipAfterSaleReturn",
+    "approveAfterSale", "rejectAfterSale", "confirmAfterSaleReturn", "decideAppeal",
+    "createReview", "replyToReview", "hideReview", "unhideReview", "addShipmentEvent",
+}
+
 
 def _gets_real_values(case, phase: str) -> bool:
     key = (case.operation.label, phase)
@@ -685,7 +695,7 @@ if __name__ != "__main__":
         body_fix = BODY_FIXES.get(operation_id)
         # Ids in the stateful phase come from links and must stay as linked.
         path_fix = None if phase == "stateful" else PATH_FIXES.get(operation_id)
-        if (body_fix or path_fix) and _gets_real_values(case, phase):
+        if (body_fix or path_fix) and (operation_id in ALWAYS_REAL or _gets_real_values(case, phase)):
             for fix in (path_fix, body_fix):
                 if fix is not None:
                     fix(case)
@@ -727,21 +737,21 @@ def prepare(count: int = 3) -> None:
         def ship(order):
             as_shop_post("/api/v1/merchant/orders/%s/ship" % order["id"], {"carrier": "顺丰速运", "trackingNo": "SF" + token(10)})
 
-        for step in range(7):
+        for step in range(12):
             order = paid_order()
             sale = as_member_post("/api/v1/me/orders/%s/after-sales" % order["id"],
                                   {"lineId": order["lines"][0]["id"], "kind": "refund_only", "units": 1, "reason": "不想要了"})
-            if step >= 2:
+            if step >= 6:
                 as_shop_post("/api/v1/merchant/after-sales/%s/reject" % sale["id"], {"reason": "已备货"})
-            if step >= 4:
+            if step >= 9:
                 as_member_post("/api/v1/me/after-sales/%s/appeal" % sale["id"], {"reason": "还没发货"})
-        for step in range(3):
+        for step in range(6):
             order = paid_order()
             ship(order)
             sale = as_member_post("/api/v1/me/orders/%s/after-sales" % order["id"],
                                   {"lineId": order["lines"][0]["id"], "kind": "return_and_refund", "units": 1, "reason": "尺码不合适"})
             as_shop_post("/api/v1/merchant/after-sales/%s/approve" % sale["id"], {})
-            if step >= 1:
+            if step >= 3:
                 as_member_post("/api/v1/me/after-sales/%s/return-shipment" % sale["id"], {"carrier": "中通快递", "trackingNo": "ZT" + token(10)})
         # Paid orders to ship (one by one and from a CSV), a shipped one for tracking events, a
         # received one to review and a reviewed one for the shop's reply and the operator's moderation.
@@ -760,6 +770,8 @@ def prepare(count: int = 3) -> None:
                 continue
             api("POST", "/api/v1/me/orders/%s/reviews" % order["id"], auth=False, headers=dict(as_member),
                 json={"lineId": order["lines"][0]["id"], "stars": 5, "text": "很好"})
+        for _ in range(3):
+            ship(paid_order())
         # Pickup orders in a store that holds the SKU: their codes are for the counter.
         codes = []
         address = own_address_id_for(member)
@@ -769,7 +781,7 @@ def prepare(count: int = 3) -> None:
             for row in api("GET", "/api/v1/merchant/stores/%s/stock" % store["id"], auth=False, headers=dict(as_shop)):
                 if row["stock"] >= 1 and row["skuId"].lower() in price:
                     held.append((price[row["skuId"].lower()], row["skuId"], store))
-        for _, sku_id, store in sorted(held, key=lambda h: h[0])[:2]:
+        for _, sku_id, store in sorted(held, key=lambda h: h[0])[:5]:
             order = paid_order({"items": [{"skuId": sku_id, "quantity": 1}], "addressId": address,
                                 "deliveries": [{"merchantId": store["merchantId"], "method": "pickup", "storeId": store["id"]}]})
             codes += ["%s %s" % (c["code"], store["id"]) for c in api("GET", "/api/v1/me/orders/%s/codes" % order["id"], auth=False, headers=dict(as_member))]

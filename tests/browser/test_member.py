@@ -34,7 +34,7 @@ def test_member_login_and_logout(page, snap):
     assert member_login(page, "13800138000", "Member2026") == 200
     assert page.url.endswith("/member")
     expect(page.locator("#member-phone")).to_have_text("138****8000")
-    expect(page.locator("#member-balance")).to_have_text("¥2,000.00")
+    expect(page.locator("#member-balance")).to_have_text("¥10,000.00")
     assert "13800138000" not in page.content()
     snap(page, "member-centre")
 

@@ -95,8 +95,8 @@ enum DemoData {
                 kind: "member_topup",
                 memo: "演示充值 demo top-up",
                 entries: [
-                    .debit(.platform(.paymentClearing), Money(fen: 200_000)),
-                    .credit(try LedgerAccountKey(.memberBalance, .member(memberID)), Money(fen: 200_000)),
+                    .debit(.platform(.paymentClearing), Money(fen: 1_000_000)),
+                    .credit(try LedgerAccountKey(.memberBalance, .member(memberID)), Money(fen: 1_000_000)),
                 ]))
             try await DemoCatalog.seed(on: tx, now: app.clock.now(), onboardedMerchant: onboardedMerchantID, storage: app.imageStorage)
             try await AuditLog.record(on: tx, actor: nil, action: "seed", target: "demo data", ip: "seed", at: app.clock.now())
