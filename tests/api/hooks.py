@@ -167,8 +167,18 @@ def place_order(token_value: str = "", skus: list[str] | None = None) -> dict:
         body = {"receiverName": "测试", "phone": "13800138000", "provinceCode": "31", "city": "上海市",
                 "district": "静安区", "detail": "南京西路 1 号"}
         address = api("POST", "/api/v1/me/addresses", auth=auth, headers=dict(headers), json=body)["id"]
-    body = {"items": [{"skuId": rng.choice(skus or public_sku_ids()), "quantity": 1}], "addressId": address}
-    return api("POST", "/api/v1/checkout", auth=auth, headers=dict(headers), json=body)
+    # A SKU may sell out while the data is made: the next one is tried.
+    choices = list(skus or public_sku_ids())
+    rng.shuffle(choices)
+    for sku in choices[:-1]:
+        try:
+            return api("POST", "/api/v1/checkout", auth=auth, headers=dict(headers),
+                       json={"items": [{"skuId": sku, "quantity": 1}], "addressId": address})
+        except requests.HTTPError as refused:
+            if refused.response is None or refused.response.status_code != 409:
+                raise
+    return api("POST", "/api/v1/checkout", auth=auth, headers=dict(headers),
+               json={"items": [{"skuId": choices[-1], "quantity": 1}], "addressId": address})
 
 
 def own_order_ids() -> list[str]:
@@ -718,7 +728,7 @@ def prepare(count: int = 3) -> None:
             detail = api("GET", "/api/v1/merchant/products/" + product["id"], auth=False, headers=dict(as_shop))
             if detail.get("onShelf", True):
                 shop_skus += [(sku["price"]["fen"], sku["id"]) for sku in detail["skus"] if sku["stock"] > 0]
-        cheap = [sku for _, sku in sorted(shop_skus)[:3]]
+        cheap = [sku for _, sku in sorted(shop_skus)[:10]]
         for _ in range(count):
             place_order(member, cheap)
         # Paid orders for every after-sales step, each state in a few copies: the runs of the
