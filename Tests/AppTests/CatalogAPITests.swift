@@ -154,8 +154,8 @@ struct CatalogFixture {
             #expect(stock.status == .ok)
             try await ScopeSkuCodesToMerchant().revert(on: t.app.db)
             let sql = try sqlDatabase(t.app.db)
-            let duplicate = try? await sql.raw("UPDATE skus SET code = 'M1-0' WHERE code = 'M1-1'").run()
-            #expect(duplicate == nil, "the old schema keeps codes unique across the mall")
+            // The old schema keeps codes unique across the mall.
+            await #expect(throws: (any Error).self) { try await sql.raw("UPDATE skus SET code = 'M1-0' WHERE code = 'M1-1'").run() }
 
             // act
             try await ScopeSkuCodesToMerchant().prepare(on: t.app.db)
