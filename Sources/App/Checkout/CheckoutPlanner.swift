@@ -176,3 +176,41 @@ struct CheckoutPlanner {
         return CheckoutPlan(groups: groups, quote: quote, address: address, fromCart: input.items == nil, cartItemIDs: cartItemIDs, note: note)
     }
 }
+
+/// Places a checkout, at most once per `Idempotency-Key`: the same key and body give back the
+/// first payment, the same key with another body is refused. The API and the checkout page
+/// (whose form carries a key per rendering) both place orders through here.
+enum CheckoutPlacement {
+    static func place(_ input: CheckoutInput, memberID: UUID, key: String?, req: Request) async throws -> (paymentID: UUID, placedNow: Bool) {
+        let (cipher, now, digest) = (req.personalData, req.now, input.digest)
+        let payMinutes = req.application.config.orderPayMinutes
+        func replay() async throws -> UUID? {
+            guard let key, let earlier = try await CheckoutRequest.query(on: req.db).filter(\.$memberID == memberID)
+                .filter(\.$idempotencyKey == key).first() else { return nil }
+            guard earlier.bodyDigest == digest else { throw CheckoutRefusal.idempotencyKeyReused }
+            return earlier.paymentID
+        }
+        if let paymentID = try await replay() { return (paymentID, false) }
+        do {
+            let paymentID = try await req.writeTransaction { db in
+                let plan = try await CheckoutPlanner(db: db, memberID: memberID).plan(input)
+                let payment = try await OrderService(db: db, now: now).place(plan, memberID: memberID, cipher: cipher, payMinutes: payMinutes)
+                if let key {
+                    // A concurrent twin fails here on the unique key and then finds this payment.
+                    let claim = CheckoutRequest()
+                    claim.memberID = memberID
+                    claim.idempotencyKey = key
+                    claim.bodyDigest = digest
+                    claim.paymentID = try payment.requireID()
+                    claim.createdAt = now
+                    try await claim.create(on: db)
+                }
+                return try payment.requireID()
+            }
+            return (paymentID, true)
+        } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
+            guard let paymentID = try await replay() else { throw error }
+            return (paymentID, false)
+        }
+    }
+}

@@ -196,23 +196,8 @@ struct ShoppingPageController: RouteCollection {
             return req.redirect(to: "/checkout?" + query.joined(separator: "&"))
         }
         let key = String((form.first("idempotency_key") ?? Tokens.random()).prefix(64))
-        let (cipher, now, payMinutes) = (req.personalData, req.now, req.application.config.orderPayMinutes)
         do {
-            if let earlier = try await CheckoutRequest.query(on: req.db).filter(\.$memberID == memberID).filter(\.$idempotencyKey == key).first() {
-                return req.redirect(to: "/pay/\(earlier.paymentID.uuidString)")
-            }
-            let paymentID = try await req.writeTransaction { db in
-                let plan = try await CheckoutPlanner(db: db, memberID: memberID).plan(input)
-                let payment = try await OrderService(db: db, now: now).place(plan, memberID: memberID, cipher: cipher, payMinutes: payMinutes)
-                let claim = CheckoutRequest()
-                claim.memberID = memberID
-                claim.idempotencyKey = key
-                claim.bodyDigest = input.digest
-                claim.paymentID = try payment.requireID()
-                claim.createdAt = now
-                try await claim.create(on: db)
-                return claim.paymentID
-            }
+            let paymentID = try await CheckoutPlacement.place(input, memberID: memberID, key: key, req: req).paymentID
             return req.redirect(to: "/pay/\(paymentID.uuidString)")
         } catch {
             let apiError = ErrorMapping.apiError(for: error)

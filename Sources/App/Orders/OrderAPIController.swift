@@ -44,42 +44,8 @@ struct OrderAPIController: RouteCollection {
         let memberID = try req.requireMember().requireID()
         let input = try req.content.decode(CheckoutInput.self)
         let key = try Self.idempotencyKey(req)
-        let (cipher, now, digest) = (req.personalData, req.now, input.digest)
-        let payMinutes = req.application.config.orderPayMinutes
-        func replay() async throws -> UUID? {
-            guard let key, let earlier = try await CheckoutRequest.query(on: req.db).filter(\.$memberID == memberID)
-                .filter(\.$idempotencyKey == key).first() else { return nil }
-            guard earlier.bodyDigest == digest else { throw CheckoutRefusal.idempotencyKeyReused }
-            return earlier.paymentID
-        }
-        if let paymentID = try await replay() {
-            return try await Self.result(paymentID, req).encodeResponse(status: .ok, for: req)
-        }
-        let paymentID: UUID
-        do {
-            paymentID = try await req.writeTransaction { db in
-                if let key {
-                    // Claimed first: a concurrent twin waits here and then fails on the unique key.
-                    let claim = CheckoutRequest()
-                    claim.memberID = memberID
-                    claim.idempotencyKey = key
-                    claim.bodyDigest = digest
-                    claim.paymentID = UUID()
-                    claim.createdAt = now
-                    let plan = try await CheckoutPlanner(db: db, memberID: memberID).plan(input)
-                    let payment = try await OrderService(db: db, now: now).place(plan, memberID: memberID, cipher: cipher, payMinutes: payMinutes)
-                    claim.paymentID = try payment.requireID()
-                    try await claim.create(on: db)
-                    return claim.paymentID
-                }
-                let plan = try await CheckoutPlanner(db: db, memberID: memberID).plan(input)
-                return try await OrderService(db: db, now: now).place(plan, memberID: memberID, cipher: cipher, payMinutes: payMinutes).requireID()
-            }
-        } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
-            guard let paymentID = try await replay() else { throw error }
-            return try await Self.result(paymentID, req).encodeResponse(status: .ok, for: req)
-        }
-        return try await Self.result(paymentID, req).encodeResponse(status: .created, for: req)
+        let placed = try await CheckoutPlacement.place(input, memberID: memberID, key: key, req: req)
+        return try await Self.result(placed.paymentID, req).encodeResponse(status: placed.placedNow ? .created : .ok, for: req)
     }
 
     static func result(_ paymentID: UUID, _ req: Request) async throws -> CheckoutResultDTO {
