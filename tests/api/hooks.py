@@ -279,6 +279,28 @@ def shop_paid_order_ids() -> list[str]:
     return ids(shop_paid_orders()) or shop_order_ids()
 
 
+def shop_unpaid_order_ids() -> list[str]:
+    """An order of the shop's own SKUs placed for the price change and left unpaid: no other run knows it."""
+    def load():
+        member = os.environ.get("FUZZ_MEMBER_TOKEN", "")
+        skus = []
+        for product in own_product_ids()[:10]:
+            detail = api("GET", "/api/v1/merchant/products/" + product)
+            if detail.get("onShelf", True):
+                skus += [sku["id"].lower() for sku in detail["skus"] if sku["stock"] > 0]
+        if not member or not skus:
+            return shop_order_ids()
+        try:
+            return ids(place_order(member, skus)["orders"])
+        except requests.HTTPError:
+            return shop_order_ids()
+    return cached("shop-unpaid-orders", load, ttl=float("inf"))
+
+
+def shop_unshipped_order_ids() -> list[str]:
+    return shop_unpaid_order_ids() + ids(shop_paid_orders())
+
+
 def tracking_no() -> str:
     return "FZ" + "".join(rng.choice("0123456789") for _ in range(12))
 
@@ -646,6 +668,8 @@ PATH_FIXES = {
     "decideAppeal": path_id("afterSaleID", appealed_ids),
     "getMerchantOrder": path_id("orderID", shop_order_ids),
     "shipOrder": path_id("orderID", shop_paid_order_ids),
+    "changeOrderPrice": path_id("orderID", shop_unpaid_order_ids),
+    "changeOrderAddress": path_id("orderID", shop_unshipped_order_ids),
     "listMyShipments": path_id("orderID", own_order_ids),
     "listMerchantShipments": path_id("orderID", shop_order_ids),
     "addShipmentEvent": fix_shipment_path,
@@ -669,6 +693,7 @@ ALWAYS_REAL = {
     "requestAfterSale", "cancelAfterSale", "appealAfterSale", "shipAfterSaleReturn",
     "approveAfterSale", "rejectAfterSale", "confirmAfterSaleReturn", "decideAppeal",
     "createReview", "replyToReview", "hideReview", "unhideReview", "addShipmentEvent",
+    "changeOrderPrice", "changeOrderAddress",
 }
 
 

@@ -19,6 +19,8 @@ struct OrderAPIController: RouteCollection {
         merchant.get(use: merchantOrders)
         merchant.get(":orderID", use: merchantOrder)
         merchant.post(":orderID", "ship", use: ship)
+        merchant.post(":orderID", "price", use: changePrice)
+        merchant.post(":orderID", "address", use: changeAddress)
     }
 
     // MARK: checkout
@@ -112,13 +114,7 @@ struct OrderAPIController: RouteCollection {
         let orderID = try req.uuidParameter("orderID")
         let now = req.now
         try await req.writeTransaction { db in
-            guard let order = try await Order.query(on: db).filter(\.$id == orderID).filter(\.$memberID == memberID).first() else { throw APIError.notFound }
-            guard order.orderState == .pendingPayment, let payment = try await Payment.find(order.paymentID, on: db) else {
-                throw OrderTransitionError.notAllowed(state: order.orderState, action: .cancel)
-            }
-            guard try await OrderService(db: db, now: now).closeUnpaid(payment, action: .cancel, actor: .member(memberID), reason: "buyer cancelled") else {
-                throw OrderTransitionError.notAllowed(state: (try await Order.find(orderID, on: db))?.orderState ?? .closed, action: .cancel)
-            }
+            try await OrderService(db: db, now: now).cancelByBuyer(orderID, memberID: memberID)
         }
         return try await myOrder(req: req)
     }
@@ -171,6 +167,34 @@ struct OrderAPIController: RouteCollection {
         try await req.writeTransaction { db in
             guard let order = try await Order.query(on: db).filter(\.$id == orderID).filter(\.$merchantID == scope.merchantID).first() else { throw APIError.notFound }
             try await ShipmentService(db: db, now: now).ship(order: order, input, staffID: staffID, waybill: waybill)
+        }
+        return try await merchantOrder(req: req)
+    }
+
+    /// 改价 before payment (the shop's owner only: it changes what the buyer pays).
+    @Sendable func changePrice(req: Request) async throws -> OrderDTO {
+        let scope = try req.merchantScope(.manageShop)
+        let staffID = try req.requireStaff(.manageShop).requireID()
+        let orderID = try req.uuidParameter("orderID")
+        let input = try req.content.decode(PriceChangeInput.self)
+        let now = req.now
+        try await req.writeTransaction { db in
+            guard let order = try await Order.query(on: db).filter(\.$id == orderID).filter(\.$merchantID == scope.merchantID).first() else { throw APIError.notFound }
+            try await OrderChanges(db: db, now: now).changePrice(order, input, staffID: staffID)
+        }
+        return try await merchantOrder(req: req)
+    }
+
+    /// A new delivery address before shipment.
+    @Sendable func changeAddress(req: Request) async throws -> OrderDTO {
+        let scope = try req.merchantScope(.handleOrders)
+        let staffID = try req.requireStaff(.handleOrders).requireID()
+        let orderID = try req.uuidParameter("orderID")
+        let input = try req.content.decode(AddressInput.self)
+        let (now, cipher) = (req.now, req.personalData)
+        try await req.writeTransaction { db in
+            guard let order = try await Order.query(on: db).filter(\.$id == orderID).filter(\.$merchantID == scope.merchantID).first() else { throw APIError.notFound }
+            try await OrderChanges(db: db, now: now).changeAddress(order, input, cipher: cipher, staffID: staffID)
         }
         return try await merchantOrder(req: req)
     }

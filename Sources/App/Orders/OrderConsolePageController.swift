@@ -9,6 +9,8 @@ struct OrderConsolePageController: RouteCollection {
         routes.get("merchant", "orders", use: orders)
         routes.get("merchant", "orders", ":orderID", use: order)
         routes.post("merchant", "orders", ":orderID", "ship", use: ship)
+        routes.post("merchant", "orders", ":orderID", "price", use: changePrice)
+        routes.post("merchant", "orders", ":orderID", "address", use: changeAddress)
         routes.get("merchant", "after-sales", use: afterSales)
         routes.post("merchant", "after-sales", ":afterSaleID", use: afterSaleAction)
         routes.get("merchant", "redeem", use: redeemForm)
@@ -42,12 +44,22 @@ struct OrderConsolePageController: RouteCollection {
     }
 
     struct OrderPage: Encodable, Sendable {
+        struct Province: Encodable, Sendable { let code: String; let name: String; let selected: Bool }
         let order: OrderPageController.OrderCard
         let fulfilment: String
         let address: String
         let note: String
         let shippingFee: String
         let canShip: Bool
+        /// 改价: unpaid, the owner, and no provider's cashier opened yet.
+        let canChangePrice: Bool
+        let canChangeAddress: Bool
+        let goodsTotal: String
+        let receiverName: String
+        let city: String
+        let district: String
+        let detail: String
+        let provinces: [Province]
         let timeline: [OrderPageController.DetailPage.Event]
     }
 
@@ -62,12 +74,54 @@ struct OrderConsolePageController: RouteCollection {
         guard let (_, scope) = Self.staff(req) else { return req.redirect(to: "/merchant/login") }
         let order = try await Self.shopOrder(req, scope: scope)
         let dto = try await OrderAPIController.dtos([order], req, timeline: true)[0]
+        let payment = try await Payment.find(order.paymentID, on: req.db)
+        let express = order.fulfilmentKind == .express
         return try await req.page("console/order", OrderPage(
             order: OrderPageController.cards([dto])[0], fulfilment: PageStrings.shopping[order.fulfilment]?(req.locale) ?? order.fulfilment,
             address: dto.address.map { "\($0.receiverName) \($0.phone) \($0.province)\($0.city)\($0.district)\($0.detail)" } ?? "",
             note: dto.note, shippingFee: dto.shippingFee.display,
-            canShip: order.orderState == .paid && order.fulfilmentKind == .express && req.principalCan(.handleOrders),
+            canShip: order.orderState == .paid && express && req.principalCan(.handleOrders),
+            canChangePrice: order.orderState == .pendingPayment && payment?.provider == "" && req.principalCan(.manageShop),
+            canChangeAddress: [.pendingPayment, .paid].contains(order.orderState) && express && req.principalCan(.handleOrders),
+            goodsTotal: Money(fen: order.payable - order.shippingFee).formatted(),
+            receiverName: order.receiverName, city: order.city, district: order.district, detail: order.addressDetail,
+            provinces: ChinaRegions.provinces.map { .init(code: $0.code, name: $0.name(req.locale), selected: $0.code == order.provinceCode) },
             timeline: (dto.timeline ?? []).reversed().map { .init(label: $0.stateLabel, at: PageFormat.timeFormatter.string(from: $0.at), reason: $0.reason) }))
+    }
+
+    @Sendable func changePrice(req: Request) async throws -> Response {
+        guard let (staff, scope) = Self.staff(req) else { return req.redirect(to: "/merchant/login") }
+        let order = try await Self.shopOrder(req, scope: scope)
+        let (orderID, staffID, now, form) = (try order.requireID(), try staff.requireID(), req.now, req.formFields)
+        return try await OrderPageController.redirectBack(req, "/merchant/orders/\(orderID.uuidString)") {
+            _ = try req.requireStaff(.manageShop)
+            func fen(_ name: String) throws -> Int64? {
+                guard let text = form.first(name)?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+                do { return try Money.parse(text).fen } catch {
+                    throw APIError.validation([.init(name, .init("金额格式不正确，例如 99.90", "Not an amount, e.g. 99.90"))])
+                }
+            }
+            let input = PriceChangeInput(goodsTotalFen: try fen("goodsTotal"), shippingFeeFen: try fen("shippingFee"), reason: form.first("reason"))
+            try await req.writeTransaction { db in
+                guard let fresh = try await Order.find(orderID, on: db) else { throw APIError.notFound }
+                try await OrderChanges(db: db, now: now).changePrice(fresh, input, staffID: staffID)
+            }
+        }
+    }
+
+    @Sendable func changeAddress(req: Request) async throws -> Response {
+        guard let (staff, scope) = Self.staff(req) else { return req.redirect(to: "/merchant/login") }
+        let order = try await Self.shopOrder(req, scope: scope)
+        let (orderID, staffID, now, form, cipher) = (try order.requireID(), try staff.requireID(), req.now, req.formFields, req.personalData)
+        return try await OrderPageController.redirectBack(req, "/merchant/orders/\(orderID.uuidString)") {
+            _ = try req.requireStaff(.handleOrders)
+            let input = AddressInput(receiverName: form.first("receiverName"), phone: form.first("phone"), provinceCode: form.first("provinceCode"),
+                                     city: form.first("city"), district: form.first("district"), detail: form.first("detail"), isDefault: nil)
+            try await req.writeTransaction { db in
+                guard let fresh = try await Order.find(orderID, on: db) else { throw APIError.notFound }
+                try await OrderChanges(db: db, now: now).changeAddress(fresh, input, cipher: cipher, staffID: staffID)
+            }
+        }
     }
 
     @Sendable func ship(req: Request) async throws -> Response {

@@ -110,7 +110,13 @@ struct OrderDTO: Content {
         self.lines = try lines.sorted { $0.position < $1.position }.map { try OrderLineDTO($0, locale, storage: storage) }
         timeline = events?.sorted { $0.createdAt < $1.createdAt }.map { event in
             let state = OrderState(rawValue: event.toState) ?? .closed
-            return OrderEventDTO(state: event.toState, stateLabel: state.label(locale, fulfilment: order.fulfilmentKind), action: event.action,
+            // A change keeps the state; its row names the change instead.
+            let label = switch OrderAction(rawValue: event.action) {
+            case .changePrice: PageStrings.shopping["price_adjusted"]?(locale) ?? event.action
+            case .changeAddress: PageStrings.shopping["address_changed"]?(locale) ?? event.action
+            default: state.label(locale, fulfilment: order.fulfilmentKind)
+            }
+            return OrderEventDTO(state: event.toState, stateLabel: label, action: event.action,
                                  actorKind: event.actorKind, reason: event.reason, at: event.createdAt)
         }
     }

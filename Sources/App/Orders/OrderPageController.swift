@@ -85,6 +85,9 @@ struct OrderPageController: RouteCollection {
         let goodsAmount: String
         let shippingFee: String
         let discountAmount: String
+        /// The shop's 改价 on the goods, signed ("-¥20.00").
+        let adjustmentAmount: String
+        let hasAdjustment: Bool
         let refundedAmount: String
         let hasRefund: Bool
         let address: String
@@ -117,6 +120,7 @@ struct OrderPageController: RouteCollection {
         return try await req.page("orders/detail", DetailPage(
             order: Self.cards([dto])[0], fulfilment: PageStrings.shopping[order.fulfilment]?(req.locale) ?? order.fulfilment,
             goodsAmount: dto.goodsAmount.display, shippingFee: dto.shippingFee.display, discountAmount: dto.discountAmount.display,
+            adjustmentAmount: dto.adjustmentAmount.display, hasAdjustment: order.adjustmentAmount != 0,
             refundedAmount: dto.refundedAmount.display, hasRefund: order.refundedAmount > 0, address: address, storeName: store?.name ?? "",
             note: dto.note, placedAt: PageFormat.timeFormatter.string(from: dto.placedAt),
             timeline: (dto.timeline ?? []).reversed().map { .init(label: $0.stateLabel, at: PageFormat.timeFormatter.string(from: $0.at), reason: $0.reason) },
@@ -144,7 +148,9 @@ struct OrderPageController: RouteCollection {
         } catch {
             let apiError = ErrorMapping.apiError(for: error)
             guard apiError.status.code < 500 else { throw error }
-            req.session.data["flash"] = apiError.message(req.locale)
+            // A form's field messages say more than "please check" and there is no field to show them at.
+            req.session.data["flash"] = apiError.details.isEmpty
+                ? apiError.message(req.locale) : apiError.details.map { $0.message(req.locale) }.joined(separator: req.locale == .zhHans ? "；" : "; ")
         }
         return req.redirect(to: path)
     }
@@ -155,10 +161,7 @@ struct OrderPageController: RouteCollection {
         let (memberID, orderID, now) = (try member.requireID(), try order.requireID(), req.now)
         return try await Self.redirectBack(req, "/orders/\(orderID.uuidString)") {
             try await req.writeTransaction { db in
-                guard let payment = try await Payment.find(order.paymentID, on: db),
-                      try await OrderService(db: db, now: now).closeUnpaid(payment, action: .cancel, actor: .member(memberID), reason: "buyer cancelled") else {
-                    throw OrderTransitionError.notAllowed(state: order.orderState, action: .cancel)
-                }
+                try await OrderService(db: db, now: now).cancelByBuyer(orderID, memberID: memberID)
             }
         }
     }

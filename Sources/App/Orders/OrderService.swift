@@ -205,6 +205,15 @@ struct OrderService {
         return true
     }
 
+    /// The buyer cancels an unpaid order, and with it the rest of its checkout (one payment).
+    func cancelByBuyer(_ orderID: UUID, memberID: UUID) async throws {
+        guard let order = try await Order.query(on: db).filter(\.$id == orderID).filter(\.$memberID == memberID).first() else { throw APIError.notFound }
+        guard order.orderState == .pendingPayment, let payment = try await Payment.find(order.paymentID, on: db),
+              try await closeUnpaid(payment, action: .cancel, actor: .member(memberID), reason: "buyer cancelled") else {
+            throw OrderTransitionError.notAllowed(state: (try await Order.find(orderID, on: db))?.orderState ?? .closed, action: .cancel)
+        }
+    }
+
     /// Puts back what the order took: the store's stock for pickup, the SKU's otherwise. A SKU
     /// deleted since gets nothing back.
     func returnStock(of order: Order) async throws {

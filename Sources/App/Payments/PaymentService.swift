@@ -14,6 +14,7 @@ enum PaymentRefusal: APIErrorConvertible {
     case expired
     case methodUnavailable(String)
     case methodChosen(String)
+    case amountChanged
 
     var apiError: APIError {
         switch self {
@@ -26,6 +27,8 @@ enum PaymentRefusal: APIErrorConvertible {
         case .methodUnavailable(let method):
             APIError(.unprocessableEntity, "payment.method_unavailable", .init("暂不支持该支付方式：\(method)", "This payment method is not available: \(method)"),
                      details: [.init("method", .init("不支持的支付方式", "Unsupported method"))])
+        case .amountChanged:
+            APIError(.conflict, "payment.amount_changed", .init("商家刚刚修改了价格，请确认新金额后再支付", "The shop has just changed the price; check the new amount and pay again"))
         case .methodChosen(let method):
             APIError(.conflict, "payment.method_chosen", .init("该笔支付已选择其他支付方式（\(method)）", "This payment already uses another method (\(method))"))
         }
@@ -102,11 +105,12 @@ struct PaymentService {
         let paymentID = try payment.requireID()
         let moved = try await sqlDatabase(db).raw("""
             UPDATE payments SET status = 'succeeded', provider = \(bind: method.rawValue), provider_trade_no = \(bind: tradeNo), paid_at = \(bind: now)
-            WHERE id = \(bind: paymentID) AND status = 'created' RETURNING id
+            WHERE id = \(bind: paymentID) AND status = 'created' AND amount = \(bind: payment.amount) RETURNING id
             """).all()
         guard !moved.isEmpty else {
-            // Closed or paid by someone else between our read and this update.
+            // Closed, paid or repriced by someone else between our read and this update.
             let current = try await Payment.find(paymentID, on: db)
+            if let current, current.status == PaymentStatus.created.rawValue, current.amount != payment.amount { throw PaymentRefusal.amountChanged }
             throw PaymentRefusal.notPayable(PaymentStatus(rawValue: current?.status ?? "") ?? .closed)
         }
         payment.status = PaymentStatus.succeeded.rawValue
