@@ -136,17 +136,17 @@ import VaporTesting
         }
     }
 
-    @Test func manyBuyersForLittleStockNeverOversell() async throws {
+    @Test func twoHundredBuyersForFiftyInStockGetExactlyFiftyOrders() async throws {
         try await withMallApp { t in
-            // setup: 3 in stock, 8 buyers at once
-            let s = try await Self.shop(t, milkStock: 3)
+            // setup: 50 in stock, 200 buyers each with an address
+            let s = try await Self.shop(t, milkStock: 50)
             var buyers: [(String, UUID)] = []
-            for index in 0..<8 {
-                let token = try await t.registerMember("1350000\(String(format: "%04d", index))")
+            for index in 0..<200 {
+                let token = try await t.quickMember("1350000\(String(format: "%04d", index))")
                 let address = try await t.postJSON("/api/v1/me/addresses", AddressTests.addressJSON(), token: token).content.decode(AddressDTO.self)
                 buyers.append((token, address.id))
             }
-            // act
+            // act: all at once
             let statuses = try await withThrowingTaskGroup(of: HTTPStatus.self) { group in
                 for (token, address) in buyers {
                     group.addTask {
@@ -156,10 +156,12 @@ import VaporTesting
                 return try await group.reduce(into: [HTTPStatus]()) { $0.append($1) }
             }
             // check
-            #expect(statuses.filter { $0 == .created }.count == 3)
-            #expect(statuses.filter { $0 == .conflict }.count == 5)
+            #expect(statuses.filter { $0 == .created }.count == 50)
+            #expect(statuses.filter { $0 == .conflict }.count == 150, "\(Dictionary(grouping: statuses, by: \.code).mapValues(\.count))")
             #expect(try await Sku.find(s.milk.skus[0].id, on: t.app.db)?.stock == 0)
-            #expect(try await Order.query(on: t.app.db).count() == 3)
+            #expect(try await Product.find(s.milk.id, on: t.app.db)?.totalStock == 0)
+            #expect(try await Order.query(on: t.app.db).count() == 50)
+            #expect(try await OrderLine.query(on: t.app.db).all().reduce(0) { $0 + $1.quantity } == 50)
         }
     }
 

@@ -30,6 +30,24 @@ struct TestContext {
     /// The SQLite file, when the suite runs on SQLite.
     let sqlitePath: String?
     var isPostgres: Bool { sqlitePath == nil }
+    let config: AppConfig
+
+    /// Another instance of the mall on the same database, keys and clock, as a second server
+    /// process would be; it is shut down after `body`.
+    func withSecondInstance<T>(_ body: (Application) async throws -> T) async throws -> T {
+        let other = try await Application.make(.testing)
+        other.clock = clock
+        other.sms = sms
+        do {
+            try await configure(other, config: config)
+            let result = try await body(other)
+            try await other.asyncShutdown()
+            return result
+        } catch {
+            try? await other.asyncShutdown()
+            throw error
+        }
+    }
 }
 
 /// Bounds how many test apps hold PostgreSQL connections at once, so that a parallel run stays
@@ -96,7 +114,7 @@ private func withFreshApp(storefrontCacheMilliseconds: Int, bodyTimeoutSeconds: 
             try await sqlDatabase(app.db).raw("CREATE SCHEMA \(unsafeRaw: String(schema))").run()
         }
         try await app.autoMigrate()
-        try await body(TestContext(app: app, clock: clock, sms: sms, sqlitePath: sqlitePath))
+        try await body(TestContext(app: app, clock: clock, sms: sms, sqlitePath: sqlitePath, config: config))
     } catch {
         await cleanUp(app, schema: databaseURL == nil ? nil : String(schema), sqlitePath: sqlitePath)
         try? FileManager.default.removeItem(atPath: uploadsDirectory)
@@ -134,6 +152,21 @@ extension TestContext {
                                                            body: .init(string: #"{"phone":"\#(phone)","password":"\#(password)","smsCode":"\#(code)","acceptAgreements":true}"#))
         #expect(response.status == .created)
         return try response.content.decode(TokenPair.self).accessToken
+    }
+
+    /// A member written straight to the database with a token, for tests that need hundreds of
+    /// buyers (sign-up through SMS is rate-limited per address).
+    func quickMember(_ phone: String) async throws -> String {
+        let member = Member()
+        member.phoneCipher = try app.personalData.seal(phone)
+        member.phoneHash = app.personalData.lookupHash(phone)
+        member.nickname = "买家" + phone.suffix(4)
+        member.userAgreementVersion = "test"
+        member.privacyPolicyVersion = "test"
+        member.agreedAt = clock.now()
+        member.createdAt = clock.now()
+        try await member.create(on: app.db)
+        return try await TokenService(app: app, db: app.db).issue(kind: "member", subjectID: member.requireID()).accessToken
     }
 
     func memberID(phone: String) async throws -> UUID {
