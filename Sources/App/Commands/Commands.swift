@@ -10,6 +10,7 @@ extension Application {
         asyncCommands.use(BenchCatalogCommand(), as: "bench-catalog")
         asyncCommands.use(BenchExportCommand(), as: "bench-export")
         asyncCommands.use(BenchLedgerVerifyCommand(), as: "bench-ledger-verify")
+        asyncCommands.use(BenchOrdersCommand(), as: "bench-orders")
         asyncCommands.use(LedgerLoadCommand(), as: "ledger-load")
         asyncCommands.use(OrderJobsCommand(), as: "order-jobs")
         for job in [OrderJobCommand.Job.closeUnpaid, .confirmShipped, .complete] {
