@@ -1,4 +1,6 @@
 import Fluent
+import NIOConcurrencyHelpers
+import SQLKit
 import Foundation
 import MallCore
 import Testing
@@ -119,6 +121,66 @@ import VaporTesting
             #expect(try await Self.count(t, action: "pay") == 2)
             #expect(try await OutboxMessage.query(on: t.app.db).filter(\.$topic == "order.paid").count() == 2)
             #expect(try await LedgerService(db: t.app.db, now: t.clock.now(), gate: t.app.writeGate).verify().ok)
+        }
+    }
+
+    /// A handler that writes a row of its own in the dispatcher's transaction and fails once for
+    /// the subject given, after writing.
+    static func recordingHandler(_ calls: NIOLockedValueBox<[UUID]>, failOnceFor failing: UUID? = nil) -> OutboxHandler {
+        let failed = NIOLockedValueBox(false)
+        return OutboxHandler(name: "test") { message, db, now in
+            try await sqlDatabase(db).raw("""
+                INSERT INTO outbox_messages (id, topic, subject_id, payload, created_at, attempts, last_error)
+                VALUES (\(bind: UUID()), 'test.seen', \(bind: message.subjectID), '', \(bind: now), 0, '')
+                """).run()
+            if message.subjectID == failing, !failed.withLockedValue({ let was = $0; $0 = true; return was }) {
+                throw Abort(.internalServerError, reason: "handler failed once")
+            }
+            calls.withLockedValue { $0.append(message.subjectID) }
+        }
+    }
+
+    @Test func orderEventsReachTheirHandlerOnceAcrossTwoInstancesAndAFailureIsRetried() async throws {
+        try await withMallApp { t in
+            // setup: four paid orders; a handler for order.paid on both instances
+            let s = try await OrderFlowTests.shop(t)
+            try await OrderFlowTests.topUp(t, phone: "13600000001", fen: 100_000)
+            var orders: [UUID] = []
+            for _ in 0..<5 {
+                let result = try await Self.place(t, s)
+                try await Self.pay(t, s, result, method: "balance")
+                orders.append(result.orders[0].id)
+            }
+            let late = orders.removeLast()
+            try await OutboxMessage.query(on: t.app.db).filter(\.$subjectID == late).set(\.$createdAt, to: t.clock.now().addingTimeInterval(3600)).update()
+            let calls = NIOLockedValueBox<[UUID]>([])
+            let handler = Self.recordingHandler(calls, failOnceFor: late)
+
+            // act: both instances dispatch the first four at once
+            try await t.withSecondInstance { other in
+                for app in [t.app, other] { app.outboxHandlers["order.paid"] = [handler] }
+                _ = try await withThrowingTaskGroup(of: OutboxDispatcher.Report.self) { group in
+                    for app in [t.app, other] { group.addTask { try await OutboxDispatcher.run(app, batch: 4) } }
+                    return try await group.reduce(into: [OutboxDispatcher.Report]()) { $0.append($1) }
+                }
+            }
+
+            // check: each handled once
+            #expect(calls.withLockedValue { $0 }.sorted(by: { $0.uuidString < $1.uuidString }) == orders.sorted(by: { $0.uuidString < $1.uuidString }))
+            #expect(try await OutboxMessage.query(on: t.app.db).filter(\.$topic == "test.seen").count() == 4)
+
+            // act + check: the fifth fails once, its write rolled back, and is handled on the next run
+            let failing = try await OutboxDispatcher.run(t.app)
+            #expect(failing.failed == 1)
+            let row = try #require(try await OutboxMessage.query(on: t.app.db).filter(\.$topic == "order.paid").filter(\.$subjectID == late).first())
+            #expect(row.handledAt == nil)
+            #expect(row.attempts == 1)
+            #expect(row.lastError.contains("handler failed once"))
+            #expect(try await OutboxMessage.query(on: t.app.db).filter(\.$topic == "test.seen").count() == 4 + 0)
+            let retried = try await OutboxDispatcher.run(t.app)
+            #expect(retried.failed == 0)
+            #expect(calls.withLockedValue { $0 }.filter { $0 == late }.count == 1)
+            #expect(try await OutboxMessage.query(on: t.app.db).filter(\.$topic == "order.paid").filter(\.$handledAt == nil).count() == 0)
         }
     }
 }

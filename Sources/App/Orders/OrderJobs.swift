@@ -199,10 +199,12 @@ enum OrderJobs {
 /// `fission order-jobs`: every order timer once (what `serve` runs each minute).
 struct OrderJobsCommand: AsyncCommand {
     struct Signature: CommandSignature {}
-    var help: String { "Closes unpaid checkouts (asking the provider first), confirms receipt, completes orders, closes stale rejections, resends refunds." }
+    var help: String { "Closes unpaid checkouts (asking the provider first), confirms receipt, completes orders, closes stale rejections, resends refunds, hands order events to their handlers." }
 
     func run(using context: CommandContext, signature: Signature) async throws {
         let report = try await OrderJobs.runAll(context.application)
+        let outbox = try await OutboxDispatcher.run(context.application)
+        context.console.print("outbox handled \(outbox.handled), failed \(outbox.failed)")
         context.console.print("closed \(report.closed), paid on query \(report.paidOnQuery), received \(report.received), completed \(report.completed), rejections closed \(report.rejectionsClosed), refunds sent \(report.refundsSent)")
     }
 }
@@ -226,7 +228,7 @@ struct OrderJobCommand: AsyncCommand {
     }
 }
 
-/// While `fission serve` runs, the order timers run every minute (FISSION_JOBS=off turns them off).
+/// While `fission serve` runs, the order timers and the outbox run every minute (FISSION_JOBS=off turns them off).
 struct ScheduledOrderJobs: LifecycleHandler {
     private let task = NIOLockedValueBox<RepeatedTask?>(nil)
 
@@ -240,6 +242,12 @@ struct ScheduledOrderJobs: LifecycleHandler {
                     if report != .init() { app.logger.info("order jobs: \(report)") }
                 } catch {
                     app.logger.error("order jobs failed: \(error)")
+                }
+                do {
+                    let report = try await OutboxDispatcher.run(app)
+                    if report.failed > 0 { app.logger.warning("outbox: \(report)") }
+                } catch {
+                    app.logger.error("outbox failed: \(error)")
                 }
             }
         }

@@ -110,6 +110,9 @@ final class OutboxMessage: Model, @unchecked Sendable {
     @Field(key: "payload") var payload: String
     @Field(key: "created_at") var createdAt: Date
     @OptionalField(key: "handled_at") var handledAt: Date?
+    /// Failed hand-overs so far, and the last one's error.
+    @Field(key: "attempts") var attempts: Int
+    @Field(key: "last_error") var lastError: String
 
     init() {}
 }
