@@ -357,6 +357,35 @@ import VaporTesting
         }
     }
 
+    @Test func theCheckoutCounterOffersWeChatWithAQRCodeOnComputersAndALinkOnPhones() async throws {
+        try await Self.withRig { rig in
+            // setup: the buyer signed in on the pages
+            let browser = PageClient(app: rig.t.app)
+            try await browser.get("/login")
+            _ = try await browser.post("/login", form: ["phone": "13600000001", "password": "Member2026"])
+            let desktop = try await rig.checkout()
+            let phone = try await rig.checkout()
+
+            // act: on a computer, then on a phone
+            let counter = try await browser.get("/pay/\(desktop.payment.id)")
+            let qr = try await browser.post("/pay/\(desktop.payment.id)", form: ["method": "wechat"])
+            browser.userAgent = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148"
+            let link = try await browser.post("/pay/\(phone.payment.id)", form: ["method": "wechat"])
+
+            // check: the counter lists WeChat; the computer gets Native's QR, the phone H5's link
+            #expect(counter.body.string.contains(#"value="wechat""#))
+            #expect(!counter.body.string.contains(#"value="alipay""#))
+            #expect(qr.status == .ok)
+            #expect(qr.body.string.contains(#"id="pay-qr""#))
+            #expect(qr.body.string.contains("data:image/png;base64,"))
+            #expect(rig.fake.order(desktop.payment.paymentNo)?.tradeType == "native")
+            #expect(link.body.string.contains(#"href="https://wx.tenpay.com/"#))
+            #expect(!link.body.string.contains(#"id="pay-qr""#))
+            #expect(rig.fake.order(phone.payment.paymentNo)?.clientIP?.isEmpty == false)
+            #expect(try await Payment.find(desktop.payment.id, on: rig.t.app.db)?.provider == "wechat")
+        }
+    }
+
     @Test func aMethodThatIsNotConfiguredIsUnavailable() async throws {
         try await withMallApp { t in
             let s = try await OrderFlowTests.shop(t)

@@ -20,7 +20,19 @@ struct PaymentPageController: RouteCollection {
         let balance: String
         let open: Bool
         let sandbox: Bool
+        let wechat: Bool
+        let alipay: Bool
         let orders: [OrderRow]
+    }
+
+    /// Where a provider takes over: a link to its cashier, or WeChat Native's QR code. A link, not
+    /// a redirect, because the pages allow forms to submit only to this site.
+    struct ProviderPage: Encodable, Sendable {
+        let id: String
+        let amount: String
+        let method: String
+        let url: String
+        let qrImage: String
     }
 
     static func own(_ req: Request, member: Member) async throws -> Payment {
@@ -44,6 +56,7 @@ struct PaymentPageController: RouteCollection {
             id: paymentID.uuidString, amount: Money(fen: payment.amount).formatted(req.locale),
             expiresAt: PageFormat.timeFormatter.string(from: payment.expiresAt), balance: wallet.balance.formatted(req.locale),
             open: req.now < payment.expiresAt, sandbox: req.application.paymentGateways[.sandbox] != nil,
+            wechat: req.application.paymentGateways[.wechat] != nil, alipay: req.application.paymentGateways[.alipay] != nil,
             orders: orders.map { order in .init(id: order.id?.uuidString ?? "", merchantName: merchants.first { $0.id == order.merchantID }?.name ?? "",
                                                 payable: Money(fen: order.payable).formatted(req.locale)) }))
     }
@@ -69,6 +82,24 @@ struct PaymentPageController: RouteCollection {
                     try await PaymentService(db: db, now: now).choose(fresh, method: .sandbox)
                 }
                 return req.redirect(to: "/pay/sandbox/\(payment.paymentNo)")
+            case PaymentMethod.wechat.rawValue, PaymentMethod.alipay.rawValue:
+                guard let chosen = PaymentMethod(rawValue: method), let gateway = req.application.paymentGateways[chosen] else {
+                    throw PaymentRefusal.methodUnavailable(method)
+                }
+                // Phones go to the provider's mobile cashier; computers get WeChat's QR code or Alipay's web cashier.
+                let phone = req.headers.first(name: .userAgent).map { $0.contains("Mobile") || $0.contains("Android") || $0.contains("iPhone") } ?? false
+                let channel = chosen == .wechat ? (phone ? "h5" : "native") : (phone ? "wap" : "page")
+                let clientIP = req.clientIP
+                let snapshot = try await req.writeTransaction { db -> PaymentSnapshot in
+                    guard let fresh = try await Payment.find(paymentID, on: db) else { throw APIError.notFound }
+                    try await PaymentService(db: db, now: now).choose(fresh, method: chosen)
+                    return try await PaymentProviders.snapshot(fresh, on: db, payerClientIP: clientIP)
+                }
+                let instruction = try await gateway.start(snapshot, channel: channel, openID: nil)
+                let qr = try instruction.codeURL.map { "data:image/png;base64," + Data(try QRCode.matrix(for: $0).png()).base64EncodedString() } ?? ""
+                return try await req.page("shopping/provider", ProviderPage(
+                    id: paymentID.uuidString, amount: Money(fen: payment.amount).formatted(req.locale),
+                    method: PageStrings.shopping["pay_\(chosen.rawValue)"]?(req.locale) ?? chosen.rawValue, url: instruction.url ?? "", qrImage: qr))
             default:
                 throw PaymentRefusal.methodUnavailable(method)
             }

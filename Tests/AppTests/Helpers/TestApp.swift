@@ -287,6 +287,8 @@ final class PageClient {
     let app: Application
     private(set) var cookies: [String: String] = [:]
     private(set) var csrf: String?
+    /// Sent as `User-Agent` when set, e.g. a phone's.
+    var userAgent: String?
 
     init(app: Application) { self.app = app }
 
@@ -353,6 +355,7 @@ final class PageClient {
     }
 
     private func addCookies(_ headers: inout HTTPHeaders) {
+        if let userAgent { headers.replaceOrAdd(name: .userAgent, value: userAgent) }
         guard !cookies.isEmpty else { return }
         headers.replaceOrAdd(name: .cookie, value: cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; "))
     }
