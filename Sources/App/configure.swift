@@ -112,6 +112,8 @@ func routes(_ app: Application) throws {
     try web.register(collection: PaymentPageController())
     try web.register(collection: OrderPageController())
     try web.register(collection: OrderConsolePageController())
+    try web.register(collection: OperatorConsolePageController())
+    try web.register(collection: ReviewPageController())
 }
 
 @Sendable func health(req: Request) async throws -> Response {

@@ -246,9 +246,13 @@ struct AfterSaleAPIController: RouteCollection {
 
     /// The platform upholds an appeal (the refund goes ahead) or dismisses it (the after-sale closes).
     @Sendable func decide(req: Request) async throws -> AfterSaleDTO {
+        try await Self.decideAppeal(req, input: try req.content.decode(AppealDecisionInput.self))
+    }
+
+    /// The decision for the API and the operator's console page alike.
+    static func decideAppeal(_ req: Request, input: AppealDecisionInput) async throws -> AfterSaleDTO {
         let staffID = try req.requireStaff(.handleDisputes).requireID()
         let saleID = try req.uuidParameter("afterSaleID")
-        let input = try req.content.decode(AppealDecisionInput.self)
         let reason = try Self.text(input.reason, field: "reason", max: 200)
         return try await Self.act(req) { db, now in
             guard let sale = try await AfterSale.find(saleID, on: db) else { throw APIError.notFound }

@@ -101,6 +101,7 @@ struct OrderPageController: RouteCollection {
         let canCancel: Bool
         let canConfirm: Bool
         let canAfterSale: Bool
+        let canReview: Bool
     }
 
     static func ownOrder(_ req: Request, member: Member) async throws -> Order {
@@ -127,7 +128,8 @@ struct OrderPageController: RouteCollection {
             codes: codes.compactMap { code in code.id.map { .init(id: $0.uuidString, code: code.code, used: code.usedAt != nil) } }, hasCodes: !codes.isEmpty,
             afterSales: sales.compactMap { sale in sale.id.map { .init(id: $0.uuidString, label: "\(sale.afterSaleKind.label(req.locale)) · \(sale.afterSaleState.label(req.locale))",
                                                                           amount: Money(fen: sale.amount + sale.shippingAmount).formatted(req.locale)) } },
-            canCancel: state == .pendingPayment, canConfirm: state == .shipped, canAfterSale: [.paid, .shipped, .received].contains(state)))
+            canCancel: state == .pendingPayment, canConfirm: state == .shipped, canAfterSale: [.paid, .shipped, .received].contains(state),
+            canReview: [.received, .completed].contains(state) && !order.reviewed))
     }
 
     /// The code as a QR picture for the store's scanner; only the buyer sees it.

@@ -63,9 +63,13 @@ struct ReviewAPIController: RouteCollection {
     }
 
     @Sendable func reply(req: Request) async throws -> ReviewDTO {
+        try await Self.reply(req, text: try req.content.decode(ReplyInput.self).text)
+    }
+
+    /// The shop's reply, for the API and the console page alike.
+    static func reply(_ req: Request, text raw: String) async throws -> ReviewDTO {
         let scope = try req.merchantScope(.handleOrders)
         let reviewID = try req.uuidParameter("reviewID")
-        let raw = try req.content.decode(ReplyInput.self).text
         guard TextLength.isFilled(raw, max: ReviewRules.maxReplyLength) else {
             throw APIError.validation([.init("text", .init("请填写 1-\(ReviewRules.maxReplyLength) 字的回复", "Give a reply of 1–\(ReviewRules.maxReplyLength) characters"))])
         }
@@ -93,9 +97,14 @@ struct ReviewAPIController: RouteCollection {
     }
 
     func moderate(_ req: Request, hidden: Bool) async throws -> ReviewDTO {
+        try await Self.moderate(req, hidden: hidden, reason: try req.content.decode(NoteInput.self).reason)
+    }
+
+    /// Hiding or showing a review, for the API and the console page alike.
+    static func moderate(_ req: Request, hidden: Bool, reason raw: String) async throws -> ReviewDTO {
         let staff = try req.requireStaff(.handleDisputes)
         let reviewID = try req.uuidParameter("reviewID")
-        let reason = try AfterSaleAPIController.text(try req.content.decode(NoteInput.self).reason, field: "reason", max: ReviewRules.maxHideReasonLength)
+        let reason = try AfterSaleAPIController.text(raw, field: "reason", max: ReviewRules.maxHideReasonLength)
         let (now, ip) = (req.now, req.clientIP)
         let review = try await req.writeTransaction { db in
             try await ReviewService(db: db, now: now).setHidden(hidden, reviewID: reviewID, reason: reason, staff: staff, ip: ip)

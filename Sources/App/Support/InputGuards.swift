@@ -51,6 +51,7 @@ struct BodyRule: Sendable, Equatable {
         (.POST, ["api", "v1", "merchant-applications", "licence-images"], .picture),
         (.POST, ["api", "v1", "me", "images"], .picture),
         (.POST, ["merchant", "apply"], .application),
+        (.POST, ["orders", "*", "review"], .application),
         (.POST, ["merchant", "products", "new"], .productEditor),
         (.POST, ["merchant", "products", "*", "edit"], .productEditor),
         (.POST, ["merchant", "products", "*", "images"], .picture),
