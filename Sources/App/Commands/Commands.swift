@@ -12,6 +12,7 @@ extension Application {
         asyncCommands.use(BenchLedgerVerifyCommand(), as: "bench-ledger-verify")
         asyncCommands.use(LedgerLoadCommand(), as: "ledger-load")
         asyncCommands.use(OrderJobsCommand(), as: "order-jobs")
+        asyncCommands.use(ReconcileCommand(), as: "reconcile")
         for job in [OrderJobCommand.Job.closeUnpaid, .confirmShipped, .complete] {
             asyncCommands.use(OrderJobCommand(job: job), as: job.rawValue)
         }

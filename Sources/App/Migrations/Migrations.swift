@@ -32,6 +32,7 @@ enum Migrations {
         CreateRedemptionCodes(),
         CreateLogistics(),
         CreateReviews(),
+        CreateReconciliation(),
     ]
 }
 
