@@ -24,6 +24,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.migrations.add(Migrations.all)
     app.lifecycle.use(ScheduledSweep())
     app.lifecycle.use(ScheduledOrderJobs())
+    app.lifecycle.use(ScheduledReconciliation())
 
     app.decoyPasswordHash = try Bcrypt.hash(Tokens.random(), cost: config.bcryptCost)
     if !app.hasSmsSender {
@@ -98,6 +99,7 @@ func routes(_ app: Application) throws {
     try api.register(collection: RedemptionAPIController())
     try api.register(collection: LogisticsAPIController())
     try api.register(collection: ReviewAPIController())
+    try api.register(collection: ReconciliationAPIController())
 
     let web = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try web.register(collection: StorefrontPageController())
@@ -114,6 +116,7 @@ func routes(_ app: Application) throws {
     try web.register(collection: OrderConsolePageController())
     try web.register(collection: OperatorConsolePageController())
     try web.register(collection: ReviewPageController())
+    try web.register(collection: ReconciliationPageController())
 }
 
 @Sendable func health(req: Request) async throws -> Response {

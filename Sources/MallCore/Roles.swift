@@ -20,7 +20,7 @@ public enum StaffRole: String, Codable, Sendable, CaseIterable {
     public var permissions: Set<Permission> {
         switch self {
         case .platformAdmin: Set(Permission.allCases.filter(\.isPlatform))
-        case .platformFinance: [.viewConsole, .viewLedger, .viewMerchants]
+        case .platformFinance: [.viewConsole, .viewLedger, .viewMerchants, .reconcilePayments]
         case .platformSupport: [.viewConsole, .viewMembers, .viewMerchants, .handleDisputes]
         case .merchantOwner: [.viewShop, .manageShop, .manageShopStaff, .handleOrders, .redeemCodes]
         case .merchantStaff: [.viewShop, .handleOrders, .redeemCodes]
@@ -43,6 +43,8 @@ public enum Permission: String, Codable, Sendable, CaseIterable {
     case manageCatalog = "catalog.manage"
     /// Deciding after-sales appeals between buyers and shops.
     case handleDisputes = "disputes.handle"
+    /// Comparing providers' bills with the ledger and resolving the differences (对账).
+    case reconcilePayments = "payments.reconcile"
     // merchant
     case viewShop = "shop.view"
     case manageShop = "shop.manage"

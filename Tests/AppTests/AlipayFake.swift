@@ -1,4 +1,5 @@
 import Foundation
+import MallCore
 import NIOConcurrencyHelpers
 import Vapor
 @testable import App
@@ -18,13 +19,19 @@ final class AlipayFake: Sendable {
         var method: String
         var status = "WAIT_BUYER_PAY"
         var refundedFen: Int64 = 0
+        var paidAt: Date?
     }
 
     struct Refund: Sendable {
         var outRequestNo: String
         var outTradeNo: String
         var amount: String
+        var at = Date(timeIntervalSince1970: 0)
     }
+
+    /// What the next bills say besides what the fake saw (as `WeChatPayFake.BillTweaks`);
+    /// `failing` answers the download-link request with Alipay's "no bill" error.
+    typealias BillTweaks = WeChatPayFake.BillTweaks
 
     static let appID = "2021004100000001"
     static let sellerID = "2088101117955611"
@@ -37,13 +44,17 @@ final class AlipayFake: Sendable {
     let refunds = NIOLockedValueBox<[String: Refund]>([:])
     let refused = NIOLockedValueBox<[String]>([])
     let appKey = PaymentTestKeys.verifier(PaymentTestKeys.app)
+    let clock: ManualClock
+    let billTweaks = NIOLockedValueBox(BillTweaks())
 
     var gateway: String { "http://127.0.0.1:\(port)/gateway.do" }
 
-    init() async throws {
+    init(clock: ManualClock = ManualClock()) async throws {
+        self.clock = clock
         signer = .init(PaymentTestKeys.signer(PaymentTestKeys.alipay))
         app = try await Application.make(.testing)
         app.get("gateway.do") { [self] req in try cashier(req) }
+        app.get("bills", ":file") { [self] req in try billFile(req) }
         app.post("gateway.do") { [self] req in try api(req) }
         try await app.server.start(address: .hostname("127.0.0.1", port: 0))
         let port = app.http.server.shared.localAddress?.port ?? 0
@@ -124,6 +135,15 @@ final class AlipayFake: Sendable {
             return try signed(method, result)
         case "alipay.trade.refund":
             return try signed(method, refund(content))
+        case "alipay.data.dataservice.bill.downloadurl.query":
+            guard content["bill_type"] == "trade", let day = BillDay(content["bill_date"] ?? "") else {
+                return try signed(method, ["code": "40004", "msg": "Business Failed", "sub_code": "isv.invalid-bill-date", "sub_msg": "账单日期不正确"])
+            }
+            if billTweaks.withLockedValue({ $0.failing }) {
+                return try signed(method, ["code": "40004", "msg": "Business Failed", "sub_code": "isp.bill_not_exist", "sub_msg": "账单不存在"])
+            }
+            return try signed(method, ["code": "10000", "msg": "Success",
+                                       "bill_download_url": "http://127.0.0.1:\(port)/bills/\(day.compact).csv.zip?downloadFileName=\(day.compact).csv.zip&fileType=csv.zip"])
         case "alipay.trade.fastpay.refund.query":
             guard let refund = refunds.withLockedValue({ $0[content["out_request_no"] ?? ""] }), refund.outTradeNo == outTradeNo else {
                 return try signed(method, ["code": "10000", "msg": "Success"])
@@ -154,7 +174,7 @@ final class AlipayFake: Sendable {
                 trade.refundedFen += fen
                 if trade.refundedFen == total { trade.status = "TRADE_CLOSED" }
                 trades[outTradeNo] = trade
-                refunds.withLockedValue { $0[requestNo] = Refund(outRequestNo: requestNo, outTradeNo: outTradeNo, amount: amount) }
+                refunds.withLockedValue { $0[requestNo] = Refund(outRequestNo: requestNo, outTradeNo: outTradeNo, amount: amount, at: clock.now()) }
             }
             return ["code": "10000", "msg": "Success", "trade_no": trade.tradeNo, "out_trade_no": outTradeNo, "buyer_logon_id": "159****5620",
                     "fund_change": repeated ? "N" : "Y", "refund_fee": (try? AlipayAmount.yuan(fromFen: trade.refundedFen)) ?? "0.00"]
@@ -170,6 +190,40 @@ final class AlipayFake: Sendable {
         return Response(status: .ok, headers: headers, body: .init(string: body))
     }
 
+    // MARK: bills
+
+    /// The day's lines as Alipay would bill them, then the test's tweaks.
+    func billLines(_ day: BillDay) -> [ProviderBillLine] {
+        let (start, end) = day.window
+        let tweaks = billTweaks.withLockedValue { $0 }
+        let allTrades = trades.withLockedValue { $0 }
+        let paid = allTrades.values.compactMap { trade -> ProviderBillLine? in
+            guard let at = trade.paidAt, at >= start, at < end, let fen = try? AlipayAmount.fen(fromYuan: trade.totalAmount) else { return nil }
+            return ProviderBillLine(kind: .payment, ourNo: trade.outTradeNo, providerNo: trade.tradeNo, amount: Money(fen: fen), at: at)
+        }
+        let refunded = refunds.withLockedValue { Array($0.values) }.compactMap { refund -> ProviderBillLine? in
+            guard refund.at >= start, refund.at < end, let fen = try? AlipayAmount.fen(fromYuan: refund.amount) else { return nil }
+            return ProviderBillLine(kind: .refund, ourNo: refund.outRequestNo, providerNo: allTrades[refund.outTradeNo]?.tradeNo ?? "", amount: Money(fen: fen), at: refund.at)
+        }
+        return (paid + refunded).sorted { ($0.at ?? start, $0.ourNo) < ($1.at ?? start, $1.ourNo) }
+            .filter { !tweaks.omitted.contains("\($0.kind.rawValue):\($0.ourNo)") }
+            .map { line in
+                guard let fen = tweaks.amounts["\(line.kind.rawValue):\(line.ourNo)"] else { return line }
+                return ProviderBillLine(kind: line.kind, ourNo: line.ourNo, providerNo: line.providerNo, amount: Money(fen: fen), at: line.at)
+            } + tweaks.extra
+    }
+
+    /// The ZIP of GBK CSVs behind the download link (the link carries its own token, no signature).
+    private func billFile(_ req: Request) throws -> Response {
+        let file = req.parameters.get("file") ?? ""
+        guard file.hasSuffix(".csv.zip"), let day = BillDay(String(file.prefix(8)).enumerated().map { i, c in i == 4 || i == 6 ? "-\(c)" : "\(c)" }.joined()) else {
+            return Response(status: .notFound)
+        }
+        var headers = HTTPHeaders()
+        headers.contentType = .init(type: "application", subType: "zip")
+        return Response(status: .ok, headers: headers, body: .init(data: Data(AlipayBill.archive(billLines(day), pid: Self.sellerID, day: day))))
+    }
+
     // MARK: the buyer and the notifications
 
     @discardableResult
@@ -177,6 +231,7 @@ final class AlipayFake: Sendable {
         trades.withLockedValue { trades in
             guard var trade = trades[outTradeNo] else { return nil }
             trade.status = "TRADE_SUCCESS"
+            trade.paidAt = trade.paidAt ?? clock.now()
             trades[outTradeNo] = trade
             return trade
         }

@@ -1,4 +1,6 @@
+import Crypto
 import Foundation
+import MallCore
 import NIOConcurrencyHelpers
 import Vapor
 @testable import App
@@ -19,6 +21,7 @@ final class WeChatPayFake: Sendable {
         var prepayID: String
         var state = "NOTPAY"
         var transactionID: String?
+        var paidAt: Date?
     }
 
     struct Refund: Sendable {
@@ -29,6 +32,18 @@ final class WeChatPayFake: Sendable {
         var refund: Int64
         var total: Int64
         var notifyURL: String
+        var createdAt = Date(timeIntervalSince1970: 0)
+    }
+
+    /// What the next bills say besides what the fake saw: lines added, amounts changed (by
+    /// "payment:<no>" or "refund:<no>"), lines left out, or no bill at all (HTTP 500).
+    struct BillTweaks: Sendable {
+        var extra: [ProviderBillLine] = []
+        var amounts: [String: Int64] = [:]
+        var omitted: Set<String> = []
+        var failing = false
+        /// The file differs from what the signed answer's hash says (WeChat's file only).
+        var corruptFile = false
     }
 
     static let mchid = "1900009191"
@@ -46,6 +61,7 @@ final class WeChatPayFake: Sendable {
     let refunds = NIOLockedValueBox<[String: Refund]>([:])
     /// Requests refused for their signature, by reason.
     let refused = NIOLockedValueBox<[String]>([])
+    let billTweaks = NIOLockedValueBox(BillTweaks())
 
     var base: String { "http://127.0.0.1:\(port)" }
     let key: WeChatPayAPIv3Key
@@ -83,6 +99,59 @@ final class WeChatPayFake: Sendable {
         app.get("v3", "pay", "transactions", "out-trade-no", ":no") { [self] req in try query(req) }
         app.post("v3", "pay", "transactions", "out-trade-no", ":no", "close") { [self] req in try close(req) }
         app.post("v3", "refund", "domestic", "refunds") { [self] req in try refund(req) }
+        app.get("v3", "bill", "tradebill") { [self] req in try tradeBill(req) }
+        app.get("v3", "billdownload", "file") { [self] req in try billFile(req) }
+    }
+
+    // MARK: bills
+
+    /// The day's lines as WeChat would bill them: payments by the time they were paid, refunds by
+    /// the time they were asked for, then the test's tweaks.
+    func billLines(_ day: BillDay) -> [ProviderBillLine] {
+        let (start, end) = day.window
+        let tweaks = billTweaks.withLockedValue { $0 }
+        let paid = orders.withLockedValue { Array($0.values) }.compactMap { order -> ProviderBillLine? in
+            guard let at = order.paidAt, at >= start, at < end, let transactionID = order.transactionID else { return nil }
+            return ProviderBillLine(kind: .payment, ourNo: order.outTradeNo, providerNo: transactionID, amount: Money(fen: order.total), at: at)
+        }
+        let refunded = refunds.withLockedValue { Array($0.values) }.compactMap { refund -> ProviderBillLine? in
+            guard refund.createdAt >= start, refund.createdAt < end else { return nil }
+            return ProviderBillLine(kind: .refund, ourNo: refund.outRefundNo, providerNo: refund.refundID, amount: Money(fen: refund.refund), at: refund.createdAt)
+        }
+        return (paid + refunded).sorted { ($0.at ?? start, $0.ourNo) < ($1.at ?? start, $1.ourNo) }
+            .filter { !tweaks.omitted.contains("\($0.kind.rawValue):\($0.ourNo)") }
+            .map { line in
+                guard let fen = tweaks.amounts["\(line.kind.rawValue):\(line.ourNo)"] else { return line }
+                return ProviderBillLine(kind: line.kind, ourNo: line.ourNo, providerNo: line.providerNo, amount: Money(fen: fen), at: line.at)
+            } + tweaks.extra
+    }
+
+    func billBytes(_ day: BillDay) -> Data {
+        Data(WeChatPayBill.format(billLines(day), mchid: Self.mchid, appid: Self.appid).utf8)
+    }
+
+    private func tradeBill(_ req: Request) throws -> Response {
+        if let refusal = authenticate(req) { return refusal }
+        guard let text = req.query[String.self, at: "bill_date"], let day = BillDay(text), req.query[String.self, at: "bill_type"] == "ALL" else {
+            return try answer(.badRequest, ["code": "PARAM_ERROR", "message": "bill_date"])
+        }
+        if billTweaks.withLockedValue({ $0.failing }) { return try answer(.internalServerError, ["code": "SYSTEM_ERROR", "message": "系统繁忙"]) }
+        let digest = Insecure.SHA1.hash(data: billBytes(day)).map { String(format: "%02x", $0) }.joined()
+        return try answer(.ok, ["download_url": "\(base)/v3/billdownload/file?token=\(day.compact)", "hash_type": "SHA1", "hash_value": digest])
+    }
+
+    /// The file: its request is signed like any other, its answer is not (WeChat's file download).
+    private func billFile(_ req: Request) throws -> Response {
+        if let refusal = authenticate(req) { return refusal }
+        let token = req.query[String.self, at: "token"] ?? ""
+        guard token.count == 8, let day = BillDay("\(token.prefix(4))-\(token.dropFirst(4).prefix(2))-\(token.suffix(2))") else {
+            return Response(status: .notFound)
+        }
+        var headers = HTTPHeaders()
+        headers.contentType = .plainText
+        var bytes = billBytes(day)
+        if billTweaks.withLockedValue({ $0.corruptFile }) { bytes.append(contentsOf: Array("`x".utf8)) }
+        return Response(status: .ok, headers: headers, body: .init(data: bytes))
     }
 
     /// Checks the merchant's signature over the request exactly as received.
@@ -202,7 +271,8 @@ final class WeChatPayFake: Sendable {
         let refund = refunds.withLockedValue { refunds in
             if let existing = refunds[body.out_refund_no] { return existing }
             let created = Refund(outRefundNo: body.out_refund_no, refundID: "50000" + String(refunds.count + 1000000), outTradeNo: order.outTradeNo,
-                                 transactionID: transactionID, refund: body.amount.refund, total: order.total, notifyURL: body.notify_url)
+                                 transactionID: transactionID, refund: body.amount.refund, total: order.total, notifyURL: body.notify_url,
+                                 createdAt: clock.now())
             refunds[body.out_refund_no] = created
             return created
         }
@@ -249,6 +319,7 @@ final class WeChatPayFake: Sendable {
             guard var order = orders[outTradeNo] else { return nil }
             order.state = "SUCCESS"
             order.transactionID = order.transactionID ?? "42000" + String(UInt64.random(in: 10_000_000_000...99_999_999_999))
+            order.paidAt = order.paidAt ?? clock.now()
             orders[outTradeNo] = order
             return transaction(order)
         }

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import datetime
 import io
 import itertools
 import math
@@ -343,6 +344,20 @@ def fix_shipment_event(case) -> None:
         case.body["occurredAt"] = None
 
 
+def open_difference_ids() -> list[str]:
+    """The demo data's reconciliation differences (sandbox charges whose notifications were lost)."""
+    return cached("differences", lambda: ids(api("GET", "/api/v1/admin/reconciliation/differences?status=open&limit=100")), ttl=5.0)
+
+
+def fix_reconcile(case) -> None:
+    """A real day in China time, today or up to a month before, for every provider or the sandbox."""
+    china = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=8))).date()
+    day = china - datetime.timedelta(days=rng.randrange(0, 31))
+    case.body = {"date": day.isoformat()}
+    if rng.random() < 0.5:
+        case.body["provider"] = "sandbox"
+
+
 def own_reviewable_order_ids() -> list[str]:
     return cached("own-reviewable", lambda: ids(api("GET", "/api/v1/me/orders?tab=awaiting_review&limit=50")), ttl=2.0) or own_order_ids()
 
@@ -631,6 +646,7 @@ BODY_FIXES = {
     "shipOrdersBatch": fix_ship_batch,
     "addShipmentEvent": fix_shipment_event,
     "createReview": fix_review,
+    "runReconciliation": fix_reconcile,
 }
 PATH_FIXES = {
     "getProduct": path_id("productID", public_product_ids),
@@ -681,6 +697,7 @@ PATH_FIXES = {
     "unhideReview": path_id("reviewID", lambda: moderated_review_ids(True)),
     "approveMerchantApplication": path_id("applicationID", lambda: [pending_application()]),
     "rejectMerchantApplication": path_id("applicationID", lambda: [pending_application()]),
+    "resolveReconciliationDifference": path_id("differenceID", open_difference_ids),
 }
 
 _seen_phases: set[tuple[str, str]] = set()
@@ -694,6 +711,7 @@ ALWAYS_REAL = {
     "approveAfterSale", "rejectAfterSale", "confirmAfterSaleReturn", "decideAppeal",
     "createReview", "replyToReview", "hideReview", "unhideReview", "addShipmentEvent",
     "changeOrderPrice", "changeOrderAddress",
+    "resolveReconciliationDifference",
 }
 
 

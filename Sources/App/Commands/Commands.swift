@@ -13,6 +13,7 @@ extension Application {
         asyncCommands.use(BenchOrdersCommand(), as: "bench-orders")
         asyncCommands.use(LedgerLoadCommand(), as: "ledger-load")
         asyncCommands.use(OrderJobsCommand(), as: "order-jobs")
+        asyncCommands.use(ReconcileCommand(), as: "reconcile")
         for job in [OrderJobCommand.Job.closeUnpaid, .confirmShipped, .complete] {
             asyncCommands.use(OrderJobCommand(job: job), as: job.rawValue)
         }

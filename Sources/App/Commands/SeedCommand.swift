@@ -101,6 +101,7 @@ enum DemoData {
             try await DemoCatalog.seed(on: tx, now: app.clock.now(), onboardedMerchant: onboardedMerchantID, storage: app.imageStorage)
             try await AuditLog.record(on: tx, actor: nil, action: "seed", target: "demo data", ip: "seed", at: app.clock.now())
         }
+        try await ReconciliationDemo.seed(app: app)
         return true
     }
 }

@@ -33,6 +33,7 @@ enum Migrations {
         CreateLogistics(),
         CreateReviews(),
         AddOutboxAttempts(),
+        CreateReconciliation(),
     ]
 }
 

@@ -1,3 +1,4 @@
+import Fluent
 import Foundation
 import MallCore
 import Vapor
@@ -50,7 +51,14 @@ protocol PaymentGateway: Sendable {
     /// Closes the provider's side so it can no longer be paid.
     func close(paymentNo: String) async throws
     func refund(_ request: ProviderRefundRequest) async throws -> ProviderRefundState
+    /// The provider's bill for one China-time day: every payment and refund it moved that day,
+    /// with our numbers, its numbers and the amounts in fen. Throws when the bill cannot be
+    /// fetched or read; reconciliation records that as a failed run.
+    func bill(for day: BillDay) async throws -> [ProviderBillLine]
 }
+
+/// One line of a provider's bill (MallCore's value, named for this side).
+typealias ProviderBillLine = BillLine
 
 /// The fields of a payment a provider needs, read before any call leaves the process.
 struct PaymentSnapshot: Sendable {
@@ -91,5 +99,19 @@ struct SandboxPaymentGateway: PaymentGateway {
 
     func refund(_ request: ProviderRefundRequest) async throws -> ProviderRefundState {
         .succeeded(providerRefundNo: "SBXR" + request.refundNo)
+    }
+
+    /// The sandbox's charges paid that day, and the refunds it answered that day. It keeps no
+    /// refund table of its own: its refunds are the ones it confirmed at once (`SBXR…`), read from
+    /// ours where they were recorded with its answer.
+    func bill(for day: BillDay) async throws -> [ProviderBillLine] {
+        let (start, end) = day.window
+        let charges = try await SandboxCharge.query(on: app.db).filter(\.$paidAt >= start).filter(\.$paidAt < end).sort(\.$paidAt).all()
+        let refunds = try await Refund.query(on: app.db).filter(\.$method == PaymentMethod.sandbox.rawValue)
+            .filter(\.$status == RefundStatus.succeeded.rawValue).filter(\.$finishedAt >= start).filter(\.$finishedAt < end).all()
+        return charges.map { ProviderBillLine(kind: .payment, ourNo: $0.paymentNo, providerNo: $0.tradeNo, amount: Money(fen: $0.amount), at: $0.paidAt) }
+            + refunds.filter { $0.providerRefundNo.hasPrefix("SBXR") }.map {
+                ProviderBillLine(kind: .refund, ourNo: $0.refundNo, providerNo: $0.providerRefundNo, amount: Money(fen: $0.total), at: $0.finishedAt)
+            }
     }
 }

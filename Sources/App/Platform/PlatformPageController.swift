@@ -23,6 +23,7 @@ struct PlatformPageController: RouteCollection {
         let canManageMerchants: Bool
         let applications: [ApplicationRow]
         let hasApplications: Bool
+        let canReconcile: Bool
     }
 
     @Sendable func adminHome(req: Request) async throws -> Response {
@@ -58,7 +59,8 @@ struct PlatformPageController: RouteCollection {
             },
             canManageMerchants: canManage,
             applications: applicationRows,
-            hasApplications: !applicationRows.isEmpty))
+            hasApplications: !applicationRows.isEmpty,
+            canReconcile: role.can(.reconcilePayments)))
     }
 
 }
