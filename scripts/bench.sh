@@ -79,6 +79,32 @@ input_costs() {
   echo "  maximal anonymous form (1 MB of a[]=1&, refused 413 before decoding): $(awk -v t="$form" -v n=$n 'BEGIN { printf "%.1f", t / n }') ms CPU each; /healthz $(awk -v t="$health" -v n=$n 'BEGIN { printf "%.1f", t / n }') ms; the decoder it replaced took 145 s"
 }
 
+# Place + pay from the balance over HTTP (16 buyers at once) beside hand-written SQL doing the
+# same writes in the same two transactions, on a fresh database; the server's peak RSS after.
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+orders_bench() {
+  local label=$1 concurrency=${BENCH_ORDER_CONCURRENCY:-16}
+  local base="http://127.0.0.1:$PORT"
+  "$BIN" migrate --yes >/dev/null
+  "$BIN" bench-orders setup --buyers 64 --file "$work/buyers.json" >/dev/null
+  local raw http
+  raw=$("$BIN" bench-orders baseline --file "$work/buyers.json" --seconds "$DURATION" --concurrency "$concurrency")
+  FISSION_SMS_PROVIDER=none FISSION_JOBS=off "$BIN" serve --env production --hostname 127.0.0.1 --port "$PORT" >"$work/serve.log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 50); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+  http=$("$BIN" bench-orders load --url "$base" --file "$work/buyers.json" --seconds "$DURATION" --concurrency "$concurrency")
+  local rss
+  rss=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$server/status")
+  kill "$server"; wait "$server" 2>/dev/null || true
+  echo "== place + pay on $label: $BIN bench-orders (64 buyers, $concurrency at once, ${DURATION}s each)"
+  echo "  raw SQL, same writes   $(echo "$raw" | field orders_per_second) orders/s, p99 $(echo "$raw" | field p99_ms) ms (baseline)"
+  echo "  HTTP checkout + pay    $(echo "$http" | field orders_per_second) orders/s = $(ratio "$(echo "$http" | field orders_per_second)" "$(echo "$raw" | field orders_per_second)") of the baseline, p50 $(echo "$http" | field p50_ms) ms, p99 $(echo "$http" | field p99_ms) ms, failures $(echo "$http" | field failures)"
+  echo "  server peak RSS        $rss MiB"
+}
+
+export FISSION_SQLITE_PATH="$work/orders.sqlite"
+(unset DATABASE_URL; orders_bench "SQLite")
+
 export FISSION_SQLITE_PATH="$work/catalog.sqlite"
 (unset DATABASE_URL; "$BIN" migrate --yes >/dev/null; http_bench "SQLite")
 
@@ -96,5 +122,8 @@ if [ -n "${DATABASE_URL:-}" ]; then
     psql "$DATABASE_URL" -qc "DROP SCHEMA ${schema}_v$n CASCADE" >/dev/null
   done
   (export FISSION_PG_SCHEMA=$schema; http_bench "PostgreSQL")
+  psql "$DATABASE_URL" -qc "CREATE SCHEMA ${schema}_orders" >/dev/null
+  (export FISSION_PG_SCHEMA=${schema}_orders; orders_bench "PostgreSQL")
+  psql "$DATABASE_URL" -qc "DROP SCHEMA ${schema}_orders CASCADE" >/dev/null
   psql "$DATABASE_URL" -qc "DROP SCHEMA $schema CASCADE" >/dev/null
 fi

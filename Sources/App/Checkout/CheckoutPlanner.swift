@@ -191,9 +191,12 @@ enum CheckoutPlacement {
             return earlier.paymentID
         }
         if let paymentID = try await replay() { return (paymentID, false) }
+        // Planned before the write transaction, so the reads wait for no writer: the order is
+        // what the buyer would have got a moment earlier. Stock, the one thing that must not
+        // change in between, is taken by conditional updates inside the transaction.
+        let plan = try await CheckoutPlanner(db: req.db, memberID: memberID).plan(input)
         do {
             let paymentID = try await req.writeTransaction { db in
-                let plan = try await CheckoutPlanner(db: db, memberID: memberID).plan(input)
                 let payment = try await OrderService(db: db, now: now).place(plan, memberID: memberID, cipher: cipher, payMinutes: payMinutes)
                 if let key {
                     // A concurrent twin fails here on the unique key and then finds this payment.

@@ -224,19 +224,9 @@ struct OrderConsolePageController: RouteCollection {
         guard let (staff, scope) = Self.staff(req) else { return req.redirect(to: "/merchant/login") }
         let form = req.formFields
         do {
-            _ = try req.requireStaff(.redeemCodes)
-            let staffID = try staff.requireID()
-            try await req.takeAnonymousHit(RateLimits.redemptionAttemptsPerStaff, key: staffID.uuidString)
-            guard let storeID = staff.$store.id ?? form.first("store").flatMap(UUID.init(uuidString:)) else {
-                throw APIError.validation([.init("store", .init("请选择核销门店", "Choose the store"))])
-            }
-            let (code, now) = (form.first("code") ?? "", req.now)
-            let record = try await req.writeTransaction { db in
-                guard let store = try await Store.query(on: db).filter(\.$id == storeID).filter(\.$merchant.$id == scope.merchantID).first() else { throw APIError.notFound }
-                return try await RedemptionService(db: db, now: now).redeem(code, store: store, staffID: staffID)
-            }
-            let order = try await Order.find(record.orderID, on: req.db)
-            let text = "\(PageStrings.shopping["redeemed"]?(req.locale) ?? "") · \(PageStrings.shopping["order_no"]?(req.locale) ?? "") \(order?.orderNo ?? "")"
+            let (_, order) = try await RedemptionAPIController.redeemAtCounter(req, code: form.first("code") ?? "",
+                                                                                storeID: form.first("store").flatMap(UUID.init(uuidString:)))
+            let text = "\(PageStrings.shopping["redeemed"]?(req.locale) ?? "") · \(PageStrings.shopping["order_no"]?(req.locale) ?? "") \(order.orderNo)"
             return try await req.page("console/redeem", try await Self.redeemPage(req, staff: staff, scope: scope, result: text))
         } catch {
             return try await req.pageAfterFailure(error, "console/redeem", try await Self.redeemPage(req, staff: staff, scope: scope))

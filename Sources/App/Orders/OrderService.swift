@@ -39,8 +39,17 @@ struct OrderService {
         payment.providerTradeNo = ""
         payment.createdAt = now
         payment.expiresAt = now.addingTimeInterval(TimeInterval(payMinutes * 60))
-        try await payment.create(on: db)
-        let paymentID = try payment.requireID()
+        // Rows are written with plain INSERTs: placing runs under SQLite's one writer, and a
+        // model's create costs more there than the statement itself.
+        let paymentID = UUID()
+        payment.id = paymentID
+        payment.$id.exists = true
+        let sql = try sqlDatabase(db)
+        try await sql.raw("""
+            INSERT INTO payments (id, payment_no, member_id, amount, status, provider, provider_trade_no, created_at, expires_at)
+            VALUES (\(bind: paymentID), \(bind: payment.paymentNo), \(bind: memberID), \(bind: payment.amount), \(bind: payment.status), '', '',
+                    \(bind: now), \(bind: payment.expiresAt))
+            """).run()
 
         var centralStock: [(skuID: UUID, productID: UUID, quantity: Int64)] = []
         var storeStock: [(storeID: UUID, skuID: UUID, quantity: Int64, name: String)] = []
@@ -78,8 +87,16 @@ struct OrderService {
             order.placedAt = now
             order.openAfterSales = 0
             order.reviewed = false
-            try await order.create(on: db)
-            let orderID = try order.requireID()
+            let orderID = UUID()
+            try await sql.raw("""
+                INSERT INTO orders (id, order_no, member_id, merchant_id, payment_id, state, fulfilment, pickup_store_id, receiver_name, phone_cipher,
+                  province_code, city, district, address_detail, goods_amount, discount_amount, adjustment_amount, shipping_fee, payable,
+                  refunded_amount, service_rate_bp, service_fee, fee_returned, buyer_note, placed_at, open_after_sales, reviewed)
+                VALUES (\(bind: orderID), \(bind: order.orderNo), \(bind: memberID), \(bind: order.merchantID), \(bind: paymentID), \(bind: order.state),
+                  \(bind: order.fulfilment), \(bind: order.pickupStoreID), \(bind: order.receiverName), \(bind: order.phoneCipher), \(bind: order.provinceCode),
+                  \(bind: order.city), \(bind: order.district), \(bind: order.addressDetail), \(bind: order.goodsAmount), \(bind: order.discountAmount), 0,
+                  \(bind: order.shippingFee), \(bind: order.payable), 0, \(bind: order.serviceRateBP), 0, 0, \(bind: order.buyerNote), \(bind: now), 0, \(bind: false))
+                """).run()
 
             let skus = Dictionary(group.lines.compactMap { line in line.sku.sku.id.map { ($0, line.sku) } }, uniquingKeysWith: { first, _ in first })
             for (position, line) in quote.lines.enumerated() {
@@ -101,9 +118,13 @@ struct OrderService {
                 row.adjustmentAmount = 0
                 row.paidAmount = line.paid.fen
                 row.allocationsJSON = String(decoding: try JSONEncoder().encode(line.allocations), as: UTF8.self)
-                row.refundedQuantity = 0
-                row.refundedAmount = 0
-                try await row.create(on: db)
+                try await sql.raw("""
+                    INSERT INTO order_lines (id, order_id, position, product_id, sku_id, sku_code, title, spec_text, image, unit_price, quantity,
+                      weight_grams, line_amount, discount_amount, adjustment_amount, paid_amount, allocations_json, refunded_quantity, refunded_amount)
+                    VALUES (\(bind: UUID()), \(bind: orderID), \(bind: position), \(bind: row.productID), \(bind: row.skuID), \(bind: row.skuCode),
+                      \(bind: row.title), \(bind: row.specText), \(bind: row.image), \(bind: row.unitPrice), \(bind: row.quantity), \(bind: row.weightGrams),
+                      \(bind: row.lineAmount), \(bind: row.discountAmount), 0, \(bind: row.paidAmount), \(bind: row.allocationsJSON), 0, 0)
+                    """).run()
                 if group.fulfilment == .pickup, let storeID = group.store?.id {
                     storeStock.append((storeID, line.skuID, line.quantity, group.store?.name ?? ""))
                 } else {
@@ -113,7 +134,6 @@ struct OrderService {
             try await appendEvent(orderID: orderID, from: nil, to: .pendingPayment, action: "place", actor: .member(memberID), reason: "")
         }
 
-        let sql = try sqlDatabase(db)
         for take in centralStock.sorted(by: { $0.skuID.uuidString < $1.skuID.uuidString }) {
             let taken = try await sql.raw("""
                 UPDATE skus SET stock = stock - \(bind: take.quantity) WHERE id = \(bind: take.skuID) AND stock >= \(bind: take.quantity) RETURNING stock
@@ -173,16 +193,11 @@ struct OrderService {
     }
 
     func appendEvent(orderID: UUID, from: OrderState?, to: OrderState, action: String, actor: OrderActor, reason: String) async throws {
-        let event = OrderEvent()
-        event.orderID = orderID
-        event.fromState = from?.rawValue
-        event.toState = to.rawValue
-        event.action = action
-        event.actorKind = actor.kind
-        event.actorID = actor.id
-        event.reason = String(reason.prefix(200))
-        event.createdAt = now
-        try await event.create(on: db)
+        try await sqlDatabase(db).raw("""
+            INSERT INTO order_events (id, order_id, from_state, to_state, action, actor_kind, actor_id, reason, created_at)
+            VALUES (\(bind: UUID()), \(bind: orderID), \(bind: from?.rawValue), \(bind: to.rawValue), \(bind: action), \(bind: actor.kind),
+                    \(bind: actor.id), \(bind: String(reason.prefix(200))), \(bind: now))
+            """).run()
     }
 
     /// Ends an unpaid checkout: the payment closes, each of its orders is cancelled (by the buyer)

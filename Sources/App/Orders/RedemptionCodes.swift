@@ -186,37 +186,42 @@ struct RedemptionAPIController: RouteCollection {
     }
 
     @Sendable func redeem(req: Request) async throws -> RedemptionResultDTO {
+        let input = try req.content.decode(RedeemInput.self)
+        let (record, order) = try await Self.redeemAtCounter(req, code: input.code, storeID: input.storeId)
+        let lines = try await OrderLine.query(on: req.db).filter(\.$order.$id == order.requireID()).sort(\.$position).all()
+        return RedemptionResultDTO(code: record.code, kind: record.kind, orderId: try order.requireID(), orderNo: order.orderNo,
+                                   orderState: order.state, orderStateLabel: order.orderState.label(req.locale, fulfilment: order.fulfilmentKind),
+                                   lines: lines.map { "\($0.title) \($0.specText) × \($0.quantity)" })
+    }
+
+    /// Counter redemption for the API and the console page alike: bounded per staff account, in
+    /// the clerk's own store, and a code only one store takes (a pickup) needs no store chosen.
+    static func redeemAtCounter(_ req: Request, code: String, storeID asked: UUID?) async throws -> (RedemptionCodeRecord, Order) {
         let scope = try req.merchantScope(.redeemCodes)
         let staff = try req.requireStaff(.redeemCodes)
         let staffID = try staff.requireID()
         // Bounded per staff account, so nobody can walk through codes at the counter.
         try await req.takeAnonymousHit(RateLimits.redemptionAttemptsPerStaff, key: staffID.uuidString)
-        let input = try req.content.decode(RedeemInput.self)
-        var chosen = staff.$store.id ?? input.storeId
-        if chosen == nil, let code = try? RedemptionCode.normalized(input.code),
-           let record = try await RedemptionCodeRecord.query(on: req.db).filter(\.$code == code).filter(\.$merchantID == scope.merchantID).first() {
-            // A code that only one store takes (a pickup) needs no store chosen.
+        var chosen = staff.$store.id ?? asked
+        if chosen == nil, let normalized = try? RedemptionCode.normalized(code),
+           let record = try await RedemptionCodeRecord.query(on: req.db).filter(\.$code == normalized).filter(\.$merchantID == scope.merchantID).first() {
             let stores = record.storeIDs.split(separator: ",").compactMap { UUID(uuidString: String($0)) }
             if stores.count == 1 { chosen = stores[0] }
         }
         guard let storeID = chosen else {
             throw APIError.validation([.init("storeId", .init("请选择核销门店", "Choose the store"))])
         }
-        if let clerkStore = staff.$store.id, let asked = input.storeId, asked != clerkStore {
+        if let clerkStore = staff.$store.id, let asked, asked != clerkStore {
             throw APIError.validation([.init("storeId", .init("只能在自己的门店核销", "You can only redeem at your own store"))])
         }
         let now = req.now
-        let (record, order) = try await req.writeTransaction { db in
+        return try await req.writeTransaction { db in
             guard let store = try await Store.query(on: db).filter(\.$id == storeID).filter(\.$merchant.$id == scope.merchantID).first() else {
                 throw APIError.notFound
             }
-            let record = try await RedemptionService(db: db, now: now).redeem(input.code, store: store, staffID: staffID)
+            let record = try await RedemptionService(db: db, now: now).redeem(code, store: store, staffID: staffID)
             guard let order = try await Order.find(record.orderID, on: db) else { throw APIError.notFound }
             return (record, order)
         }
-        let lines = try await OrderLine.query(on: req.db).filter(\.$order.$id == order.requireID()).sort(\.$position).all()
-        return RedemptionResultDTO(code: record.code, kind: record.kind, orderId: try order.requireID(), orderNo: order.orderNo,
-                                   orderState: order.state, orderStateLabel: order.orderState.label(req.locale, fulfilment: order.fulfilmentKind),
-                                   lines: lines.map { "\($0.title) \($0.specText) × \($0.quantity)" })
     }
 }

@@ -79,6 +79,13 @@ struct ReviewPageController: RouteCollection {
         struct Fields: Decodable { let line: String?; let stars: String?; let text: String?; let photo: File? }
         let fields = (try? req.content.decode(Fields.self)) ?? Fields(line: nil, stars: nil, text: nil, photo: nil)
         do {
+            guard let lineID = fields.line.flatMap(UUID.init(uuidString:)) else {
+                throw APIError.validation([.init("lineId", .init("请选择要评价的商品", "Choose the item to review"))])
+            }
+            let stars = fields.stars.flatMap { Int($0) } ?? 0
+            guard (1...5).contains(stars) else {
+                throw APIError.validation([.init("stars", .init("请选择 1-5 星", "Choose 1 to 5 stars"))])
+            }
             var photos: [String] = []
             if let photo = fields.photo, photo.data.readableBytes > 0 {
                 try await req.takeAnonymousHit(RateLimits.memberImagesPerMember, key: memberID.uuidString)
@@ -86,10 +93,7 @@ struct ReviewPageController: RouteCollection {
                                                          storage: req.application.imageStorage, on: req.db, at: now)
                 photos.append(image.storageKey)
             }
-            guard let lineID = fields.line.flatMap(UUID.init(uuidString:)) else {
-                throw APIError.validation([.init("lineId", .init("请选择要评价的商品", "Choose the item to review"))])
-            }
-            let input = ReviewInput(lineId: lineID, stars: fields.stars.flatMap { Int($0) } ?? 0, text: fields.text, photos: photos)
+            let input = ReviewInput(lineId: lineID, stars: stars, text: fields.text, photos: photos)
             _ = try await req.writeTransaction { db in try await ReviewService(db: db, now: now).create(orderID: orderID, memberID: memberID, input) }
             req.flash(PageStrings.shopping["review_done"] ?? .init("评价成功", "Thank you for the review"))
             return req.redirect(to: "/orders/\(orderID.uuidString)/review")
