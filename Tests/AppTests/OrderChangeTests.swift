@@ -61,6 +61,8 @@ import VaporTesting
             let ledger = LedgerService(db: t.app.db, now: t.clock.now(), gate: t.app.writeGate)
             let member = try await t.memberID(phone: "13600000001")
             #expect(try await ledger.balance(of: LedgerAccountKey(.memberBalance, .member(member))).fen == 50_000 - 20_001)
+            #expect(try await Product.find(s.milk.id, on: t.app.db)?.salesCount == 2)
+            #expect(try await Product.find(s.cream.id, on: t.app.db)?.salesCount == 1)
             let paidOrder = try #require(try await Order.find(order.id, on: t.app.db))
             let pending = try await ledger.balance(of: try LedgerAccountKey(.merchantPending, .merchant(s.f.shopA)))
             #expect(pending.fen == 15_001 - paidOrder.serviceFee)

@@ -129,10 +129,12 @@ struct PaymentService {
             try await service.transition(order, .pay, actor: .provider, stamp: "paid_at")
             try await RedemptionService(db: db, now: now).issue(for: order)
             try await service.enqueue("order.paid", subject: order.requireID())
-            let lines = try await OrderLine.query(on: db).filter(\.$order.$id == order.requireID()).all()
-            for line in lines {
-                try await sqlDatabase(db).raw("UPDATE products SET sales_count = sales_count + \(bind: line.quantity) WHERE id = \(bind: line.productID)").run()
-            }
+            let orderID = try order.requireID()
+            try await sqlDatabase(db).raw("""
+                UPDATE products SET sales_count = sales_count
+                  + (SELECT COALESCE(SUM(quantity), 0) FROM order_lines WHERE order_lines.order_id = \(bind: orderID) AND order_lines.product_id = products.id)
+                WHERE id IN (SELECT product_id FROM order_lines WHERE order_id = \(bind: orderID))
+                """).run()
         }
         if fees.fen > 0 { entries.append(.credit(.platform(.feeRevenue), fees)) }
         _ = try await LedgerService(db: db, now: now).postWithinTransaction(LedgerTransactionDraft(
