@@ -2,8 +2,10 @@
 # `make bench`: release build, then each figure beside a baseline measured in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --product fission
-BIN=.build/release/fission
+# BENCH_ONLY=orders runs only place + pay; BENCH_BIN uses a binary already built.
+ONLY=${BENCH_ONLY:-all}
+if [ -z "${BENCH_BIN:-}" ]; then swift build -c release --product fission; fi
+BIN=${BENCH_BIN:-.build/release/fission}
 PORT=${BENCH_PORT:-18090}
 DURATION=${BENCH_SECONDS:-10}
 PRODUCTS=${BENCH_PRODUCTS:-10000}
@@ -15,12 +17,15 @@ echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/10485
 echo "== $(swift --version 2>/dev/null | head -1)"
 
 export FISSION_VAR_DIR="$work"
+if [ "$ONLY" = all ]; then
 echo "== money core on SQLite: $BIN bench"
 env -u DATABASE_URL "$BIN" migrate --yes >/dev/null
 env -u DATABASE_URL "$BIN" bench
+fi
 
 # verify-ledger's time and peak RSS on a filled throw-away ledger; 1M only with BENCH_LEDGER_1M=1.
 LEDGER_SIZES="100000${BENCH_LEDGER_1M:+ 1000000}"
+[ "$ONLY" = all ] || LEDGER_SIZES=""
 for n in $LEDGER_SIZES; do
   echo "== verify-ledger on SQLite: $BIN bench-ledger-verify --transactions $n"
   (unset DATABASE_URL; export FISSION_SQLITE_PATH="$work/ledger-$n.sqlite"
@@ -106,14 +111,16 @@ export FISSION_SQLITE_PATH="$work/orders.sqlite"
 (unset DATABASE_URL; orders_bench "SQLite")
 
 export FISSION_SQLITE_PATH="$work/catalog.sqlite"
-(unset DATABASE_URL; "$BIN" migrate --yes >/dev/null; http_bench "SQLite")
+[ "$ONLY" != all ] || (unset DATABASE_URL; "$BIN" migrate --yes >/dev/null; http_bench "SQLite")
 
 if [ -n "${DATABASE_URL:-}" ]; then
   schema=bench_$$
   psql "$DATABASE_URL" -qc "CREATE SCHEMA $schema" >/dev/null
+  if [ "$ONLY" = all ]; then
   echo "== money core on PostgreSQL (schema $schema): $BIN bench"
   FISSION_PG_SCHEMA=$schema "$BIN" migrate --yes >/dev/null
   FISSION_PG_SCHEMA=$schema "$BIN" bench --allocations 0
+  fi
   for n in $LEDGER_SIZES; do
     echo "== verify-ledger on PostgreSQL: $BIN bench-ledger-verify --transactions $n"
     psql "$DATABASE_URL" -qc "CREATE SCHEMA ${schema}_v$n" >/dev/null
@@ -121,7 +128,7 @@ if [ -n "${DATABASE_URL:-}" ]; then
     FISSION_PG_SCHEMA=${schema}_v$n "$BIN" bench-ledger-verify --transactions "$n"
     psql "$DATABASE_URL" -qc "DROP SCHEMA ${schema}_v$n CASCADE" >/dev/null
   done
-  (export FISSION_PG_SCHEMA=$schema; http_bench "PostgreSQL")
+  [ "$ONLY" != all ] || (export FISSION_PG_SCHEMA=$schema; http_bench "PostgreSQL")
   psql "$DATABASE_URL" -qc "CREATE SCHEMA ${schema}_orders" >/dev/null
   (export FISSION_PG_SCHEMA=${schema}_orders; orders_bench "PostgreSQL")
   psql "$DATABASE_URL" -qc "DROP SCHEMA ${schema}_orders CASCADE" >/dev/null
