@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from conftest import submit
 from test_consoles import staff_login
-from test_member import finish_registration, request_code
+from test_member import finish_registration, member_login, request_code
 
 PHONES = {"phone": "13700002001", "desktop": "13700002002"}
 
@@ -161,3 +161,72 @@ def test_two_shops_sandbox_ship_pickup_and_refund_one_unit(page, new_context, se
     expect(page.locator("#order-refunded")).to_have_text("¥39.00")
     expect(page.locator("#timeline")).to_contain_text("已收货")
     snap(page, "order-refunded")
+
+
+def test_price_change_then_pay_then_review(page, new_context, server, device, snap):
+    # The demo member buys one item of the mall's own shop and leaves it unpaid.
+    assert member_login(page, "13800138000", "Member2026") == 200
+    page.goto("/member/addresses")
+    if page.locator("#address-list li").count() == 0:
+        page.fill("#address-form [name=receiverName]", "王芳")
+        page.fill("#address-form [name=phone]", "13800138000")
+        page.select_option("#address-form [name=provinceCode]", "11")
+        page.fill("#address-form [name=city]", "北京市")
+        page.fill("#address-form [name=district]", "朝阳区")
+        page.fill("#address-form [name=detail]", "建国路 1 号")
+        assert submit(page, "#address-form") == 200
+    page.goto("/search?q=润唇膏")
+    page.locator(".product-card a, a.card").filter(has_text="润唇膏").first.click()
+    with page.expect_navigation():
+        page.locator("#buy-now").click()
+    with page.expect_navigation():
+        page.locator("#place-order").click()
+    assert "/pay/" in page.url
+    pay_url = page.url
+
+    # The shop's owner changes the price to ¥9.90 with free shipping; a wrong amount is refused.
+    own = new_context().new_page()
+    assert staff_login(own, "merchant", "ziying", "Shop2026") == 200
+    own.goto("/merchant/orders?tab=pending_payment")
+    own.locator("#shop-orders a").first.click()
+    own.fill("#price-form [name=goodsTotal]", "9,9")
+    assert submit(own, "#price-form") == 200
+    expect(own.locator(".notice")).to_contain_text("金额格式不正确")
+    own.fill("#price-form [name=goodsTotal]", "9.90")
+    own.fill("#price-form [name=shippingFee]", "0")
+    own.fill("#price-form [name=reason]", "老客户")
+    assert submit(own, "#price-form") == 200
+    expect(own.locator(".timeline")).to_contain_text("商家改价")
+    snap(own, "price-changed")
+    order_url = own.url.replace("/merchant", "")
+
+    # The buyer pays the new amount from the balance and sees it on the order.
+    page.goto(pay_url)
+    expect(page.locator("#pay-amount")).to_have_text("¥9.90")
+    with page.expect_navigation():
+        page.locator("#pay-now").click()
+    expect(page.locator(".notice")).to_contain_text("支付成功")
+    page.goto(order_url)
+    expect(page.locator("#order-payable")).to_have_text("¥9.90")
+    expect(page.locator("#order-adjustment")).to_be_visible()
+
+    # Shipped and received, the buyer rates it four stars; the operator sees the review.
+    own.goto(order_url.replace("/orders", "/merchant/orders"))
+    own.fill("#ship-form [name=trackingNo]", "SF" + device)
+    assert submit(own, "#ship-form") == 200
+    page.goto(order_url)
+    with page.expect_navigation():
+        page.locator("#confirm-receipt").click()
+    with page.expect_navigation():
+        page.locator("#write-review").click()
+    form = page.locator("form.review-form").first
+    form.locator("input[name=stars][value='4']").check()
+    form.locator("textarea[name=text]").fill("包装很好 " + device)
+    with page.expect_navigation():
+        form.locator("[type=submit]").click()
+    expect(page.locator(".notice")).to_contain_text("评价成功")
+    snap(page, "reviewed")
+    boss = new_context().new_page()
+    assert staff_login(boss, "admin", "admin", "Admin2026") == 200
+    boss.goto("/admin/reviews")
+    expect(boss.locator("[data-review]").filter(has_text="包装很好 " + device)).to_have_count(1)
