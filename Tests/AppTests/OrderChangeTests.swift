@@ -176,4 +176,36 @@ import VaporTesting
             #expect(buyer.address?.receiverName == "李四")
         }
     }
+
+    @Test func aPayRequestRepeatedWithItsIdempotencyKeyAnswersAsTheFirstDid() async throws {
+        try await withMallApp { t in
+            // setup
+            let s = try await OrderFlowTests.shop(t)
+            try await OrderFlowTests.topUp(t, phone: "13600000001", fen: 50_000)
+            let (result, _) = try await Self.place(t, s)
+            let path = "/api/v1/payments/\(result.payment.id)/pay"
+
+            // act: five at once with one key, then the same key for another method
+            let statuses = try await withThrowingTaskGroup(of: HTTPStatus.self) { group in
+                for _ in 0..<5 {
+                    group.addTask { try await t.postJSON(path, #"{"method":"balance"}"#, token: s.buyer, headers: ["Idempotency-Key": "pay-1"]).status }
+                }
+                return try await group.reduce(into: [HTTPStatus]()) { $0.append($1) }
+            }
+            let other = try await t.postJSON(path, #"{"method":"sandbox"}"#, token: s.buyer, headers: ["Idempotency-Key": "pay-1"])
+            let withoutKey = try await t.postJSON(path, #"{"method":"balance"}"#, token: s.buyer)
+
+            // check: paid once, every repeat answered 200 with the paid payment
+            #expect(statuses == Array(repeating: .ok, count: 5), "\(statuses)")
+            #expect(other.status == .conflict)
+            #expect(other.error?.code == "idempotency_key_reused")
+            #expect(withoutKey.status == .conflict)
+            #expect(withoutKey.error?.code == "payment.already_paid")
+            #expect(try await LedgerTransactionRecord.query(on: t.app.db).filter(\.$kind == "order_payment").count() == 1)
+            let member = try await t.memberID(phone: "13600000001")
+            let ledger = LedgerService(db: t.app.db, now: t.clock.now(), gate: t.app.writeGate)
+            #expect(try await ledger.balance(of: LedgerAccountKey(.memberBalance, .member(member))).fen == 50_000 - 26_100)
+            #expect(try await ledger.verify().ok)
+        }
+    }
 }

@@ -34,6 +34,7 @@ enum Migrations {
         CreateReviews(),
         AddOutboxAttempts(),
         CreateReconciliation(),
+        CreatePaymentRequests(),
     ]
 }
 

@@ -1,3 +1,4 @@
+import Crypto
 import Fluent
 import Foundation
 import MallCore
@@ -28,6 +29,11 @@ struct PaymentAPIController: RouteCollection {
         let channel: String?
         /// The payer's openid in our WeChat app, for JSAPI.
         let openId: String?
+
+        func digest(paymentID: UUID) -> String {
+            let text = [paymentID.uuidString, method, channel ?? "", openId ?? ""].joined(separator: "\u{1F}")
+            return SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        }
     }
 
     /// The balance pays at once; a provider is chosen and asked to start the payment, and the
@@ -53,15 +59,40 @@ struct PaymentAPIController: RouteCollection {
         default: break
         }
         let (now, clientIP) = (req.now, req.clientIP)
-        let (payment, snapshot) = try await req.writeTransaction { db -> (Payment, PaymentSnapshot?) in
-            let payment = try await PaymentService.owned(paymentID, memberID: memberID, on: db)
-            let service = PaymentService(db: db, now: now)
-            if method == .balance {
-                try await service.payWithBalance(payment)
-                return (payment, PaymentSnapshot?.none)
+        // With an Idempotency-Key, a repeat of the same request answers as the first did (the
+        // payment as it is now, the provider asked again for the same order) instead of a 409.
+        let key = try OrderAPIController.idempotencyKey(req)
+        let digest = input.digest(paymentID: paymentID)
+        func replay(on db: any Database) async throws -> Payment? {
+            guard let key, let earlier = try await PaymentRequest.query(on: db).filter(\.$memberID == memberID)
+                .filter(\.$idempotencyKey == key).first() else { return nil }
+            guard earlier.bodyDigest == digest else { throw CheckoutRefusal.idempotencyKeyReused }
+            return try await PaymentService.owned(paymentID, memberID: memberID, on: db)
+        }
+        let (payment, snapshot): (Payment, PaymentSnapshot?)
+        do {
+            if let earlier = try await replay(on: req.db) {
+                let again = method == .balance ? nil : try await PaymentProviders.snapshot(earlier, on: req.db, payerClientIP: clientIP)
+                (payment, snapshot) = (earlier, earlier.status == PaymentStatus.created.rawValue ? again : nil)
+            } else {
+                (payment, snapshot) = try await req.writeTransaction { db -> (Payment, PaymentSnapshot?) in
+                    let payment = try await PaymentService.owned(paymentID, memberID: memberID, on: db)
+                    if let key {
+                        // A concurrent twin fails here on the unique key and replays below.
+                        try await PaymentRequest(memberID: memberID, key: key, digest: digest, paymentID: paymentID, at: now).create(on: db)
+                    }
+                    let service = PaymentService(db: db, now: now)
+                    if method == .balance {
+                        try await service.payWithBalance(payment)
+                        return (payment, PaymentSnapshot?.none)
+                    }
+                    try await service.choose(payment, method: method)
+                    return (payment, try await PaymentProviders.snapshot(payment, on: db, payerClientIP: clientIP))
+                }
             }
-            try await service.choose(payment, method: method)
-            return (payment, try await PaymentProviders.snapshot(payment, on: db, payerClientIP: clientIP))
+        } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
+            guard let earlier = try await replay(on: req.db) else { throw error }
+            (payment, snapshot) = (earlier, nil)
         }
         // The provider is called outside the transaction: a slow provider holds no lock.
         var instruction: PaymentInstruction?
@@ -121,5 +152,45 @@ enum SandboxCharges {
     static func find(_ paymentNo: String, on db: any Database) async throws -> SandboxGateway.Notification? {
         guard let charge = try await SandboxCharge.query(on: db).filter(\.$paymentNo == paymentNo).first() else { return nil }
         return .init(paymentNo: paymentNo, tradeNo: charge.tradeNo, amountFen: charge.amount)
+    }
+}
+
+/// A pay request's `Idempotency-Key`: the same key and body answer as the first request did.
+final class PaymentRequest: Model, @unchecked Sendable {
+    static let schema = "payment_requests"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "member_id") var memberID: UUID
+    @Field(key: "idempotency_key") var idempotencyKey: String
+    @Field(key: "body_digest") var bodyDigest: String
+    @Field(key: "payment_id") var paymentID: UUID
+    @Field(key: "created_at") var createdAt: Date
+
+    init() {}
+
+    init(memberID: UUID, key: String, digest: String, paymentID: UUID, at date: Date) {
+        self.memberID = memberID
+        idempotencyKey = key
+        bodyDigest = digest
+        self.paymentID = paymentID
+        createdAt = date
+    }
+}
+
+struct CreatePaymentRequests: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema(PaymentRequest.schema)
+            .id()
+            .field("member_id", .uuid, .required, .references(Member.schema, .id))
+            .field("idempotency_key", .string, .required)
+            .field("body_digest", .string, .required)
+            .field("payment_id", .uuid, .required, .references(Payment.schema, .id))
+            .field("created_at", .datetime, .required)
+            .unique(on: "member_id", "idempotency_key")
+            .create()
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema(PaymentRequest.schema).delete()
     }
 }
