@@ -131,7 +131,7 @@ import VaporTesting
     // MARK: tamper evidence
 
     @Test func anEditThatKeepsEverySumIsFoundByTheChain() async throws {
-        try await withMallApp { t in
+        try await withMallApp(ledgerBrokenOnPurpose: true) { t in
             // setup
             let member = UUID()
             let ledger = ledger(t)
@@ -153,7 +153,7 @@ import VaporTesting
     }
 
     @Test func removingTheLastTransactionIsFoundByTheHead() async throws {
-        try await withMallApp { t in
+        try await withMallApp(ledgerBrokenOnPurpose: true) { t in
             // setup
             let member = UUID()
             let ledger = ledger(t)

@@ -122,7 +122,7 @@ import VaporTesting
     }
 
     @Test func verifyCatchesATamperedRow() async throws {
-        try await withMallApp { t in
+        try await withMallApp(ledgerBrokenOnPurpose: true) { t in
             let member = UUID()
             let ledger = LedgerService(db: t.app.db, now: t.clock.now(), gate: t.app.writeGate)
             _ = try await ledger.post(try topUp(member, 5_000, key: "topup"))
@@ -150,7 +150,7 @@ import VaporTesting
     }
 
     @Test func verifyCatchesAnEditedCachedBalance() async throws {
-        try await withMallApp { t in
+        try await withMallApp(ledgerBrokenOnPurpose: true) { t in
             let member = UUID()
             let ledger = LedgerService(db: t.app.db, now: t.clock.now(), gate: t.app.writeGate)
             _ = try await ledger.post(try topUp(member, 5_000, key: "topup"))
