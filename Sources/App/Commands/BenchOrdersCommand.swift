@@ -126,7 +126,7 @@ struct BenchOrdersCommand: AsyncCommand {
         func percentile(_ p: Double) -> Double {
             guard !latencies.isEmpty else { return 0 }
             let sorted = latencies.sorted()
-            let rank = min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))
+            let rank = min(sorted.count - 1, max(0, (CheckedNumber.int(p * Double(sorted.count), rounding: .up) ?? sorted.count) - 1))
             return sorted[rank]
         }
 
