@@ -1,6 +1,12 @@
 import Foundation
 
 public enum ReviewRules {
+    /// "★★★★☆" for 4; out-of-range values are clamped to 0…5.
+    public static func starText(_ stars: Int) -> String {
+        let filled = min(max(stars, 0), 5)
+        return String(repeating: "★", count: filled) + String(repeating: "☆", count: 5 - filled)
+    }
+
     public static let maxTextLength = 500
     public static let maxPhotos = 6
     public static let maxReplyLength = 500

@@ -31,7 +31,7 @@ struct ReviewPageController: RouteCollection {
             id = review.id.uuidString
             product = review.productTitle + (review.specText.isEmpty ? "" : " · " + review.specText)
             buyer = review.buyer
-            stars = String(repeating: "★", count: max(0, min(review.stars, 5))) + String(repeating: "☆", count: max(0, 5 - review.stars))
+            stars = ReviewRules.starText(review.stars)
             text = review.text
             photos = review.photos.map(\.url)
             reply = review.reply ?? ""

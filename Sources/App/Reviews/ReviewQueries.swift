@@ -184,7 +184,7 @@ struct ProductReviewSection: Encodable, Sendable {
             items: reviews.map { review in
                 let stars = min(max(review.stars, 0), 5)
                 let photos = review.photoKeys.map { storage.url(for: $0) }
-                return Item(buyer: review.buyerLabel, stars: stars, starText: String(repeating: "★", count: stars) + String(repeating: "☆", count: 5 - stars),
+                return Item(buyer: review.buyerLabel, stars: stars, starText: ReviewRules.starText(stars),
                             text: review.text, specText: review.specText, photos: photos, hasPhotos: !photos.isEmpty,
                             reply: review.reply ?? "", hasReply: review.reply != nil, date: formatter.string(from: review.createdAt))
             },
