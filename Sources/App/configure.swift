@@ -24,6 +24,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.migrations.add(Migrations.all)
     app.lifecycle.use(ScheduledSweep())
     app.lifecycle.use(ScheduledOrderJobs())
+    DistributionOutbox.register(app)
     app.lifecycle.use(ScheduledReconciliation())
 
     app.decoyPasswordHash = try Bcrypt.hash(Tokens.random(), cost: config.bcryptCost)
@@ -100,6 +101,7 @@ func routes(_ app: Application) throws {
     try api.register(collection: LogisticsAPIController())
     try api.register(collection: ReviewAPIController())
     try api.register(collection: ReconciliationAPIController())
+    try api.register(collection: DistributionAPIController())
 
     let web = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try web.register(collection: StorefrontPageController())
@@ -117,6 +119,7 @@ func routes(_ app: Application) throws {
     try web.register(collection: OperatorConsolePageController())
     try web.register(collection: ReviewPageController())
     try web.register(collection: ReconciliationPageController())
+    try web.register(collection: DistributionPageController())
 }
 
 @Sendable func health(req: Request) async throws -> Response {

@@ -139,3 +139,20 @@ public enum TextLength {
         fits(raw, max: max) && !raw.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
     }
 }
+
+/// The 18-character resident ID number (GB 11643): 17 digits and a check character (0–9 or X).
+public enum ResidentIDNumber {
+    private static let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    private static let checks: [Character] = ["1", "0", "X", "9", "8", "7", "6", "5", "4", "3", "2"]
+
+    public static func isValid(_ raw: String) -> Bool {
+        let chars = Array(raw.uppercased())
+        guard chars.count == 18 else { return false }
+        var sum = 0
+        for (index, weight) in weights.enumerated() {
+            guard chars[index].isASCII, let digit = chars[index].wholeNumberValue else { return false }
+            sum += digit * weight
+        }
+        return chars[17] == checks[sum % 11]
+    }
+}

@@ -20,7 +20,7 @@ public enum StaffRole: String, Codable, Sendable, CaseIterable {
     public var permissions: Set<Permission> {
         switch self {
         case .platformAdmin: Set(Permission.allCases.filter(\.isPlatform))
-        case .platformFinance: [.viewConsole, .viewLedger, .viewMerchants, .reconcilePayments]
+        case .platformFinance: [.viewConsole, .viewLedger, .viewMerchants, .reconcilePayments, .payoutWithdrawals]
         case .platformSupport: [.viewConsole, .viewMembers, .viewMerchants, .handleDisputes]
         case .merchantOwner: [.viewShop, .manageShop, .manageShopStaff, .handleOrders, .redeemCodes]
         case .merchantStaff: [.viewShop, .handleOrders, .redeemCodes]
@@ -45,6 +45,10 @@ public enum Permission: String, Codable, Sendable, CaseIterable {
     case handleDisputes = "disputes.handle"
     /// Comparing providers' bills with the ledger and resolving the differences (对账).
     case reconcilePayments = "payments.reconcile"
+    /// Distribution settings, rules, grades, distributors, bindings and commission holds.
+    case manageDistribution = "distribution.manage"
+    /// Reviewing and paying distributors' withdrawals.
+    case payoutWithdrawals = "distribution.payout"
     // merchant
     case viewShop = "shop.view"
     case manageShop = "shop.manage"

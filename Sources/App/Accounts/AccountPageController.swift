@@ -39,6 +39,7 @@ struct AccountPageController: RouteCollection {
             let member = try await req.accounts.registerMember(phone: form.phone ?? "", password: form.password ?? "", smsCode: form.code ?? "",
                                                                acceptedAgreements: form.agree == "on")
             req.signIn(kind: "member", id: try member.requireID())
+            await DistributionPageController.afterSignIn(req, memberID: try member.requireID(), registered: true)
             return req.redirect(to: "/member")
         } catch {
             return try await req.pageAfterFailure(error, "storefront/register", MemberForm(phone: form.phone ?? "", codeSent: true))
@@ -68,6 +69,7 @@ struct AccountPageController: RouteCollection {
         do {
             let member = try await req.accounts.loginMember(phone: form.phone ?? "", password: form.password ?? "")
             req.signIn(kind: "member", id: try member.requireID())
+            await DistributionPageController.afterSignIn(req, memberID: try member.requireID(), registered: false)
             return req.redirect(to: "/member")
         } catch {
             return try await req.pageAfterFailure(error, "storefront/login", MemberForm(phone: form.phone ?? ""))
@@ -92,6 +94,9 @@ struct AccountPageController: RouteCollection {
         do {
             let member = try await req.accounts.loginMemberWithCode(phone: form.phone ?? "", code: form.code ?? "", acceptedAgreements: form.agree == "on")
             req.signIn(kind: "member", id: try member.requireID())
+            // Signing in with a code creates the account when the number is new.
+            await DistributionPageController.afterSignIn(req, memberID: try member.requireID(),
+                                                         registered: req.now.timeIntervalSince(member.createdAt) < 60)
             return req.redirect(to: "/member")
         } catch {
             return try await req.pageAfterFailure(error, "storefront/login", MemberForm(phone: form.phone ?? "", codeSent: true))

@@ -95,6 +95,7 @@ struct AfterSaleAPIController: RouteCollection {
         let admin = routes.grouped("admin", "after-sales")
         admin.get(use: adminList)
         admin.post(":afterSaleID", "decide", use: decide)
+        routes.post("admin", "orders", ":orderID", "refunds", use: platformRefund)
     }
 
     static func dto(_ sale: AfterSale, _ req: Request, timeline: Bool) async throws -> AfterSaleDTO {
@@ -261,5 +262,16 @@ struct AfterSaleAPIController: RouteCollection {
             }
             return (sale, try await AfterSaleService(db: db, now: now).move(sale, input.approve ? .approve : .close, actor: .staff(staffID), note: reason))
         }
+    }
+
+    /// 平台退款: the operator refunds part of a line, also after the window (audited on the timeline).
+    @Sendable func platformRefund(req: Request) async throws -> Response {
+        let staffID = try req.requireStaff(.handleDisputes).requireID()
+        let orderID = try req.uuidParameter("orderID")
+        let input = try req.content.decode(PlatformRefundInput.self)
+        let dto = try await Self.act(req) { db, now in
+            try await AfterSaleService(db: db, now: now).platformRefund(orderID: orderID, input, staffID: staffID)
+        }
+        return try await dto.encodeResponse(status: .created, for: req)
     }
 }

@@ -4,6 +4,15 @@ import MallCore
 import SQLKit
 import Vapor
 
+/// The operator's refund of part of a line (平台退款).
+struct PlatformRefundInput: Content {
+    let lineId: UUID
+    let units: Int64
+    /// Less than the units' paid share, when agreed; the share otherwise.
+    let amountFen: Int64?
+    let reason: String
+}
+
 struct AfterSaleInput: Content {
     let lineId: UUID
     /// refund_only or return_and_refund.
@@ -95,6 +104,53 @@ struct AfterSaleService {
         try await appendEvent(sale, from: nil, to: .requested, action: "request", actor: .member(memberID), note: reason)
         try await sqlDatabase(db).raw("UPDATE orders SET open_after_sales = open_after_sales + 1 WHERE id = \(bind: orderID)").run()
         return sale
+    }
+
+    /// 平台退款: the operator refunds part of a line after a complaint, also after the after-sales
+    /// window has ended and the order completed. The money comes out of the shop's receivable
+    /// and the commission on the line is recomputed (clawed back once settled). No shipping.
+    func platformRefund(orderID: UUID, _ input: PlatformRefundInput, staffID: UUID) async throws -> (AfterSale, Refund?) {
+        guard let order = try await Order.find(orderID, on: db) else { throw APIError.notFound }
+        guard [.paid, .shipped, .received, .completed].contains(order.orderState) else {
+            throw AfterSaleError.orderNotEligible(order.orderState)
+        }
+        guard let line = try await OrderLine.query(on: db).filter(\.$id == input.lineId).filter(\.$order.$id == orderID).first() else {
+            throw APIError.validation([.init("lineId", .init("订单中没有这件商品", "No such line in this order"))])
+        }
+        let reason = input.reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard TextLength.isFilled(input.reason, max: 200) else {
+            throw APIError.validation([.init("reason", .init("请填写 1-200 字的原因", "Give a reason of 1–200 characters"))])
+        }
+        let open = try await AfterSale.query(on: db).filter(\.$orderLineID == line.requireID()).all().filter { $0.afterSaleState.isOpen }
+        guard (1...max(line.quantity - line.refundedQuantity - open.reduce(0) { $0 + $1.units }, 0)).contains(input.units) else {
+            throw APIError.validation([.init("units", .init("退款数量超出可退数量", "More units than can still be refunded"))])
+        }
+        let refundable = try RefundableLine(paid: Money(fen: line.paidAmount), quantity: line.quantity,
+                                            refundedUnits: line.refundedQuantity + open.reduce(0) { $0 + $1.units },
+                                            refundedAmount: Money(fen: line.refundedAmount + open.reduce(0) { $0 + $1.amount }))
+        let amount = try input.amountFen.map { try Refunds.agreed(Money(fen: $0), units: input.units, of: refundable) }
+            ?? Refunds.refundable(units: input.units, of: refundable)
+        let sale = AfterSale()
+        sale.afterSaleNo = OrderService.number(prefix: "S", at: now)
+        sale.orderID = orderID
+        sale.orderLineID = try line.requireID()
+        sale.memberID = order.memberID
+        sale.merchantID = order.merchantID
+        sale.kind = AfterSaleKind.refundOnly.rawValue
+        sale.state = AfterSaleState.requested.rawValue
+        sale.units = input.units
+        sale.amount = amount.fen
+        sale.shippingAmount = 0
+        sale.byAgreement = true
+        sale.reason = reason
+        sale.photos = ""
+        (sale.merchantNote, sale.appealReason, sale.returnCarrier, sale.returnTrackingNo) = ("", "", "", "")
+        sale.createdAt = now
+        sale.updatedAt = now
+        try await sale.create(on: db)
+        try await appendEvent(sale, from: nil, to: .requested, action: "platform_refund", actor: .staff(staffID), note: reason)
+        try await sqlDatabase(db).raw("UPDATE orders SET open_after_sales = open_after_sales + 1 WHERE id = \(bind: orderID)").run()
+        return (sale, try await move(sale, .approve, actor: .staff(staffID), note: reason))
     }
 
     /// Moves the after-sale by a conditional update on the state it was read in, with its

@@ -89,6 +89,8 @@ struct RefundService {
             WHERE id = \(bind: refund.requireID()) AND status <> 'succeeded' RETURNING id
             """).all()
         guard !moved.isEmpty, let order = try await Order.find(refund.orderID, on: db) else { return }
+        // The line's commission comes back to the shop first, so the shop can pay the buyer.
+        try await CommissionService(db: db, now: now).refundSucceeded(refund, order: order)
         let total = Money(fen: refund.total)
         let fee = Money(fen: refund.feeReversal)
         // The shop gives back what it got for this money; the platform gives back its fee.

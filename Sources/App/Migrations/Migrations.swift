@@ -35,6 +35,7 @@ enum Migrations {
         AddOutboxAttempts(),
         CreateReconciliation(),
         CreatePaymentRequests(),
+        CreateDistribution(),
     ]
 }
 

@@ -132,7 +132,11 @@ enum OrderJobs {
                     let service = OrderService(db: db, now: now)
                     try await service.transition(fresh, .complete, actor: .system, reason: "after-sales window ended",
                                                  facts: OrderFacts(fulfilment: fresh.fulfilmentKind, afterSalesWindowEnded: true), stamp: "finished_at")
+                    // Commission not yet settled left the shop's pending money at payment.
+                    let commissions = CommissionService(db: db, now: now)
+                    try await commissions.ensureBooked(fresh)
                     let kept = fresh.payable - fresh.serviceFee - (fresh.refundedAmount - fresh.feeReturned)
+                        - (try await commissions.outstanding(orderID: fresh.requireID()))
                     if kept > 0 {
                         let shop = LedgerOwner.merchant(fresh.merchantID)
                         _ = try await LedgerService(db: db, now: now).postWithinTransaction(LedgerTransactionDraft(
@@ -205,6 +209,8 @@ struct OrderJobsCommand: AsyncCommand {
         let report = try await OrderJobs.runAll(context.application)
         let outbox = try await OutboxDispatcher.run(context.application)
         context.console.print("outbox handled \(outbox.handled), failed \(outbox.failed)")
+        let settlement = try await CommissionSettlement.run(context.application)
+        context.console.print("commission batches \(settlement.batches), settled \(settlement.settled), awaiting approval \(settlement.awaitingApproval)")
         context.console.print("closed \(report.closed), paid on query \(report.paidOnQuery), received \(report.received), completed \(report.completed), rejections closed \(report.rejectionsClosed), refunds sent \(report.refundsSent)")
     }
 }
@@ -228,9 +234,11 @@ struct OrderJobCommand: AsyncCommand {
     }
 }
 
-/// While `fission serve` runs, the order timers and the outbox run every minute (FISSION_JOBS=off turns them off).
+/// While `fission serve` runs, the order timers and commission settlement run every minute and the outbox every five seconds (FISSION_JOBS=off turns them off).
 struct ScheduledOrderJobs: LifecycleHandler {
     private let task = NIOLockedValueBox<RepeatedTask?>(nil)
+    /// Order events are handed on every few seconds, so commission shows soon after payment.
+    private let outboxTask = NIOLockedValueBox<RepeatedTask?>(nil)
 
     func didBoot(_ app: Application) throws {
         guard ProcessInfo.processInfo.arguments.dropFirst().first == "serve",
@@ -244,6 +252,17 @@ struct ScheduledOrderJobs: LifecycleHandler {
                     app.logger.error("order jobs failed: \(error)")
                 }
                 do {
+                    let report = try await CommissionSettlement.run(app)
+                    if report != .init() { app.logger.info("commission settlement: \(report)") }
+                } catch {
+                    app.logger.error("commission settlement failed: \(error)")
+                }
+            }
+        }
+        task.withLockedValue { $0 = started }
+        let outbox = app.eventLoopGroup.next().scheduleRepeatedAsyncTask(initialDelay: .seconds(5), delay: .seconds(5)) { _ in
+            app.eventLoopGroup.next().makeFutureWithTask {
+                do {
                     let report = try await OutboxDispatcher.run(app)
                     if report.failed > 0 { app.logger.warning("outbox: \(report)") }
                 } catch {
@@ -251,10 +270,11 @@ struct ScheduledOrderJobs: LifecycleHandler {
                 }
             }
         }
-        task.withLockedValue { $0 = started }
+        outboxTask.withLockedValue { $0 = outbox }
     }
 
     func shutdown(_ app: Application) {
         task.withLockedValue { $0?.cancel() }
+        outboxTask.withLockedValue { $0?.cancel() }
     }
 }

@@ -67,6 +67,8 @@ enum ErrorMapping {
             return error.apiError
         case let error as MoneyError:
             return error.apiError
+        case let error as any DistributionFailure:
+            return .distribution(error)
         case let error as any LocalizedRuleError:
             // A refused MallCore rule: wrong input is 422, a clash with the current state 409.
             return APIError(error.kind == .conflict ? .conflict : .unprocessableEntity, error.code,

@@ -1,0 +1,273 @@
+import Fluent
+import Foundation
+import MallCore
+import Vapor
+
+/// The distributor's links (`/s/<code>`) and the distributor centre (分销中心) pages.
+struct DistributionPageController: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        routes.get("s", ":code", use: shopLink)
+        routes.get("s", ":code", "p", ":productID", use: productLink)
+        routes.get("s", ":code", "qr.svg", use: shopQR)
+        routes.get("s", ":code", "p", ":productID", "qr.svg", use: productQR)
+        routes.get("distribution", use: centre)
+        routes.post("distribution", "apply", use: apply)
+        routes.post("distribution", "withdraw", use: withdraw)
+    }
+
+    static let shareCookie = "fm_share"
+    static let visitorCookie = "fm_vid"
+
+    // MARK: - Links
+
+    @Sendable func shopLink(req: Request) async throws -> Response {
+        try await follow(req, productID: nil)
+    }
+
+    @Sendable func productLink(req: Request) async throws -> Response {
+        try await follow(req, productID: try req.uuidParameter("productID"))
+    }
+
+    /// Counts the visit, remembers the link in a cookie for registration and the first order,
+    /// binds a signed-in member at once (trigger "visit"), and shows the product or the shop.
+    private func follow(_ req: Request, productID: UUID?) async throws -> Response {
+        let target = productID.map { "/products/\($0.uuidString.lowercased())" } ?? "/"
+        guard let distributor = try await DistributionAPIController.distributor(code: req.parameters.get("code") ?? "", on: req.db),
+              distributor.status == DistributorRecordStatus.active.rawValue else {
+            // An unknown or inactive link still shows the mall; it just binds no one.
+            return req.redirect(to: target)
+        }
+        if let productID, try await Product.find(productID, on: req.db) == nil { return req.redirect(to: "/") }
+        let distributorID = try distributor.requireID()
+        let source = (try? req.query.get(String.self, at: "src")) ?? "link"
+        var visitor = req.cookies[Self.visitorCookie]?.string ?? ""
+        let newVisitor = visitor.count != 36 || UUID(uuidString: visitor) == nil
+        if newVisitor { visitor = UUID().uuidString.lowercased() }
+        var signedIn: UUID?
+        if case .member(let member) = req.principal { signedIn = member.id }
+        let memberID = signedIn
+        let now = req.now
+        let visitorKey = memberID.map { "m:\($0.uuidString.lowercased())" } ?? "v:\(visitor)"
+        try await req.writeTransaction { db in
+            try await DistributionVisits.record(distributorID: distributorID, visitorKey: visitorKey, productID: productID, source: source, on: db, now: now)
+            if let memberID {
+                try await BindingService(db: db, now: now).arrive(memberID: memberID, distributorID: distributorID, trigger: .visit)
+            }
+        }
+        let response = req.redirect(to: target)
+        let secure = req.application.config.publicBaseURL.hasPrefix("https://")
+        response.cookies[Self.shareCookie] = HTTPCookies.Value(string: distributor.code, maxAge: 30 * 86_400, path: "/", isSecure: secure,
+                                                                isHTTPOnly: true, sameSite: .lax)
+        if newVisitor {
+            response.cookies[Self.visitorCookie] = HTTPCookies.Value(string: visitor, maxAge: 365 * 86_400, path: "/", isSecure: secure,
+                                                                      isHTTPOnly: true, sameSite: .lax)
+        }
+        return response
+    }
+
+    @Sendable func shopQR(req: Request) async throws -> Response {
+        try await qr(req, productID: nil)
+    }
+
+    @Sendable func productQR(req: Request) async throws -> Response {
+        try await qr(req, productID: try req.uuidParameter("productID"))
+    }
+
+    private func qr(_ req: Request, productID: UUID?) async throws -> Response {
+        guard let distributor = try await DistributionAPIController.distributor(code: req.parameters.get("code") ?? "", on: req.db) else {
+            throw APIError.notFound
+        }
+        let svg = try QRCode.matrix(for: Self.link(req, code: distributor.code, productID: productID, source: "qr")).svg()
+        var headers = HTTPHeaders()
+        headers.contentType = HTTPMediaType(type: "image", subType: "svg+xml")
+        headers.replaceOrAdd(name: .cacheControl, value: "public, max-age=86400")
+        return Response(status: .ok, headers: headers, body: .init(string: svg))
+    }
+
+    static func link(_ req: Request, code: String, productID: UUID?, source: String = "link") -> String {
+        let path = productID.map { "/s/\(code)/p/\($0.uuidString.lowercased())" } ?? "/s/\(code)"
+        return req.application.config.publicBaseURL + path + (source == "link" ? "" : "?src=\(source)")
+    }
+
+    /// After a page sign-in or registration: the link the visitor came through binds now, as a
+    /// registration for a new account and as a visit for a returning member.
+    static func afterSignIn(_ req: Request, memberID: UUID, registered: Bool) async {
+        guard let code = req.cookies[shareCookie]?.string else { return }
+        let now = req.now
+        do {
+            guard let distributor = try await DistributionAPIController.distributor(code: code, on: req.db), let distributorID = distributor.id else { return }
+            try await req.writeTransaction { db in
+                try await BindingService(db: db, now: now).arrive(memberID: memberID, distributorID: distributorID,
+                                                                  trigger: registered ? .registration : .visit)
+            }
+        } catch {
+            // Signing in must not fail because of a binding; the next order's trigger can still bind.
+            req.logger.warning("binding after sign-in failed: \(error)")
+        }
+    }
+
+    // MARK: - The distributor centre
+
+    struct CentrePage: Encodable, Sendable {
+        struct Row: Encodable, Sendable {
+            let orderNo: String
+            let product: String
+            let buyer: String
+            let level: Int
+            let amount: String
+            let state: String
+            let stateName: String
+        }
+        struct WithdrawalRow: Encodable, Sendable {
+            let no: String
+            let amount: String
+            let fee: String
+            let net: String
+            let channel: String
+            let state: String
+            let stateName: String
+            let reason: String
+        }
+        struct Channel: Encodable, Sendable {
+            let key: String
+            let name: String
+            let arrival: String
+        }
+        let isDistributor: Bool
+        let status: String
+        let statusName: String
+        let reviewNote: String
+        let code: String
+        let shopLink: String
+        let shopQR: String
+        let boundTo: String
+        let agreementVersion: String
+        let agreementText: String
+        let admissionMode: String
+        let formFields: [String]
+        let pending: String
+        let frozen: String
+        let available: String
+        let debt: String
+        let hasDebt: Bool
+        let withdrawing: String
+        let withdrawn: String
+        let commissions: [Row]
+        let withdrawals: [WithdrawalRow]
+        let channels: [Channel]
+        let feeText: String
+        let idempotencyKey: String
+        let teamLevel1: Int
+        let teamLevel2: Int
+    }
+
+    @Sendable func centre(req: Request) async throws -> Response {
+        guard case .member(let member) = req.principal, let memberID = member.id else { return req.redirect(to: "/login") }
+        return try await req.page("member/distribution", try await Self.centrePage(req, memberID: memberID))
+    }
+
+    static func centrePage(_ req: Request, memberID: UUID) async throws -> CentrePage {
+        let locale = req.locale
+        let config = try await DistributionConfig.load(on: req.db)
+        let mine = try await DistributionAPIController.myDistribution(req, memberID: memberID)
+        let distributor = try await Distributor.find(memberID, on: req.db)
+        var rows: [CentrePage.Row] = []
+        var withdrawals: [CentrePage.WithdrawalRow] = []
+        var team = (0, 0)
+        if distributor != nil {
+            let commissions = try await Commission.query(on: req.db).filter(\.$beneficiaryID == memberID).sort(\.$createdAt, .descending).limit(30).all()
+            rows = try await DistributionAPIController.dtos(commissions, req: req).map {
+                CentrePage.Row(orderNo: $0.orderNo, product: $0.productTitle, buyer: $0.buyer, level: $0.level, amount: $0.amount.display, state: $0.state,
+                               stateName: $0.stateName)
+            }
+            withdrawals = try await Withdrawal.query(on: req.db).filter(\.$distributorID == memberID).sort(\.$createdAt, .descending).limit(20).all().map {
+                let dto = WithdrawalDTO($0, locale)
+                return CentrePage.WithdrawalRow(no: dto.withdrawalNo, amount: dto.amount.display, fee: dto.fee.display, net: dto.net.display,
+                                                channel: dto.channelName, state: dto.state, stateName: dto.stateName, reason: dto.reason)
+            }
+            let level1 = try await Distributor.query(on: req.db).filter(\.$parentID == memberID).all()
+            let level2 = level1.isEmpty ? 0 : try await Distributor.query(on: req.db).filter(\.$parentID ~~ level1.compactMap(\.id)).count()
+            team = (level1.count, level2)
+        }
+        let settings = try? config.withdrawalSettings()
+        let balances = mine.balances
+        let feeText = locale == .zhHans
+            ? "手续费 \(PageFormat.percent(BasisPoints(config.withdrawal.feeRateBp)))，最低 \(Money(fen: config.withdrawal.minimumFeeFen).formatted(locale))；单次 \(Money(fen: config.withdrawal.minimumFen).formatted(locale)) 起"
+            : "Fee \(PageFormat.percent(BasisPoints(config.withdrawal.feeRateBp))), at least \(Money(fen: config.withdrawal.minimumFeeFen).formatted(locale)); from \(Money(fen: config.withdrawal.minimumFen).formatted(locale)) a time"
+        return CentrePage(
+            isDistributor: distributor != nil, status: distributor?.status ?? "", statusName: mine.distributor?.statusName ?? "",
+            reviewNote: distributor?.reviewNote ?? "", code: distributor?.code ?? "",
+            shopLink: distributor.map { link(req, code: $0.code, productID: nil) } ?? "", shopQR: mine.links?.shopQrCode ?? "",
+            boundTo: mine.boundTo ?? "", agreementVersion: config.admission.agreementVersion, agreementText: config.admission.agreementText,
+            admissionMode: config.admission.mode, formFields: config.admission.formFields,
+            pending: balances?.pending.display ?? "", frozen: balances?.frozen.display ?? "", available: balances?.available.display ?? "",
+            debt: balances?.debt.display ?? "", hasDebt: (balances?.debt.fen ?? 0) > 0,
+            withdrawing: balances?.withdrawing.display ?? "", withdrawn: balances?.withdrawn.display ?? "",
+            commissions: rows, withdrawals: withdrawals,
+            channels: (settings?.channels ?? []).map { CentrePage.Channel(key: $0.rawValue, name: $0.name(locale), arrival: $0.expectedArrival(locale)) },
+            feeText: feeText, idempotencyKey: UUID().uuidString.lowercased(), teamLevel1: team.0, teamLevel2: team.1)
+    }
+
+    @Sendable func apply(req: Request) async throws -> Response {
+        guard case .member(let member) = req.principal, let memberID = member.id else { return req.redirect(to: "/login") }
+        struct Form: Decodable {
+            let kind: String?
+            let realName: String?
+            let idNumber: String?
+            let enterpriseName: String?
+            let licenceNumber: String?
+            let answers: [String]?
+            let agreementVersion: String?
+            let agree: String?
+        }
+        let form = try req.content.decode(Form.self)
+        let config = try await DistributionConfig.load(on: req.db)
+        var answers: [String: String] = [:]
+        for (index, field) in config.admission.formFields.enumerated() where index < (form.answers ?? []).count {
+            answers[field] = form.answers?[index]
+        }
+        let input = DistributorApplication(kind: form.kind ?? "individual", realName: form.realName ?? "", idNumber: form.idNumber ?? "",
+                                           enterpriseName: form.enterpriseName, licenceNumber: form.licenceNumber, answers: answers, documents: [],
+                                           agreementVersion: form.agreementVersion ?? "", agree: form.agree == "on")
+        let (now, cipher) = (req.now, req.application.personalData)
+        do {
+            let distributor = try await req.writeTransaction { db in
+                try await DistributorService(db: db, now: now).apply(member: member, input: input, cipher: cipher)
+            }
+            req.flash(distributor.status == DistributorRecordStatus.active.rawValue
+                      ? .init("您已成为分销员，快去分享吧", "You are now a distributor — start sharing")
+                      : .init("申请已提交，请等待审核", "Your application has been sent for review"))
+            return req.redirect(to: "/distribution")
+        } catch {
+            return try await req.pageAfterFailure(error, "member/distribution", try await Self.centrePage(req, memberID: memberID))
+        }
+    }
+
+    @Sendable func withdraw(req: Request) async throws -> Response {
+        guard case .member(let member) = req.principal, let memberID = member.id else { return req.redirect(to: "/login") }
+        struct Form: Decodable {
+            let amount: String?
+            let channel: String?
+            let accountName: String?
+            let accountNumber: String?
+            let bankName: String?
+            let key: String?
+        }
+        let form = try req.content.decode(Form.self)
+        do {
+            guard let amount = try? Money.parse(form.amount ?? "") else {
+                throw APIError.validation([.init("amount", .init("请输入正确的金额，如 12.50", "Enter an amount such as 12.50"))])
+            }
+            let key = String((form.key ?? UUID().uuidString).prefix(64))
+            let input = WithdrawalInput(amountFen: amount.fen, channel: form.channel ?? "balance", accountName: form.accountName,
+                                        accountNumber: form.accountNumber, bankName: form.bankName)
+            let withdrawal = try await DistributionAPIController.requestWithdrawal(req, memberID: memberID, input: input, key: key)
+            let dto = WithdrawalDTO(withdrawal, req.locale)
+            req.flash(.init("提现申请已提交：\(dto.amount.display)，手续费 \(dto.fee.display)，\(dto.stateName)",
+                            "Withdrawal of \(dto.amount.display) sent, fee \(dto.fee.display): \(dto.stateName)"))
+            return req.redirect(to: "/distribution")
+        } catch {
+            return try await req.pageAfterFailure(error, "member/distribution", try await Self.centrePage(req, memberID: memberID))
+        }
+    }
+}
