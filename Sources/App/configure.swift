@@ -120,6 +120,7 @@ func routes(_ app: Application) throws {
     try web.register(collection: ReviewPageController())
     try web.register(collection: ReconciliationPageController())
     try web.register(collection: DistributionPageController())
+    try web.register(collection: DistributionConsolePageController())
 }
 
 @Sendable func health(req: Request) async throws -> Response {

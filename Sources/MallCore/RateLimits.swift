@@ -49,4 +49,6 @@ public enum RateLimits {
     public static let redemptionAttemptsPerStaff = RateLimit("redeem.staff", limit: 120, windowSeconds: 3600)
     /// Photos a member sends with after-sales requests and reviews.
     public static let memberImagesPerMember = RateLimit("member_images", limit: 60, windowSeconds: 24 * 3600)
+    /// A poster costs a core tens of milliseconds to draw.
+    public static let postersPerMember = RateLimit("posters.member", limit: 120, windowSeconds: 3600)
 }

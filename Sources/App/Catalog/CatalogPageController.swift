@@ -121,6 +121,8 @@ struct CatalogPageController: RouteCollection {
         let onlySku: String
         /// Average, count and the latest visible reviews.
         let reviews: ProductReviewSection
+        /// For a signed-in active distributor: what sharing earns and where its link, QR and poster are.
+        let share: DistributionPageController.ShareBlock?
     }
 
     @Sendable func product(req: Request) async throws -> Response {
@@ -144,7 +146,8 @@ struct CatalogPageController: RouteCollection {
             isService: detail.kind == Product.Kind.service.rawValue, validityDays: detail.validityDays ?? 0,
             specs: detail.specs.map { .init(name: $0.name, values: $0.values) }, hasSpecs: !detail.specs.isEmpty, skus: skus,
             totalStock: detail.skus.reduce(0) { $0 + $1.stock }, images: images, hasImages: !images.isEmpty, firstImage: images.first ?? "",
-            redeemStores: stores, hasRedeemStores: !stores.isEmpty, onlySku: skus.count == 1 ? skus[0].id : "", reviews: reviews))
+            redeemStores: stores, hasRedeemStores: !stores.isEmpty, onlySku: skus.count == 1 ? skus[0].id : "", reviews: reviews,
+            share: try await DistributionPageController.shareBlock(req, productID: detail.id)))
     }
 
     @Sendable func shop(req: Request) async throws -> Response {

@@ -99,6 +99,7 @@ enum DemoData {
                     .credit(try LedgerAccountKey(.memberBalance, .member(memberID)), Money(fen: 1_000_000)),
                 ]))
             try await DemoCatalog.seed(on: tx, now: app.clock.now(), onboardedMerchant: onboardedMerchantID, storage: app.imageStorage)
+            try await DistributionDemo.seed(on: tx, now: app.clock.now())
             try await AuditLog.record(on: tx, actor: nil, action: "seed", target: "demo data", ip: "seed", at: app.clock.now())
         }
         try await ReconciliationDemo.seed(app: app)

@@ -16,6 +16,7 @@ struct DistributionAPIController: RouteCollection {
         mine.get("commissions", use: myCommissions)
         mine.get("team", use: team)
         mine.get("earn", use: earn)
+        mine.get("posters", ":productID", use: poster)
         mine.get("withdrawals", use: myWithdrawals)
         mine.post("withdrawals", use: requestWithdrawal)
 
@@ -230,6 +231,11 @@ struct DistributionAPIController: RouteCollection {
         let preview = try await CommissionPreview.run(skuID: try sku.requireID(), quantity: 1, paidAmount: nil, buyerID: nil, distributorID: distributorID,
                                                       on: db, now: now)
         return preview.level1.beneficiaryID == distributorID ? preview.level1.amount : .zero
+    }
+
+    @Sendable func poster(req: Request) async throws -> Response {
+        let memberID = try req.requireMember().requireID()
+        return try await DistributionPageController.poster(req, memberID: memberID, productID: try req.uuidParameter("productID"))
     }
 
     @Sendable func myWithdrawals(req: Request) async throws -> [WithdrawalDTO] {

@@ -11,6 +11,7 @@ struct DistributionPageController: RouteCollection {
         routes.get("s", ":code", "qr.svg", use: shopQR)
         routes.get("s", ":code", "p", ":productID", "qr.svg", use: productQR)
         routes.get("distribution", use: centre)
+        routes.get("distribution", "posters", ":productID", use: posterPage)
         routes.post("distribution", "apply", use: apply)
         routes.post("distribution", "withdraw", use: withdraw)
     }
@@ -96,7 +97,7 @@ struct DistributionPageController: RouteCollection {
         let now = req.now
         do {
             guard let distributor = try await DistributionAPIController.distributor(code: code, on: req.db), let distributorID = distributor.id else { return }
-            try await req.writeTransaction { db in
+            _ = try await req.writeTransaction { db in
                 try await BindingService(db: db, now: now).arrive(memberID: memberID, distributorID: distributorID,
                                                                   trigger: registered ? .registration : .visit)
             }
@@ -104,6 +105,53 @@ struct DistributionPageController: RouteCollection {
             // Signing in must not fail because of a binding; the next order's trigger can still bind.
             req.logger.warning("binding after sign-in failed: \(error)")
         }
+    }
+
+    // MARK: - Sharing from the product page
+
+    struct ShareBlock: Encodable, Sendable {
+        let earn: String
+        let link: String
+        let qr: String
+        let poster: String
+    }
+
+    /// 分享赚 on the product page, from the same engine as the preview.
+    static func shareBlock(_ req: Request, productID: UUID) async throws -> ShareBlock? {
+        guard case .member(let member) = req.principal, let memberID = member.id,
+              let distributor = try await Distributor.find(memberID, on: req.db), distributor.status == DistributorRecordStatus.active.rawValue else { return nil }
+        let earn = try await DistributionAPIController.shareEarning(productID: productID, distributorID: memberID, on: req.db, now: req.now)
+        let id = productID.uuidString.lowercased()
+        return ShareBlock(earn: earn.formatted(req.locale), link: link(req, code: distributor.code, productID: productID),
+                          qr: "/s/\(distributor.code)/p/\(id)/qr.svg", poster: "/distribution/posters/\(id)")
+    }
+
+    // MARK: - Posters
+
+    @Sendable func posterPage(req: Request) async throws -> Response {
+        guard case .member(let member) = req.principal, let memberID = member.id else { return req.redirect(to: "/login") }
+        return try await Self.poster(req, memberID: memberID, productID: try req.uuidParameter("productID"))
+    }
+
+    /// 商品海报: the product, its price, the distributor and a QR code of its link, as a PNG to save.
+    static func poster(_ req: Request, memberID: UUID, productID: UUID) async throws -> Response {
+        guard let distributor = try await Distributor.find(memberID, on: req.db), distributor.status == DistributorRecordStatus.active.rawValue else {
+            throw APIError(.forbidden, "distributor.not_active", .init("成为分销员后才能生成海报", "Become a distributor to make posters"))
+        }
+        guard let product = try await Product.find(productID, on: req.db), product.onShelf,
+              let sku = try await Sku.query(on: req.db).filter(\.$product.$id == productID).sort(\.$price).first() else { throw APIError.notFound }
+        try await req.takeAnonymousHit(RateLimits.postersPerMember, key: memberID.uuidString.lowercased())
+        let storage = req.application.imageStorage
+        let image = product.mainImage.isEmpty ? nil : try await storage.get(product.mainImage)
+        let content = PosterContent(productImage: image.map { Data($0) }, title: product.title,
+                                    priceText: Money(fen: sku.price).formatted(.zhHans), distributorName: distributor.displayName, avatar: nil,
+                                    link: link(req, code: distributor.code, productID: productID, source: "poster"))
+        let png = try await req.application.threadPool.runIfActive { try PosterRenderer.png(content) }
+        var headers = HTTPHeaders()
+        headers.contentType = .png
+        headers.replaceOrAdd(name: .cacheControl, value: "private, max-age=300")
+        headers.replaceOrAdd(name: .contentDisposition, value: "inline; filename=\"poster-\(productID.uuidString.lowercased()).png\"")
+        return Response(status: .ok, headers: headers, body: .init(data: png))
     }
 
     // MARK: - The distributor centre

@@ -202,11 +202,27 @@ enum OrderJobs {
 
 /// `fission order-jobs`: every order timer once (what `serve` runs each minute).
 struct OrderJobsCommand: AsyncCommand {
-    struct Signature: CommandSignature {}
+    struct Signature: CommandSignature {
+        @Option(name: "after-sales-days", help: "Complete received orders after this many days instead of the usual 7 (0 to try settlement at once)")
+        var afterSalesDays: Int?
+        @Option(name: "auto-receipt-days", help: "Confirm receipt of shipped orders after this many days instead of the usual 10")
+        var autoReceiptDays: Int?
+    }
     var help: String { "Closes unpaid checkouts (asking the provider first), confirms receipt, completes orders, closes stale rejections, resends refunds, hands order events to their handlers." }
 
     func run(using context: CommandContext, signature: Signature) async throws {
-        let report = try await OrderJobs.runAll(context.application)
+        var settings = OrderJobs.Settings()
+        if let days = signature.afterSalesDays {
+            guard (0...365).contains(days) else { throw ConfigError("--after-sales-days must be 0 to 365") }
+            settings.afterSalesDays = days
+        }
+        if let days = signature.autoReceiptDays {
+            guard (0...365).contains(days) else { throw ConfigError("--auto-receipt-days must be 0 to 365") }
+            settings.autoReceiptDays = days
+        }
+        // Events first, so commission booked at payment exists before receipt and completion.
+        _ = try await OutboxDispatcher.run(context.application)
+        let report = try await OrderJobs.runAll(context.application, settings: settings)
         let outbox = try await OutboxDispatcher.run(context.application)
         context.console.print("outbox handled \(outbox.handled), failed \(outbox.failed)")
         let settlement = try await CommissionSettlement.run(context.application)

@@ -1,0 +1,287 @@
+import Fluent
+import Foundation
+import MallCore
+import Vapor
+
+/// The operator console's distribution page: settings, the global rule, the commission preview,
+/// applications and distributors, withdrawals, commissions with holds, and settlement batches.
+/// Every form calls what the API calls.
+struct DistributionConsolePageController: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let admin = routes.grouped("admin", "distribution")
+        admin.get(use: page)
+        admin.post("settings", use: saveSettings)
+        admin.post("rule", use: saveGlobalRule)
+        admin.post("distributors", ":memberID", ":decision", use: decide)
+        admin.post("withdrawals", ":withdrawalID", ":action", use: withdrawal)
+        admin.post("commissions", ":commissionID", ":action", use: commission)
+        admin.post("batches", ":batchID", "approve", use: approveBatch)
+        admin.post("settle", use: settleNow)
+    }
+
+    struct Page: Encodable, Sendable {
+        struct Person: Encodable, Sendable {
+            let id: String
+            let name: String
+            let code: String
+            let status: String
+            let statusName: String
+            let kind: String
+            let createdAt: String
+            let note: String
+        }
+        struct WithdrawalRow: Encodable, Sendable {
+            let id: String
+            let no: String
+            let who: String
+            let amount: String
+            let fee: String
+            let net: String
+            let channel: String
+            let account: String
+            let state: String
+            let stateName: String
+            let offline: Bool
+        }
+        struct CommissionRow: Encodable, Sendable {
+            let id: String
+            let orderNo: String
+            let who: String
+            let level: Int
+            let amount: String
+            let state: String
+            let stateName: String
+            let held: Bool
+            let holdReason: String
+        }
+        struct BatchRow: Encodable, Sendable {
+            let id: String
+            let period: String
+            let count: Int
+            let total: String
+            let state: String
+        }
+        struct Rule: Encodable, Sendable {
+            let scope: String
+            let levels: String
+        }
+        let config: DistributionConfig
+        let capPercent: String
+        let feePercent: String
+        let minimumYuan: String
+        let globalRates: [String]
+        let rules: [Rule]
+        let applications: [Person]
+        let distributors: [Person]
+        let withdrawals: [WithdrawalRow]
+        let commissions: [CommissionRow]
+        let batches: [BatchRow]
+        let preview: CommissionPreviewDTO?
+        let previewSku: String
+    }
+
+    static func staff(_ req: Request, _ permission: Permission = .manageDistribution) throws -> StaffUser? {
+        guard case .staff(let staff, let role) = req.principal, role.isPlatform else { return nil }
+        guard role.can(permission) else { throw APIError.forbidden }
+        return staff
+    }
+
+    @Sendable func page(req: Request) async throws -> Response {
+        guard try Self.staff(req) != nil else { return req.redirect(to: "/admin/login") }
+        let locale = req.locale
+        let config = try await DistributionConfig.load(on: req.db)
+        let records = try await CommissionRuleRecord.query(on: req.db).sort(\.$scopeKey).all()
+        let dtos = try records.map(CommissionRuleDTO.init)
+        let global = dtos.first { $0.scope == "global" }
+        let rates = (1...3).map { level in global?.levels[String(level)]?.rateBp.map { PageFormat.percent(BasisPoints($0)).replacingOccurrences(of: "%", with: "") } ?? "" }
+        let rules = dtos.map { dto in
+            Page.Rule(scope: dto.scopeId.map { "\(dto.scope) \($0.uuidString.lowercased().prefix(8))" } ?? dto.scope,
+                      levels: dto.levels.sorted { $0.key < $1.key }.map { key, value in
+                          var parts: [String] = []
+                          if let rate = value.rateBp, rate > 0 { parts.append(PageFormat.percent(BasisPoints(rate))) }
+                          if let unit = value.perUnitFen, unit > 0 { parts.append("\(Money(fen: unit).formatted(locale))/\(locale == .zhHans ? "件" : "unit")") }
+                          if let order = value.perOrderFen, order > 0 { parts.append("\(Money(fen: order).formatted(locale))/\(locale == .zhHans ? "单" : "order")") }
+                          return "L\(key) " + (parts.isEmpty ? "0" : parts.joined(separator: " + "))
+                      }.joined(separator: " · "))
+        }
+        func person(_ d: Distributor) -> Page.Person {
+            Page.Person(id: d.id?.uuidString.lowercased() ?? "", name: d.displayName, code: d.code, status: d.status,
+                        statusName: (DistributorRecordStatus(rawValue: d.status) ?? .removed).name(locale),
+                        kind: d.kind == "enterprise" ? (locale == .zhHans ? "企业" : "enterprise") : (locale == .zhHans ? "个人" : "individual"),
+                        createdAt: PageFormat.timeFormatter.string(from: d.createdAt), note: d.reviewNote)
+        }
+        let applications = try await Distributor.query(on: req.db).filter(\.$status == DistributorRecordStatus.applied.rawValue)
+            .sort(\.$createdAt).limit(100).all().map(person)
+        let distributors = try await Distributor.query(on: req.db).filter(\.$status != DistributorRecordStatus.applied.rawValue)
+            .sort(\.$createdAt, .descending).limit(100).all().map(person)
+        let names = Dictionary(try await Distributor.query(on: req.db).limit(5_000).all().map { ($0.id ?? UUID(), $0.displayName) }) { first, _ in first }
+        let withdrawals = try await Withdrawal.query(on: req.db).sort(\.$createdAt, .descending).limit(50).all().map { w in
+            let dto = WithdrawalDTO(w, locale)
+            return Page.WithdrawalRow(id: dto.id.uuidString.lowercased(), no: dto.withdrawalNo, who: names[w.distributorID] ?? "", amount: dto.amount.display,
+                                      fee: dto.fee.display, net: dto.net.display, channel: dto.channelName,
+                                      account: w.accountHint.isEmpty ? "" : "****" + w.accountHint, state: dto.state, stateName: dto.stateName,
+                                      offline: w.channel != WithdrawalChannel.balance.rawValue)
+        }
+        let commissions = try await Commission.query(on: req.db).sort(\.$createdAt, .descending).limit(50).all().map { c in
+            Page.CommissionRow(id: c.id?.uuidString.lowercased() ?? "", orderNo: c.orderNo, who: names[c.beneficiaryID] ?? "", level: c.level,
+                               amount: Money(fen: c.amount).formatted(locale), state: c.state,
+                               stateName: (CommissionState(rawValue: c.state) ?? .voided).name(locale), held: c.held, holdReason: c.holdReason)
+        }
+        let batches = try await CommissionBatch.query(on: req.db).sort(\.$createdAt, .descending).limit(30).all().map {
+            Page.BatchRow(id: $0.id?.uuidString.lowercased() ?? "", period: $0.period, count: $0.commissionCount,
+                          total: Money(fen: $0.total).formatted(locale), state: $0.state)
+        }
+        // The preview form is a GET: the SKU, quantity, amount and sharing distributor's code.
+        var preview: CommissionPreviewDTO?
+        let sku = (try? req.query.get(String.self, at: "sku")) ?? ""
+        if let skuID = UUID(uuidString: sku) {
+            let quantity = Int64((try? req.query.get(String.self, at: "quantity")) ?? "1") ?? 1
+            let paid = ((try? req.query.get(String.self, at: "paid")) ?? "").isEmpty ? nil : try? Money.parse((try? req.query.get(String.self, at: "paid")) ?? "")
+            let code = (try? req.query.get(String.self, at: "code")) ?? ""
+            let distributorID = try await DistributionAPIController.distributor(code: code, on: req.db)?.id
+            if (1...100_000).contains(quantity), let result = try? await CommissionPreview.run(skuID: skuID, quantity: quantity, paidAmount: paid, buyerID: nil,
+                                                                                              distributorID: distributorID, on: req.db, now: req.now) {
+                preview = try await CommissionPreview.dto(result, req: req)
+            }
+        }
+        return try await req.page("console/distribution", Page(
+            config: config, capPercent: PageFormat.percent(BasisPoints(config.commission.capRateBp)).replacingOccurrences(of: "%", with: ""),
+            feePercent: PageFormat.percent(BasisPoints(config.withdrawal.feeRateBp)).replacingOccurrences(of: "%", with: ""),
+            minimumYuan: Money(fen: config.withdrawal.minimumFen).formatted(.en).replacingOccurrences(of: "¥", with: "").replacingOccurrences(of: ",", with: ""),
+            globalRates: rates, rules: rules, applications: applications, distributors: distributors, withdrawals: withdrawals,
+            commissions: commissions, batches: batches, preview: preview, previewSku: sku))
+    }
+
+    @Sendable func saveSettings(req: Request) async throws -> Response {
+        guard let staff = try Self.staff(req) else { return req.redirect(to: "/admin/login") }
+        let form = req.formFields
+        return try await OrderPageController.redirectBack(req, "/admin/distribution") {
+            var config = try await DistributionConfig.load(on: req.db)
+            func int(_ name: String) -> Int? { form.first(name).flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+            func percent(_ name: String, field: String) throws -> Int {
+                guard let rate = BasisPoints.parsePercent(form.first(name) ?? "") else {
+                    throw DistributionConfig.invalid(field, "请输入百分比，如 50 或 1.5", "Enter a percentage such as 50 or 1.5")
+                }
+                return rate.value
+            }
+            config.enabled = form.first("enabled") == "on"
+            config.commission.levelCount = int("levelCount") ?? config.commission.levelCount
+            config.commission.selfPurchase = form.first("selfPurchase") == "on"
+            config.commission.base = form.first("base") ?? config.commission.base
+            config.commission.capRateBp = try percent("capPercent", field: "commission.capRateBp")
+            config.binding.mode = form.first("bindingMode") ?? config.binding.mode
+            config.binding.expiringDays = int("expiringDays") ?? config.binding.expiringDays
+            config.binding.trigger = form.first("trigger") ?? config.binding.trigger
+            config.binding.protectionDays = int("protectionDays") ?? config.binding.protectionDays
+            config.binding.newMembersOnly = form.first("newMembersOnly") == "on"
+            config.admission.mode = form.first("admissionMode") ?? config.admission.mode
+            config.settlement.schedule = form.first("schedule") ?? config.settlement.schedule
+            config.settlement.approval = form.first("approval") ?? config.settlement.approval
+            config.withdrawal.feeRateBp = try percent("feePercent", field: "withdrawal.feeRateBp")
+            guard let minimum = try? Money.parse(form.first("minimumYuan") ?? "") else {
+                throw DistributionConfig.invalid("withdrawal.minimumFen", "请输入最低提现金额，如 1.00", "Enter the minimum, such as 1.00")
+            }
+            config.withdrawal.minimumFen = minimum.fen
+            config.withdrawal.maxPerDay = int("maxPerDay") ?? config.withdrawal.maxPerDay
+            try config.validate()
+            let (now, ip, saved) = (req.now, req.clientIP, config)
+            try await req.writeTransaction { db in
+                _ = try await CommissionService(db: db, now: now).ruleBook(saved)
+                try await saved.save(on: db, now: now)
+                try await AuditLog.record(on: db, actor: staff, action: "distribution.settings", target: "distribution", ip: ip, at: now)
+            }
+            req.flash(.init("分销设置已保存", "Distribution settings saved"))
+        }
+    }
+
+    @Sendable func saveGlobalRule(req: Request) async throws -> Response {
+        guard let staff = try Self.staff(req) else { return req.redirect(to: "/admin/distribution") }
+        let form = req.formFields
+        return try await OrderPageController.redirectBack(req, "/admin/distribution") {
+            var levels: [String: CommissionLevelInput] = [:]
+            for level in 1...3 {
+                let raw = (form.first("level\(level)") ?? "").trimmingCharacters(in: .whitespaces)
+                guard !raw.isEmpty else { continue }
+                guard let rate = BasisPoints.parsePercent(raw) else {
+                    throw DistributionConfig.invalid("level\(level)", "第 \(level) 级比例请输入百分比，如 10", "Enter level \(level)'s rate as a percentage such as 10")
+                }
+                levels[String(level)] = CommissionLevelInput(rateBp: rate.value, perUnitFen: nil, perOrderFen: nil, tiers: nil)
+            }
+            let rule = try CommissionRuleInput(scope: "global", scopeId: nil, levels: levels).rule()
+            _ = try await DistributionAPIController.saveRule(rule, merchantID: nil, req: req)
+            try await AuditLog.record(on: req.db, actor: staff, action: "distribution.rule", target: "global", ip: req.clientIP, at: req.now)
+            req.flash(.init("全局佣金规则已保存", "The global rule is saved"))
+        }
+    }
+
+    @Sendable func decide(req: Request) async throws -> Response {
+        guard let staff = try Self.staff(req) else { return req.redirect(to: "/admin/login") }
+        let memberID = try req.uuidParameter("memberID")
+        let note = req.formFields.first("note") ?? ""
+        return try await OrderPageController.redirectBack(req, "/admin/distribution") {
+            guard let decision = DistributorService.Decision(rawValue: req.parameters.get("decision") ?? "") else { throw APIError.notFound }
+            guard TextLength.fits(note, max: 200), decision != .reject || TextLength.isFilled(note, max: 200) else {
+                throw DistributionConfig.invalid("note", "驳回须填写原因（≤200 字）", "A rejection needs a reason (≤200 characters)")
+            }
+            let (now, ip) = (req.now, req.clientIP)
+            _ = try await req.writeTransaction { db in
+                try await DistributorService(db: db, now: now).decide(decision, distributorID: memberID, note: note, staff: staff, ip: ip)
+            }
+            req.flash(.init("已处理", "Done"))
+        }
+    }
+
+    @Sendable func withdrawal(req: Request) async throws -> Response {
+        guard try Self.staff(req, .payoutWithdrawals) != nil else { return req.redirect(to: "/admin/login") }
+        let form = req.formFields
+        return try await OrderPageController.redirectBack(req, "/admin/distribution") {
+            let action: DistributionAPIController.WithdrawalAction
+            switch req.parameters.get("action") ?? "" {
+            case "approve": action = .approve
+            case "reject": action = .reject
+            case "pay": action = .pay
+            case "fail": action = .fail
+            default: throw APIError.notFound
+            }
+            let text = action == .pay ? (form.first("proof") ?? "") : (form.first("reason") ?? "")
+            let dto = try await DistributionAPIController.decideWithdrawal(req, action, text: text)
+            req.flash(.init("提现单 \(dto.withdrawalNo)：\(dto.stateName)", "Withdrawal \(dto.withdrawalNo): \(dto.stateName)"))
+        }
+    }
+
+    @Sendable func commission(req: Request) async throws -> Response {
+        guard let staff = try Self.staff(req) else { return req.redirect(to: "/admin/login") }
+        let commissionID = try req.uuidParameter("commissionID")
+        let reason = req.formFields.first("reason") ?? ""
+        return try await OrderPageController.redirectBack(req, "/admin/distribution") {
+            let held = req.parameters.get("action") == "hold"
+            guard held || req.parameters.get("action") == "release" else { throw APIError.notFound }
+            guard TextLength.fits(reason, max: 200), !held || TextLength.isFilled(reason, max: 200) else {
+                throw DistributionConfig.invalid("reason", "请填写 1-200 字的原因", "Give a reason of 1–200 characters")
+            }
+            let (now, ip) = (req.now, req.clientIP)
+            _ = try await req.writeTransaction { db in
+                try await CommissionService(db: db, now: now).setHeld(held, commissionID: commissionID, reason: reason, staff: staff, ip: ip)
+            }
+            req.flash(held ? .init("佣金已暂扣", "Commission held") : .init("佣金已放行", "Commission released"))
+        }
+    }
+
+    @Sendable func approveBatch(req: Request) async throws -> Response {
+        guard let staff = try Self.staff(req) else { return req.redirect(to: "/admin/login") }
+        let batchID = try req.uuidParameter("batchID")
+        return try await OrderPageController.redirectBack(req, "/admin/distribution") {
+            let report = try await CommissionSettlement.approve(batchID: batchID, by: staff, ip: req.clientIP, app: req.application)
+            req.flash(.init("已结算 \(report.settled) 笔佣金", "\(report.settled) commissions settled"))
+        }
+    }
+
+    @Sendable func settleNow(req: Request) async throws -> Response {
+        guard try Self.staff(req) != nil else { return req.redirect(to: "/admin/login") }
+        return try await OrderPageController.redirectBack(req, "/admin/distribution") {
+            let report = try await CommissionSettlement.run(req.application, force: true)
+            req.flash(.init("生成 \(report.batches) 个结算批次，已结算 \(report.settled) 笔，待审批 \(report.awaitingApproval) 批",
+                            "\(report.batches) batches: \(report.settled) settled, \(report.awaitingApproval) awaiting approval"))
+        }
+    }
+}
