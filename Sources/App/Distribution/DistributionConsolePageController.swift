@@ -69,7 +69,9 @@ struct DistributionConsolePageController: RouteCollection {
         let capPercent: String
         let feePercent: String
         let minimumYuan: String
-        let globalRates: [String]
+        let rate1: String
+        let rate2: String
+        let rate3: String
         let rules: [Rule]
         let applications: [Person]
         let distributors: [Person]
@@ -148,7 +150,7 @@ struct DistributionConsolePageController: RouteCollection {
             config: config, capPercent: PageFormat.percent(BasisPoints(config.commission.capRateBp)).replacingOccurrences(of: "%", with: ""),
             feePercent: PageFormat.percent(BasisPoints(config.withdrawal.feeRateBp)).replacingOccurrences(of: "%", with: ""),
             minimumYuan: Money(fen: config.withdrawal.minimumFen).formatted(.en).replacingOccurrences(of: "¥", with: "").replacingOccurrences(of: ",", with: ""),
-            globalRates: rates, rules: rules, applications: applications, distributors: distributors, withdrawals: withdrawals,
+            rate1: rates[0], rate2: rates[1], rate3: rates[2], rules: rules, applications: applications, distributors: distributors, withdrawals: withdrawals,
             commissions: commissions, batches: batches, preview: preview, previewSku: sku))
     }
 

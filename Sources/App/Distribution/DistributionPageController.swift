@@ -48,7 +48,8 @@ struct DistributionPageController: RouteCollection {
         if case .member(let member) = req.principal { signedIn = member.id }
         let memberID = signedIn
         let now = req.now
-        let visitorKey = memberID.map { "m:\($0.uuidString.lowercased())" } ?? "v:\(visitor)"
+        // A client that keeps no cookie counts once per address and day, so a script cannot fill the table.
+        let visitorKey = memberID.map { "m:\($0.uuidString.lowercased())" } ?? (newVisitor ? "ip:\(req.clientIP)" : "v:\(visitor)")
         try await req.writeTransaction { db in
             try await DistributionVisits.record(distributorID: distributorID, visitorKey: visitorKey, productID: productID, source: source, on: db, now: now)
             if let memberID {
