@@ -2,7 +2,7 @@
 # `make bench`: release build, then each figure beside a baseline measured in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# BENCH_ONLY=orders runs only place + pay; BENCH_BIN uses a binary already built.
+# BENCH_ONLY=orders runs only place + pay, BENCH_ONLY=distribution only commission and settlement; BENCH_BIN uses a binary already built.
 ONLY=${BENCH_ONLY:-all}
 if [ -z "${BENCH_BIN:-}" ]; then swift build -c release --product fission; fi
 BIN=${BENCH_BIN:-.build/release/fission}
@@ -21,6 +21,24 @@ if [ "$ONLY" = all ]; then
 echo "== money core on SQLite: $BIN bench"
 env -u DATABASE_URL "$BIN" migrate --yes >/dev/null
 env -u DATABASE_URL "$BIN" bench
+fi
+
+# Commission: the pure calculation, then settling 100k and 1M frozen commissions (BENCH_SETTLE_SIZES to change).
+if [ "$ONLY" = all ] || [ "$ONLY" = distribution ]; then
+  echo "== commission calculation: $BIN bench-commission"
+  "$BIN" bench-commission
+  for n in ${BENCH_SETTLE_SIZES:-100000 1000000}; do
+    echo "== settlement on SQLite: $BIN bench-settlement --count $n"
+    (unset DATABASE_URL; export FISSION_SQLITE_PATH="$work/settle-$n.sqlite"
+     "$BIN" migrate --yes >/dev/null; /usr/bin/time -f "peak RSS %M KiB" "$BIN" bench-settlement --count "$n"; rm -f "$FISSION_SQLITE_PATH"*)
+    if [ -n "${DATABASE_URL:-}" ]; then
+      echo "== settlement on PostgreSQL: $BIN bench-settlement --count $n"
+      psql "$DATABASE_URL" -qc "CREATE SCHEMA bench_settle_$$_$n" >/dev/null
+      FISSION_PG_SCHEMA=bench_settle_$$_$n "$BIN" migrate --yes >/dev/null
+      FISSION_PG_SCHEMA=bench_settle_$$_$n "$BIN" bench-settlement --count "$n"
+      psql "$DATABASE_URL" -qc "DROP SCHEMA bench_settle_$$_$n CASCADE" >/dev/null
+    fi
+  done
 fi
 
 # verify-ledger's time and peak RSS on a filled throw-away ledger; 1M only with BENCH_LEDGER_1M=1.
@@ -107,6 +125,7 @@ orders_bench() {
   echo "  server peak RSS        $rss MiB"
 }
 
+[ "$ONLY" = distribution ] && exit 0
 export FISSION_SQLITE_PATH="$work/orders.sqlite"
 (unset DATABASE_URL; orders_bench "SQLite")
 

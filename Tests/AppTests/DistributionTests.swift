@@ -361,4 +361,59 @@ import VaporTesting
             #expect(try await Withdrawal.query(on: t.app.db).count() == 1)
         }
     }
+
+    @Test func aManualDailyBatchSettlesOnlyAfterApprovalOnceAndLeavesAHeldCommissionForLater() async throws {
+        try await withMallApp { t in
+            // setup: daily batches approved by hand; an order received and completed
+            let n = try await Self.network(t)
+            try await Self.settings(t, token: n.s.f.operatorToken) {
+                $0.settlement.schedule = "daily"
+                $0.settlement.approval = "manual"
+            }
+            let order = try await Self.buy(t, n)
+            _ = try await OutboxDispatcher.run(t.app)
+            try await Self.ship(t, n, order, buyer: n.s.buyer)
+            t.clock.advance(seconds: 8 * 86_400)
+            #expect(try await OrderJobs.runAll(t.app).completed == 1)
+            _ = try await OutboxDispatcher.run(t.app)
+            var rows = try await Self.commissions(t, order: order.id)
+            #expect(rows.map(\.state) == ["frozen", "frozen"])
+            #expect(rows.allSatisfy { $0.settleableAt != nil })
+
+            // act: today's period is not over, so no batch; the next day one batch waits for approval
+            #expect(try await CommissionSettlement.run(t.app).batches == 0)
+            t.clock.advance(seconds: 86_400)
+            let made = try await CommissionSettlement.run(t.app)
+            #expect(made == CommissionSettlement.Report(batches: 1, settled: 0, awaitingApproval: 1))
+            #expect(try await Self.balance(t, .commissionAvailable, n.sharerID) == 0)
+            let boss = try await t.staffToken("boss", console: "platform")
+            let levelTwo = try #require(rows.first { $0.level == 2 }?.id)
+            let held = try await t.postJSON("/api/v1/admin/distribution/commissions/\(levelTwo)/hold", #"{"reason":"风控复核"}"#, token: boss)
+            #expect(held.status == .ok, "\(held.body.string)")
+            let batches = try await t.get("/api/v1/admin/distribution/batches", token: boss).content.decode([DistributionAPIController.BatchDTO].self)
+            #expect(batches.map(\.state) == ["awaiting_approval"])
+            #expect(batches.first?.total.fen == 4_500)
+
+            // act: approved twice at once — settled once
+            let statuses = try await withThrowingTaskGroup(of: HTTPStatus.self) { group in
+                for _ in 0..<2 { group.addTask { try await t.postJSON("/api/v1/admin/distribution/batches/\(batches[0].id)/approve", "{}", token: boss).status } }
+                return try await group.reduce(into: [HTTPStatus]()) { $0.append($1) }
+            }
+            #expect(statuses.sorted { $0.code < $1.code } == [.ok, .conflict])
+            rows = try await Self.commissions(t, order: order.id)
+            #expect(rows.map(\.state) == ["settled", "frozen"])
+            #expect(try await Self.balance(t, .commissionAvailable, n.sharerID) == 3_000)
+            #expect(try await Self.balance(t, .commissionAvailable, n.uplineID) == 0)
+
+            // act: released, the held one goes into the next batch
+            #expect(try await t.postJSON("/api/v1/admin/distribution/commissions/\(levelTwo)/release", "{}", token: boss).status == .ok)
+            let next = try await t.postJSON("/api/v1/admin/distribution/settlement/run", "{}", token: boss).content.decode(CommissionSettlement.Report.self)
+            #expect(next.awaitingApproval == 1)
+            let second = try await t.get("/api/v1/admin/distribution/batches", token: boss).content.decode([DistributionAPIController.BatchDTO].self)
+            let waiting = try #require(second.first { $0.state == "awaiting_approval" })
+            #expect(waiting.period != batches[0].period)
+            #expect(try await t.postJSON("/api/v1/admin/distribution/batches/\(waiting.id)/approve", "{}", token: boss).status == .ok)
+            #expect(try await Self.balance(t, .commissionAvailable, n.uplineID) == 1_500)
+        }
+    }
 }

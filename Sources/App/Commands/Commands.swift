@@ -11,6 +11,8 @@ extension Application {
         asyncCommands.use(BenchExportCommand(), as: "bench-export")
         asyncCommands.use(BenchLedgerVerifyCommand(), as: "bench-ledger-verify")
         asyncCommands.use(BenchOrdersCommand(), as: "bench-orders")
+        asyncCommands.use(BenchCommissionCommand(), as: "bench-commission")
+        asyncCommands.use(BenchSettlementCommand(), as: "bench-settlement")
         asyncCommands.use(LedgerLoadCommand(), as: "ledger-load")
         asyncCommands.use(OrderJobsCommand(), as: "order-jobs")
         asyncCommands.use(ReconcileCommand(), as: "reconcile")

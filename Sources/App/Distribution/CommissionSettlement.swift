@@ -80,44 +80,57 @@ enum CommissionSettlement {
         }
     }
 
-    /// Makes the batches of finished periods; `force` takes the current period too (the console's
-    /// "settle now", and a way to try the flow without waiting for midnight).
+    /// Makes one batch per shop of what is settleable before the current period began (the
+    /// whole of it, also commissions released from a hold since an earlier batch), labelled with
+    /// the last finished period; `force` takes the current period too (the console's "settle
+    /// now", and a way to try the flow without waiting for midnight).
     static func run(_ app: Application, force: Bool = false) async throws -> Report {
         let now = app.clock.now()
         let config = try await DistributionConfig.load(on: app.db)
         var report = Report()
         // Continuous automatic settlement happens at completion; here only what a hold release missed.
         let continuous = config.settlement.schedule == "continuous"
-        let cutoff = continuous || force ? now.addingTimeInterval(1) : period(config.settlement.schedule, of: now).start
-        let due = try await Commission.query(on: app.db).filter(\.$state == CommissionState.frozen.rawValue).filter(\.$held == false)
-            .filter(\.$batchID == nil).filter(\.$settleableAt != nil).filter(\.$settleableAt < cutoff).sort(\.$settleableAt).limit(50_000).all()
-        let groups = Dictionary(grouping: due) { commission in
-            "\(commission.merchantID.uuidString)|\(period(continuous ? "daily" : config.settlement.schedule, of: commission.settleableAt ?? now).label)"
-        }
-        for (key, members) in groups.sorted(by: { $0.key < $1.key }) {
-            let parts = key.split(separator: "|")
-            guard parts.count == 2, let merchantID = UUID(uuidString: String(parts[0])) else { continue }
-            let automatic = config.settlement.approval == "automatic"
-            let outcome = try await app.writeGate.transaction(on: app.db) { db -> (Int, Bool) in
+        let schedule = continuous ? "daily" : config.settlement.schedule
+        let current = period(schedule, of: now)
+        let cutoff = continuous || force ? now.addingTimeInterval(1) : current.start
+        let label = continuous || force ? current.label : period(schedule, of: current.start.addingTimeInterval(-1)).label
+        let automatic = config.settlement.approval == "automatic"
+        let merchants = try await sqlDatabase(app.db).raw("""
+            SELECT DISTINCT merchant_id FROM commissions
+            WHERE state = 'frozen' AND held = \(bind: false) AND batch_id IS NULL AND settleable_at IS NOT NULL AND settleable_at < \(bind: cutoff)
+            """).all().map { try $0.decode(column: "merchant_id", as: UUID.self) }
+        for merchantID in merchants {
+            let outcome = try await app.writeGate.transaction(on: app.db) { db -> (Int, Bool)? in
+                let sql = try sqlDatabase(db)
                 let batch = CommissionBatch()
                 batch.merchantID = merchantID
-                batch.period = try await freeLabel(String(parts[1]), merchantID: merchantID, on: db)
+                batch.period = try await freeLabel(label, merchantID: merchantID, on: db)
                 batch.state = "awaiting_approval"
-                batch.commissionCount = members.count
-                batch.total = members.reduce(0) { $0 + $1.amount }
+                batch.commissionCount = 0
+                batch.total = 0
                 batch.createdAt = now
                 batch.approvedBy = ""
                 try await batch.create(on: db)
                 let batchID = try batch.requireID()
-                let ids = members.compactMap(\.id)
-                for chunk in stride(from: 0, to: ids.count, by: 500) {
-                    let slice = Array(ids[chunk..<min(chunk + 500, ids.count)])
-                    try await Commission.query(on: db).set(\.$batchID, to: batchID).filter(\.$id ~~ slice).filter(\.$batchID == nil).update()
+                try await sql.raw("""
+                    UPDATE commissions SET batch_id = \(bind: batchID)
+                    WHERE merchant_id = \(bind: merchantID) AND state = 'frozen' AND held = \(bind: false) AND batch_id IS NULL
+                      AND settleable_at IS NOT NULL AND settleable_at < \(bind: cutoff)
+                    """).run()
+                let totals = try await sql.raw("""
+                    SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total FROM commissions WHERE batch_id = \(bind: batchID)
+                    """).first()
+                batch.commissionCount = Int(try totals?.decode(column: "n", as: Int64.self) ?? 0)
+                batch.total = try totals?.decode(column: "total", as: Int64.self) ?? 0
+                guard batch.commissionCount > 0 else {
+                    try await batch.delete(on: db)
+                    return nil
                 }
+                try await batch.save(on: db)
                 guard automatic else { return (0, false) }
-                let settled = try await settleBatch(batch, by: "system", on: db, now: now)
-                return (settled, true)
+                return (try await settleBatch(batch, by: "system", on: db, now: now), true)
             }
+            guard let outcome else { continue }
             report.batches += 1
             if outcome.1 { report.settled += outcome.0 } else { report.awaitingApproval += 1 }
         }
@@ -134,15 +147,45 @@ enum CommissionSettlement {
         return candidate
     }
 
+    /// Settles a batch in bulk: one statement moves its commissions to settled, then one ledger
+    /// transaction per distributor moves the sum from frozen to available (its debt first). A
+    /// member held since the batch was made stays frozen and leaves the batch for a later one.
     static func settleBatch(_ batch: CommissionBatch, by approver: String, on db: any Database, now: Date) async throws -> Int {
+        let sql = try sqlDatabase(db)
+        let batchID = try batch.requireID()
+        try await sql.raw("UPDATE commissions SET batch_id = NULL WHERE batch_id = \(bind: batchID) AND (state <> 'frozen' OR held = \(bind: true))").run()
+        try await sql.raw("""
+            UPDATE commissions SET state = 'settled', settled_at = \(bind: now), updated_at = \(bind: now)
+            WHERE batch_id = \(bind: batchID) AND state = 'frozen' AND held = \(bind: false)
+            """).run()
+        let sums = try await sql.raw("""
+            SELECT beneficiary_id, CAST(COUNT(*) AS BIGINT) AS n, CAST(SUM(amount) AS BIGINT) AS total FROM commissions
+            WHERE batch_id = \(bind: batchID) AND state = 'settled' GROUP BY beneficiary_id ORDER BY beneficiary_id
+            """).all()
         let service = CommissionService(db: db, now: now)
+        let ledger = LedgerService(db: db, now: now)
         var settled = 0
-        let members = try await Commission.query(on: db).filter(\.$batchID == batch.requireID()).filter(\.$state == CommissionState.frozen.rawValue)
-            .filter(\.$held == false).all()
-        for commission in members where try await service.settle(commission, batchID: batch.requireID()) { settled += 1 }
+        var total: Int64 = 0
+        for row in sums {
+            let member = try row.decode(column: "beneficiary_id", as: UUID.self)
+            let amount = Money(fen: try row.decode(column: "total", as: Int64.self))
+            settled += Int(try row.decode(column: "n", as: Int64.self))
+            total += amount.fen
+            guard amount.fen > 0 else { continue }
+            let owner = LedgerOwner.member(member)
+            let netting = try CommissionDebtNetting.apply(.settle(amount), to: try await service.balances(member))
+            var entries: [LedgerEntry] = [.debit(try LedgerAccountKey(.commissionFrozen, owner), amount)]
+            if netting.toAvailable.fen > 0 { entries.append(.credit(try LedgerAccountKey(.commissionAvailable, owner), netting.toAvailable)) }
+            if netting.toDebt.fen > 0 { entries.append(.credit(try LedgerAccountKey(.commissionDebt, owner), netting.toDebt)) }
+            _ = try await ledger.postWithinTransaction(LedgerTransactionDraft(
+                idempotencyKey: "commission-batch:\(batchID.uuidString.lowercased()):\(member.uuidString.lowercased())", kind: "commission_settled",
+                memo: batch.period, entries: entries))
+        }
         batch.state = "settled"
         batch.settledAt = now
         batch.approvedBy = approver
+        batch.commissionCount = settled
+        batch.total = total
         try await batch.save(on: db)
         return settled
     }
@@ -151,7 +194,9 @@ enum CommissionSettlement {
         let now = app.clock.now()
         let settled = try await app.writeGate.transaction(on: app.db) { db -> Int in
             guard let batch = try await CommissionBatch.find(batchID, on: db) else { throw APIError.notFound }
-            guard batch.state == "awaiting_approval" else {
+            // Claimed by a conditional update: of two approvals at once, one settles.
+            let claimed = try await sqlDatabase(db).raw("UPDATE commission_batches SET state = 'settling' WHERE id = \(bind: batchID) AND state = 'awaiting_approval' RETURNING id").all()
+            guard !claimed.isEmpty else {
                 throw APIError(.conflict, "batch.already_settled", .init("该结算批次已结算", "This batch has already been settled"))
             }
             let count = try await settleBatch(batch, by: staff.username, on: db, now: now)
