@@ -416,4 +416,32 @@ import VaporTesting
             #expect(try await Self.balance(t, .commissionAvailable, n.uplineID) == 1_500)
         }
     }
+
+    @Test func aDistributorPromotedByItsOwnSalesEarnsItsNewGradesRate() async throws {
+        try await withMallApp { t in
+            let n = try await Self.network(t)
+            let boss = n.s.f.operatorToken
+            let (standard, senior) = (UUID(), UUID())
+            let ladder = #"[{"id":"\#(standard)","name":"普通","honourTitle":"推广员","rank":1,"promotion":[],"promotionMatch":"all","minimum":[]},{"id":"\#(senior)","name":"高级","honourTitle":"优秀推广官","rank":2,"promotion":[{"metric":"own_sales","window":"cumulative","threshold":20000}],"promotionMatch":"all","minimum":[]}]"#
+            let saved = try await t.send(.PUT, "/api/v1/admin/distribution/grades", ladder, token: boss)
+            #expect(saved.status == .ok, "\(saved.body.string)")
+            let rule = try await t.send(.PUT, "/api/v1/admin/distribution/rules", #"{"scope":"grade","scopeId":"\#(senior)","levels":{"1":{"rateBp":2000}}}"#, token: boss)
+            #expect(rule.status == .ok, "\(rule.body.string)")
+
+            // act: ¥300.00 sold at 10 %, then the assessment
+            let first = try await Self.buy(t, n)
+            _ = try await OutboxDispatcher.run(t.app)
+            #expect(try await Self.commissions(t, order: first.id).first?.amount == 3_000)
+            let report = try await t.postJSON("/api/v1/admin/distribution/grades/assess", "{}", token: boss).content.decode(GradeAssessment.Report.self)
+
+            // check: the sharer is 高级 by its own sales; the upline stays 普通; the next sale pays 20 % at level 1
+            #expect(report.promoted == 1)
+            #expect(try await Distributor.find(n.sharerID, on: t.app.db)?.gradeID == senior)
+            #expect(try await Distributor.find(n.uplineID, on: t.app.db)?.gradeID == standard)
+            let second = try await Self.buy(t, n, units: 1)
+            _ = try await OutboxDispatcher.run(t.app)
+            #expect(try await Self.commissions(t, order: second.id).map(\.amount) == [2_000, 500])
+            #expect(try await Self.commissions(t, order: first.id).map(\.amount) == [3_000, 1_500])
+        }
+    }
 }

@@ -13,6 +13,7 @@ extension Application {
         asyncCommands.use(BenchOrdersCommand(), as: "bench-orders")
         asyncCommands.use(BenchCommissionCommand(), as: "bench-commission")
         asyncCommands.use(BenchSettlementCommand(), as: "bench-settlement")
+        asyncCommands.use(AssessGradesCommand(), as: "assess-grades")
         asyncCommands.use(LedgerLoadCommand(), as: "ledger-load")
         asyncCommands.use(OrderJobsCommand(), as: "order-jobs")
         asyncCommands.use(ReconcileCommand(), as: "reconcile")

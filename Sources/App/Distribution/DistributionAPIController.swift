@@ -33,6 +33,7 @@ struct DistributionAPIController: RouteCollection {
         admin.delete("rules", ":ruleID", use: deleteRule)
         admin.get("grades", use: grades)
         admin.put("grades", use: putGrades)
+        admin.post("grades", "assess", use: assessGrades)
         admin.post("preview", use: preview)
         admin.get("distributors", use: distributors)
         admin.post("distributors", ":memberID", "decision", use: decide)
@@ -426,6 +427,17 @@ struct DistributionAPIController: RouteCollection {
             try await AuditLog.record(on: db, actor: staff, action: "distribution.grades", target: "grades", ip: ip, at: now)
         }
         return try await Self.gradeList(on: req.db)
+    }
+
+    /// Promotion and demotion now, by each distributor's own results.
+    @Sendable func assessGrades(req: Request) async throws -> GradeAssessment.Report {
+        let staff = try req.requireStaff(.manageDistribution)
+        let report = try await GradeAssessment.run(req.application)
+        try await req.writeTransaction { [now = req.now, ip = req.clientIP] db in
+            try await AuditLog.record(on: db, actor: staff, action: "distribution.grades.assess", target: "grades",
+                                      detail: "promoted \(report.promoted), demoted \(report.demoted)", ip: ip, at: now)
+        }
+        return report
     }
 
     @Sendable func preview(req: Request) async throws -> CommissionPreviewDTO {

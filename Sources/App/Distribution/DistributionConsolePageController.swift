@@ -17,6 +17,8 @@ struct DistributionConsolePageController: RouteCollection {
         admin.post("commissions", ":commissionID", ":action", use: commission)
         admin.post("batches", ":batchID", "approve", use: approveBatch)
         admin.post("settle", use: settleNow)
+        admin.post("bindings", ":memberID", use: moveBinding)
+        admin.post("grades", "assess", use: assessGrades)
     }
 
     struct Page: Encodable, Sendable {
@@ -80,6 +82,27 @@ struct DistributionConsolePageController: RouteCollection {
         let batches: [BatchRow]
         let preview: CommissionPreviewDTO?
         let previewSku: String
+        struct TreeRow: Encodable, Sendable {
+            let level: Int
+            let name: String
+            let code: String
+            let status: String
+            let sales: String
+            let downlines: Int
+        }
+        let treeCode: String
+        let tree: [TreeRow]
+        struct BindingRow: Encodable, Sendable {
+            let at: String
+            let from: String
+            let to: String
+            let reason: String
+            let trigger: String
+        }
+        let bindingPhone: String
+        let bindingMemberID: String
+        let boundTo: String
+        let bindingHistory: [BindingRow]
     }
 
     static func staff(_ req: Request, _ permission: Permission = .manageDistribution) throws -> StaffUser? {
@@ -146,12 +169,45 @@ struct DistributionConsolePageController: RouteCollection {
                 preview = try await CommissionPreview.dto(result, req: req)
             }
         }
+        // The team tree (团队) below one distributor, two levels deep, with each one's own sales this month.
+        let treeCode = (try? req.query.get(String.self, at: "tree")) ?? ""
+        var tree: [Page.TreeRow] = []
+        if let root = try await DistributionAPIController.distributor(code: treeCode, on: req.db), let rootID = root.id {
+            let service = CommissionService(db: req.db, now: req.now)
+            var current = [rootID]
+            for level in 1...2 where !current.isEmpty {
+                let rows = try await Distributor.query(on: req.db).filter(\.$parentID ~~ current).sort(\.$createdAt).limit(200).all()
+                for row in rows {
+                    guard let id = row.id else { continue }
+                    let below = try await Distributor.query(on: req.db).filter(\.$parentID == id).count()
+                    tree.append(.init(level: level, name: row.displayName, code: row.code, status: (DistributorRecordStatus(rawValue: row.status) ?? .removed).name(locale),
+                                      sales: try await service.periodSales(id).formatted(locale), downlines: below))
+                }
+                current = rows.compactMap(\.id)
+            }
+        }
+        // One buyer's binding and its history, found by phone number.
+        let bindingPhone = (try? req.query.get(String.self, at: "phone")) ?? ""
+        var bindingMemberID = ""
+        var boundTo = ""
+        var bindingHistory: [Page.BindingRow] = []
+        if let phone = PhoneNumber(bindingPhone),
+           let found = try await Member.query(on: req.db).filter(\.$phoneHash == req.application.personalData.lookupHash(phone.digits)).first(), let foundID = found.id {
+            bindingMemberID = foundID.uuidString.lowercased()
+            let dto = try await DistributionAPIController.bindingDTO(foundID, on: req.db)
+            boundTo = dto.distributorId.flatMap { names[$0] } ?? "—"
+            bindingHistory = dto.history.reversed().map {
+                .init(at: PageFormat.timeFormatter.string(from: $0.at), from: $0.from.flatMap { names[$0] } ?? "—", to: names[$0.to] ?? $0.to.uuidString.lowercased(),
+                      reason: $0.reason, trigger: $0.trigger)
+            }
+        }
         return try await req.page("console/distribution", Page(
             config: config, capPercent: PageFormat.percent(BasisPoints(config.commission.capRateBp)).replacingOccurrences(of: "%", with: ""),
             feePercent: PageFormat.percent(BasisPoints(config.withdrawal.feeRateBp)).replacingOccurrences(of: "%", with: ""),
             minimumYuan: Money(fen: config.withdrawal.minimumFen).formatted(.en).replacingOccurrences(of: "¥", with: "").replacingOccurrences(of: ",", with: ""),
             rate1: rates[0], rate2: rates[1], rate3: rates[2], rules: rules, applications: applications, distributors: distributors, withdrawals: withdrawals,
-            commissions: commissions, batches: batches, preview: preview, previewSku: sku))
+            commissions: commissions, batches: batches, preview: preview, previewSku: sku, treeCode: treeCode, tree: tree,
+            bindingPhone: bindingPhone, bindingMemberID: bindingMemberID, boundTo: boundTo, bindingHistory: bindingHistory))
     }
 
     @Sendable func saveSettings(req: Request) async throws -> Response {
@@ -275,6 +331,32 @@ struct DistributionConsolePageController: RouteCollection {
         return try await OrderPageController.redirectBack(req, "/admin/distribution") {
             let report = try await CommissionSettlement.approve(batchID: batchID, by: staff, ip: req.clientIP, app: req.application)
             req.flash(.init("已结算 \(report.settled) 笔佣金", "\(report.settled) commissions settled"))
+        }
+    }
+
+    @Sendable func moveBinding(req: Request) async throws -> Response {
+        guard let staff = try Self.staff(req) else { return req.redirect(to: "/admin/login") }
+        let memberID = try req.uuidParameter("memberID")
+        let form = req.formFields
+        return try await OrderPageController.redirectBack(req, "/admin/distribution") {
+            guard let target = try await DistributionAPIController.distributor(code: form.first("code") ?? "", on: req.db), let targetID = target.id else {
+                throw DistributionConfig.invalid("code", "找不到该推广码的分销员", "No distributor has this code")
+            }
+            let reason = try AfterSaleAPIController.text(form.first("reason") ?? "", field: "reason", max: 200)
+            let (now, ip) = (req.now, req.clientIP)
+            _ = try await req.writeTransaction { db in
+                try await BindingService(db: db, now: now).move(memberID: memberID, to: targetID, reason: reason, staff: staff, ip: ip)
+            }
+            req.flash(.init("已改绑到 \(target.displayName)", "Now bound to \(target.displayName)"))
+        }
+    }
+
+    @Sendable func assessGrades(req: Request) async throws -> Response {
+        guard try Self.staff(req) != nil else { return req.redirect(to: "/admin/login") }
+        return try await OrderPageController.redirectBack(req, "/admin/distribution") {
+            let report = try await GradeAssessment.run(req.application)
+            req.flash(.init("评估 \(report.assessed) 人：升级 \(report.promoted)，降级 \(report.demoted)",
+                            "\(report.assessed) assessed: \(report.promoted) promoted, \(report.demoted) demoted"))
         }
     }
 

@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import MallCore
+import SQLKit
 import Vapor
 
 /// The distributor's links (`/s/<code>`) and the distributor centre (分销中心) pages.
@@ -208,6 +209,33 @@ struct DistributionPageController: RouteCollection {
         let idempotencyKey: String
         let teamLevel1: Int
         let teamLevel2: Int
+        let visitsToday: Int
+        let visitsTotal: Int
+        let orders: Int
+        let monthSales: String
+        let ranking: [Ranked]
+        struct Ranked: Encodable, Sendable {
+            let place: Int
+            let name: String
+            let sales: String
+            let isMe: Bool
+        }
+    }
+
+    /// This month's top distributors by their own sales (level 1), names masked.
+    static func ranking(_ req: Request, memberID: UUID) async throws -> [CentrePage.Ranked] {
+        let rows = try await sqlDatabase(req.db).raw("""
+            SELECT c.beneficiary_id AS id, d.display_name AS name, CAST(SUM(c.base) AS BIGINT) AS sales
+            FROM commissions c JOIN distributors d ON d.id = c.beneficiary_id
+            WHERE c.level = 1 AND c.state <> 'voided' AND c.created_at >= \(bind: CommissionService.monthStart(req.now))
+            GROUP BY c.beneficiary_id, d.display_name ORDER BY sales DESC, c.beneficiary_id LIMIT 10
+            """).all()
+        return try rows.enumerated().map { index, row in
+            let id = try row.decode(column: "id", as: UUID.self)
+            return CentrePage.Ranked(place: index + 1, name: id == memberID ? try row.decode(column: "name", as: String.self)
+                                                                              : ReviewRules.maskedName(try row.decode(column: "name", as: String.self)),
+                                     sales: Money(fen: try row.decode(column: "sales", as: Int64.self)).formatted(req.locale), isMe: id == memberID)
+        }
     }
 
     @Sendable func centre(req: Request) async throws -> Response {
@@ -223,7 +251,20 @@ struct DistributionPageController: RouteCollection {
         var rows: [CentrePage.Row] = []
         var withdrawals: [CentrePage.WithdrawalRow] = []
         var team = (0, 0)
+        var visits = (0, 0)
+        var orders = 0
+        var monthSales = Money.zero
+        var ranking: [CentrePage.Ranked] = []
         if distributor != nil {
+            let today = CommissionSettlement.period("daily", of: req.now).label
+            visits = (try await DistributionVisit.query(on: req.db).filter(\.$distributorID == memberID).filter(\.$day == today).count(),
+                      try await DistributionVisit.query(on: req.db).filter(\.$distributorID == memberID).count())
+            let counted = try await sqlDatabase(req.db).raw("""
+                SELECT CAST(COUNT(DISTINCT order_id) AS BIGINT) AS n FROM commissions WHERE beneficiary_id = \(bind: memberID) AND level = 1 AND state <> 'voided'
+                """).first()
+            orders = Int(try counted?.decode(column: "n", as: Int64.self) ?? 0)
+            monthSales = try await CommissionService(db: req.db, now: req.now).periodSales(memberID)
+            ranking = try await Self.ranking(req, memberID: memberID)
             let commissions = try await Commission.query(on: req.db).filter(\.$beneficiaryID == memberID).sort(\.$createdAt, .descending).limit(30).all()
             rows = try await DistributionAPIController.dtos(commissions, req: req).map {
                 CentrePage.Row(orderNo: $0.orderNo, product: $0.productTitle, buyer: $0.buyer, level: $0.level, amount: $0.amount.display, state: $0.state,
@@ -254,7 +295,8 @@ struct DistributionPageController: RouteCollection {
             withdrawing: balances?.withdrawing.display ?? "", withdrawn: balances?.withdrawn.display ?? "",
             commissions: rows, withdrawals: withdrawals,
             channels: (settings?.channels ?? []).map { CentrePage.Channel(key: $0.rawValue, name: $0.name(locale), arrival: $0.expectedArrival(locale)) },
-            feeText: feeText, idempotencyKey: UUID().uuidString.lowercased(), teamLevel1: team.0, teamLevel2: team.1)
+            feeText: feeText, idempotencyKey: UUID().uuidString.lowercased(), teamLevel1: team.0, teamLevel2: team.1,
+            visitsToday: visits.0, visitsTotal: visits.1, orders: orders, monthSales: monthSales.formatted(locale), ranking: ranking)
     }
 
     @Sendable func apply(req: Request) async throws -> Response {

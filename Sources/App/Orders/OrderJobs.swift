@@ -250,15 +250,17 @@ struct OrderJobCommand: AsyncCommand {
     }
 }
 
-/// While `fission serve` runs, the order timers and commission settlement run every minute and the outbox every five seconds (FISSION_JOBS=off turns them off).
+/// While `fission serve` runs, the order timers and commission settlement run every minute, the outbox every five seconds and the grade assessment once a day (FISSION_JOBS=off turns them off).
 struct ScheduledOrderJobs: LifecycleHandler {
     private let task = NIOLockedValueBox<RepeatedTask?>(nil)
     /// Order events are handed on every few seconds, so commission shows soon after payment.
     private let outboxTask = NIOLockedValueBox<RepeatedTask?>(nil)
+    private let assessedDay = NIOLockedValueBox("")
 
     func didBoot(_ app: Application) throws {
         guard ProcessInfo.processInfo.arguments.dropFirst().first == "serve",
               ProcessInfo.processInfo.environment["FISSION_JOBS"] != "off" else { return }
+        let assessedDay = self.assessedDay
         let started = app.eventLoopGroup.next().scheduleRepeatedAsyncTask(initialDelay: .seconds(20), delay: .minutes(1)) { _ in
             app.eventLoopGroup.next().makeFutureWithTask {
                 do {
@@ -272,6 +274,17 @@ struct ScheduledOrderJobs: LifecycleHandler {
                     if report != .init() { app.logger.info("commission settlement: \(report)") }
                 } catch {
                     app.logger.error("commission settlement failed: \(error)")
+                }
+                // Grades once a China day, after 03:00.
+                let day = CommissionSettlement.period("daily", of: app.clock.now())
+                if app.clock.now() >= day.start.addingTimeInterval(3 * 3_600), assessedDay.withLockedValue({ $0 }) != day.label {
+                    do {
+                        let report = try await GradeAssessment.run(app)
+                        assessedDay.withLockedValue { $0 = day.label }
+                        app.logger.info("grade assessment: \(report)")
+                    } catch {
+                        app.logger.error("grade assessment failed: \(error)")
+                    }
                 }
             }
         }
