@@ -122,7 +122,9 @@ struct AfterSaleService {
             throw APIError.validation([.init("reason", .init("请填写 1-200 字的原因", "Give a reason of 1–200 characters"))])
         }
         let open = try await AfterSale.query(on: db).filter(\.$orderLineID == line.requireID()).all().filter { $0.afterSaleState.isOpen }
-        guard (1...max(line.quantity - line.refundedQuantity - open.reduce(0) { $0 + $1.units }, 0)).contains(input.units) else {
+        // Nothing may be left when open requests hold the rest: a range would trap there.
+        let remaining = line.quantity - line.refundedQuantity - open.reduce(0) { $0 + $1.units }
+        guard input.units >= 1, input.units <= remaining else {
             throw APIError.validation([.init("units", .init("退款数量超出可退数量", "More units than can still be refunded"))])
         }
         let refundable = try RefundableLine(paid: Money(fen: line.paidAmount), quantity: line.quantity,
