@@ -27,4 +27,67 @@ import VaporTesting
             #expect(try await AfterSale.query(on: t.app.db).filter(\.$orderID == order.id).count() == 1)
         }
     }
+
+    @Test func aReleaseWithABodyThatIsNotAReasonIsRefusedAndOneWithoutABodyReleases() async throws {
+        try await withMallApp { t in
+            // setup: a pending commission, held
+            let n = try await DistributionTests.network(t)
+            let order = try await DistributionTests.buy(t, n)
+            _ = try await OutboxDispatcher.run(t.app)
+            let commission = try #require(try await DistributionTests.commissions(t, order: order.id).first)
+            let path = "/api/v1/admin/distribution/commissions/\(try commission.requireID())"
+            #expect(try await t.postJSON(path + "/hold", #"{"reason":"风控复核"}"#, token: n.s.f.operatorToken).status == .ok)
+
+            // act: a reason that is no text
+            let malformed = try await t.postJSON(path + "/release", #"{"reason":{}}"#, token: n.s.f.operatorToken)
+
+            // check: refused, still held; without a body it is released
+            #expect(malformed.status == .badRequest, "\(malformed.body.string)")
+            #expect(try await Commission.find(commission.requireID(), on: t.app.db)?.held == true)
+            let released = try await t.send(.POST, path + "/release", token: n.s.f.operatorToken)
+            #expect(released.status == .ok, "\(released.body.string)")
+            #expect(try released.content.decode(CommissionDTO.self).held == false)
+        }
+    }
+
+    @Test func aWithdrawalWithOverlongPayeeTextIsRefusedAlsoWhenItsKeyWasUsedAndAPayoutBodyMustDecode() async throws {
+        try await withMallApp { t in
+            // setup: ¥30.00 of commission settled for the sharer
+            let n = try await DistributionTests.network(t)
+            let order = try await DistributionTests.buy(t, n)
+            _ = try await OutboxDispatcher.run(t.app)
+            try await DistributionTests.ship(t, n, order, buyer: n.s.buyer)
+            t.clock.advance(seconds: 8 * 86_400)
+            _ = try await OrderJobs.runAll(t.app)
+            _ = try await OutboxDispatcher.run(t.app)
+            let sharer = try await DistributionTests.token(t, n.sharerID)
+            let boss = try await t.staffToken("boss", console: "platform")
+            let first = try await t.postJSON("/api/v1/distribution/withdrawals", #"{"amountFen":1000,"channel":"wechat_transfer","accountName":"张三","accountNumber":"wx-zhang3"}"#,
+                                             token: sharer, headers: ["Idempotency-Key": "w-1"])
+            #expect(first.status == .created, "\(first.body.string)")
+            let long = String(repeating: "0", count: 41)
+
+            // act: the same key and amount with a bank name past 40 characters; then a new request with one
+            let replay = try await t.postJSON("/api/v1/distribution/withdrawals", #"{"amountFen":1000,"channel":"wechat_transfer","accountName":"张三","accountNumber":"wx-zhang3","bankName":"\#(long)"}"#,
+                                              token: sharer, headers: ["Idempotency-Key": "w-1"])
+            let fresh = try await t.postJSON("/api/v1/distribution/withdrawals", #"{"amountFen":1000,"channel":"balance","bankName":"\#(long)"}"#, token: sharer)
+
+            // check: both refused with the field; one withdrawal stands
+            #expect(replay.status == .unprocessableEntity, "\(replay.body.string)")
+            #expect(fresh.status == .unprocessableEntity, "\(fresh.body.string)")
+            #expect(fresh.error?.details.first?.field == "accountNumber")
+            #expect(try await Withdrawal.query(on: t.app.db).filter(\.$distributorID == n.sharerID).count() == 1)
+
+            // act: approved, then paid with a proof that is no text
+            let withdrawal = try first.content.decode(WithdrawalDTO.self)
+            #expect(try await t.postJSON("/api/v1/admin/distribution/withdrawals/\(withdrawal.id)/approve", "{}", token: boss).status == .ok)
+            let malformed = try await t.postJSON("/api/v1/admin/distribution/withdrawals/\(withdrawal.id)/pay", #"{"proofImage":5}"#, token: boss)
+
+            // check: refused and still waiting for the payout; without a body it is paid
+            #expect(malformed.status == .badRequest, "\(malformed.body.string)")
+            #expect(try await Withdrawal.find(withdrawal.id, on: t.app.db)?.state == "approved")
+            let paid = try await t.send(.POST, "/api/v1/admin/distribution/withdrawals/\(withdrawal.id)/pay", token: boss)
+            #expect(try paid.content.decode(WithdrawalDTO.self).state == "paid", "\(paid.body.string)")
+        }
+    }
 }

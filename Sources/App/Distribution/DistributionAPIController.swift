@@ -574,13 +574,23 @@ struct DistributionAPIController: RouteCollection {
         let reason: String
     }
 
+    struct ReleaseInput: Content {
+        let reason: String?
+    }
+
+    /// A body the client may leave out; one that is sent must decode, or the answer is a 400.
+    static func optionalBody<T: Decodable>(_ req: Request, _ type: T.Type) throws -> T? {
+        guard let body = req.body.data, body.readableBytes > 0 else { return nil }
+        return try req.content.decode(T.self)
+    }
+
     @Sendable func hold(req: Request) async throws -> CommissionDTO { try await setHeld(req, true) }
     @Sendable func release(req: Request) async throws -> CommissionDTO { try await setHeld(req, false) }
 
     private func setHeld(_ req: Request, _ held: Bool) async throws -> CommissionDTO {
         let staff = try req.requireStaff(.manageDistribution)
         let commissionID = try req.uuidParameter("commissionID")
-        let reason = held ? try req.content.decode(ReasonInput.self).reason : ((try? req.content.decode(ReasonInput.self).reason) ?? "")
+        let reason = held ? try req.content.decode(ReasonInput.self).reason : (try Self.optionalBody(req, ReleaseInput.self)?.reason ?? "")
         guard TextLength.fits(reason, max: 200), !held || TextLength.isFilled(reason, max: 200) else {
             throw APIError.validation([.init("reason", .init("请填写 1-200 字的原因", "Give a reason of 1–200 characters"))])
         }
@@ -649,7 +659,7 @@ struct DistributionAPIController: RouteCollection {
     }
 
     @Sendable func payWithdrawal(req: Request) async throws -> WithdrawalDTO {
-        let proof = (try? req.content.decode(PayInput.self).proofImage) ?? nil
+        let proof = try Self.optionalBody(req, PayInput.self)?.proofImage
         return try await Self.decideWithdrawal(req, .pay, text: proof ?? "")
     }
 

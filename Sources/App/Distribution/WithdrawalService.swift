@@ -22,6 +22,12 @@ struct WithdrawalService {
     let now: Date
 
     func request(distributorID: UUID, input: WithdrawalInput, idempotencyKey: String, cipher: PersonalDataCipher) async throws -> Withdrawal {
+        // Before a repeated key is looked up, so that a replay never passes text the rules refuse.
+        guard TextLength.fits(input.accountName ?? "", max: 30), TextLength.fits(input.accountNumber ?? "", max: 40),
+              TextLength.fits(input.bankName ?? "", max: 40) else {
+            throw APIError.validation([.init("accountNumber", .init("收款人姓名最多 30 字，账号和开户行最多 40 字",
+                                                                    "The payee's name has at most 30 characters, the account and the bank at most 40"))])
+        }
         let sql = try sqlDatabase(db)
         // One request at a time per distributor, so the counts and the balance are read once.
         try await lockRow(Distributor.schema, distributorID, on: db)
