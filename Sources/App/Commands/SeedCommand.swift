@@ -103,6 +103,7 @@ enum DemoData {
             try await AuditLog.record(on: tx, actor: nil, action: "seed", target: "demo data", ip: "seed", at: app.clock.now())
         }
         try await ReconciliationDemo.seed(app: app)
+        try await DistributionDemoHistory.seed(app: app)
         return true
     }
 }
