@@ -15,7 +15,8 @@ Two things a contract cannot say:
 Environment: FUZZ_BASE (server), FUZZ_TOKEN (bearer token of the audience, may be empty),
 FUZZ_SEED and FUZZ_ROLE (make the choices here repeatable), FUZZ_SERVER_LOG (the server's log, where SMS
 codes go), FUZZ_LICENCE_IMAGE (from `python hooks.py prepare`, which also creates a brand and
-the pending merchant applications the operator's links start from).
+the pending merchant applications the operator's links start from), FUZZ_DISTRIBUTION_FILE (where
+`prepare` writes the distributors' codes, plain members, refundable lines and a payment proof).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import csv
 import datetime
 import io
 import itertools
+import json
 import math
 import os
 import random
@@ -32,6 +34,7 @@ import re
 import struct
 import sys
 import time
+import uuid
 import zlib
 
 import requests
@@ -190,8 +193,12 @@ def own_order_ids() -> list[str]:
 
 
 def own_payment_ids() -> list[str]:
-    return cached("own-payments", lambda: [o["paymentId"].lower() for o in api("GET", "/api/v1/me/orders?limit=50")] or
-                  [place_order()["payment"]["id"].lower()], ttl=5.0)
+    """Checkouts still to pay; when the run has paid or cancelled them all, a fresh one."""
+    def load():
+        orders = api("GET", "/api/v1/me/orders?limit=50")
+        return ([o["paymentId"].lower() for o in orders if o["state"] == "pending_payment"] or
+                [place_order()["payment"]["id"].lower()])
+    return cached("own-payments", load, ttl=5.0)
 
 
 def own_address_id_for(member_token: str) -> str:
@@ -648,6 +655,239 @@ def fix_import(case) -> None:
     case.body = csv_text(case)
 
 
+# ------------------------------------------------------------------ distribution
+
+def distribution_data() -> dict:
+    """What `prepare` made for the distribution operations (see prepare_distribution)."""
+    def load():
+        path = os.environ.get("FUZZ_DISTRIBUTION_FILE", "")
+        if not path or not os.path.exists(path):
+            return {}
+        with open(path, encoding="utf-8") as data:
+            return json.load(data)
+    return cached("distribution-data", load, ttl=float("inf"))
+
+
+def distributors(state: str = "") -> list[dict]:
+    query = "?limit=200" + ("&state=" + state if state else "")
+    return cached("distributors|" + state, lambda: api("GET", "/api/v1/admin/distribution/distributors" + query), ttl=2.0)
+
+
+def distributor_member_ids(*states: str) -> list[str]:
+    found = []
+    for state in states or ("",):
+        found += [d["memberId"].lower() for d in distributors(state)]
+    return found
+
+
+def grade_ids() -> list[str]:
+    return cached("grades", lambda: ids(api("GET", "/api/v1/admin/distribution/grades")), ttl=2.0)
+
+
+def commissions_where(held: bool) -> list[str]:
+    """Commissions that can be held (pending or frozen, not held), or that are held."""
+    def load():
+        rows = api("GET", "/api/v1/admin/distribution/commissions?limit=200")
+        return [c["id"].lower() for c in rows if c["held"] == held and c["state"] in ("pending", "frozen")] or ids(rows)
+    return cached("commissions-held-%s" % held, load, ttl=2.0)
+
+
+def withdrawals_in(*states: str):
+    def pool() -> list[str]:
+        def load():
+            rows = api("GET", "/api/v1/admin/distribution/withdrawals?limit=200")
+            return [w["id"].lower() for w in rows if w["state"] in states] or ids(rows)
+        return cached("withdrawals|" + ",".join(states), load, ttl=2.0)
+    return pool
+
+
+def batch_ids() -> list[str]:
+    def load():
+        rows = api("GET", "/api/v1/admin/distribution/batches?limit=200")
+        return [b["id"].lower() for b in rows if b["state"] == "awaiting_approval"] or ids(rows)
+    return cached("batches", load, ttl=2.0)
+
+
+def platform_rule_ids() -> list[str]:
+    """Every rule but the global default, which the other operations keep computing with."""
+    return cached("platform-rules", lambda: [r["id"].lower() for r in api("GET", "/api/v1/admin/distribution/rules") if r["scope"] != "global"], ttl=2.0)
+
+
+def shop_rule_ids() -> list[str]:
+    return cached("shop-rules", lambda: ids(api("GET", "/api/v1/merchant/distribution/rules")), ttl=2.0)
+
+
+def plain_member_ids() -> list[str]:
+    return list(distribution_data().get("members", []))
+
+
+def fix_touch(case) -> None:
+    """The code of a distributor: the member's own (no one binds to themselves) or another's."""
+    if isinstance(case.body, dict) and distribution_data().get("codes"):
+        code = rng.choice(distribution_data()["codes"])
+        case.body["code"] = code.lower() if rng.random() < 0.3 else code
+
+
+def fix_earn(case) -> None:
+    if case.query is not None and public_product_ids():
+        case.query["productId"] = rng.choice(public_product_ids())
+
+
+def fix_apply(case) -> None:
+    """A complete application: the member is a distributor already, so it is refused with 409."""
+    if not isinstance(case.body, dict):
+        return
+    agreement = cached("agreement", lambda: api("GET", "/api/v1/distribution/agreement", auth=False), ttl=float("inf"))
+    case.body.update({"kind": "individual", "realName": "张三", "idNumber": "11010519491231002X", "documents": None,
+                      "answers": {field: "fz" + token(6) for field in agreement["formFields"]},
+                      "agreementVersion": agreement["version"], "agree": True})
+
+
+def fix_withdrawal(case) -> None:
+    """A small amount through an enabled channel, with a payee where the channel needs one."""
+    if not isinstance(case.body, dict):
+        return
+    channel = rng.choice(["balance", "balance", "wechat_transfer", "alipay_transfer", "bank_card"])
+    case.body.update({"amountFen": rng.randrange(100, 300), "channel": channel, "accountName": None, "accountNumber": None, "bankName": None})
+    if channel != "balance":
+        case.body["accountName"] = "张三"
+        case.body["accountNumber"] = "6222" + "".join(rng.choice("0123456789") for _ in range(rng.randrange(8, 16)))
+        case.body["bankName"] = "工商银行" if channel == "bank_card" else None
+
+
+def small_levels(levels: int) -> dict:
+    return {str(level): {"rateBp": rng.randrange(0, 800 if level == 1 else 300), "perUnitFen": rng.choice([None, 0, rng.randrange(1, 500)]),
+                         "perOrderFen": None, "tiers": None} for level in range(1, levels + 1)}
+
+
+def fix_shop_rule(case) -> None:
+    """One of the shop's products or SKUs, within the platform's limits for shops."""
+    if not isinstance(case.body, dict):
+        return
+    if case.body.get("scope") == "sku" and own_sku_ids():
+        case.body["scopeId"] = rng.choice(own_sku_ids())
+    elif own_product_ids():
+        case.body["scope"] = "product"
+        case.body["scopeId"] = rng.choice(own_product_ids())
+    case.body["levels"] = small_levels(rng.choice([1, 2]))
+
+
+def fix_platform_rule(case) -> None:
+    """A scope that exists, with rates that leave room under the cap."""
+    if not isinstance(case.body, dict):
+        return
+    pools = {"grade": grade_ids, "category": lambda: ids(categories()), "product": public_product_ids, "sku": public_sku_ids}
+    scope = case.body.get("scope")
+    if scope in pools and pools[scope]():
+        case.body["scopeId"] = rng.choice(pools[scope]())
+    case.body["levels"] = small_levels(rng.choice([1, 2]))
+
+
+def fix_settings(case) -> None:
+    """The generated settings, with what one field says of another made true."""
+    body = case.body
+    if not isinstance(body, dict) or not all(isinstance(body.get(k), dict) for k in ("admission", "binding", "commission", "withdrawal")):
+        return
+    admission, binding, commission, withdrawal = body["admission"], body["binding"], body["commission"], body["withdrawal"]
+    if admission.get("mode") == "spend_threshold" and admission.get("spendThresholdFen", 0) <= 0:
+        admission["spendThresholdFen"] = 10_000
+    if admission.get("mode") == "received_orders" and admission.get("receivedOrderThreshold", 0) <= 0:
+        admission["receivedOrderThreshold"] = 1
+    if admission.get("mode") == "product_purchase" and not admission.get("productIds"):
+        admission["productIds"] = public_product_ids()[:1]
+    if binding.get("mode") == "expiring":
+        binding["expiringDays"] = min(max(binding.get("expiringDays", 30), 1), 3650)
+    # The rules saved meanwhile must still fit: a cap of at least what they may add up to.
+    commission["capRateBp"] = max(commission.get("capRateBp", 0), 5_000)
+    commission["merchantMaxTotalRateBp"] = min(commission.get("merchantMaxTotalRateBp", 0), commission["capRateBp"])
+    commission["levelCount"] = rng.choice([2, 3])
+    withdrawal["maximumFen"] = max(withdrawal.get("maximumFen", 0), withdrawal.get("minimumFen", 1))
+    withdrawal["maxPerMonth"] = max(withdrawal.get("maxPerMonth", 1), withdrawal.get("maxPerDay", 1))
+    if withdrawal.get("allowedDays") == "weekdays":
+        withdrawal["days"] = sorted(rng.sample(range(1, 8), rng.randrange(1, 8)))
+    elif withdrawal.get("allowedDays") == "days_of_month":
+        withdrawal["days"] = sorted(rng.sample(range(1, 32), rng.randrange(1, 32)))
+    minimum = withdrawal.get("minimumFen", 1)
+    by_rate = (minimum * withdrawal.get("feeRateBp", 0) + 5_000) // 10_000
+    if max(by_rate, withdrawal.get("minimumFeeFen", 0)) >= minimum:
+        withdrawal["feeRateBp"], withdrawal["minimumFeeFen"] = 0, 0
+
+
+def fix_grades(case) -> None:
+    """The ladder as it stands, renamed: a grade that still has distributors cannot go."""
+    if not isinstance(case.body, list) or not case.body:
+        return
+    current = api("GET", "/api/v1/admin/distribution/grades")
+    ladder = current or [{"id": str(uuid.uuid4()), "rank": 1}]
+    suffix = token(4)
+    grades = []
+    for index, grade in enumerate(sorted(ladder, key=lambda g: g["rank"])):
+        template = case.body[index % len(case.body)]
+        grades.append({"id": grade["id"], "name": "等级%d-%s" % (index + 1, suffix), "honourTitle": template.get("honourTitle", "")[:20],
+                       "rank": grade["rank"], "promotionMatch": template.get("promotionMatch", "all"),
+                       "promotion": [] if index == 0 else [{"metric": "own_sales", "window": "cumulative", "threshold": 100_000 * index}],
+                       "minimum": template.get("minimum", [])[:2] if index > 0 else []})
+    case.body = grades
+
+
+def fix_preview(case) -> None:
+    if not isinstance(case.body, dict) or not public_sku_ids():
+        return
+    case.body["skuId"] = rng.choice(public_sku_ids())
+    case.body["quantity"] = rng.randrange(1, 5)
+    case.body["paidAmountFen"] = None
+    if case.body.get("buyerId") is not None:
+        case.body["buyerId"] = rng.choice(plain_member_ids() + distributor_member_ids("active")) if plain_member_ids() else None
+    if case.body.get("distributorId") is not None:
+        case.body["distributorId"] = rng.choice(distributor_member_ids("active") or [None])
+
+
+# The statuses each decision starts from.
+DECIDES_FROM = {"approve": ("applied",), "reject": ("applied",), "freeze": ("active",), "unfreeze": ("frozen",), "remove": ("active", "frozen")}
+
+
+def fix_decision(case) -> None:
+    """A distributor the decision can be made on; a rejection with its reason."""
+    if not isinstance(case.body, dict) or case.body.get("decision") not in DECIDES_FROM:
+        return
+    # Not the demo distributor, whose withdrawals and commissions the other operations use.
+    sharer = distribution_data().get("sharer", "")
+    pool = [m for m in distributor_member_ids(*DECIDES_FROM[case.body["decision"]]) if m != sharer] or distributor_member_ids()
+    if pool and case.path_parameters is not None:
+        case.path_parameters["memberID"] = rng.choice(pool)
+    if case.body["decision"] == "reject" and not trimmed(case.body.get("note") or ""):
+        case.body["note"] = "资料不全"
+
+
+def fix_set_grade(case) -> None:
+    if isinstance(case.body, dict) and grade_ids():
+        case.body["gradeId"] = rng.choice(grade_ids())
+
+
+def fix_move_binding(case) -> None:
+    """A plain member moved to an active distributor."""
+    if isinstance(case.body, dict) and distributor_member_ids("active"):
+        case.body["distributorId"] = rng.choice(distributor_member_ids("active"))
+
+
+def fix_payout(case) -> None:
+    """The proof of payment `prepare` uploaded, which a bank card needs."""
+    if isinstance(case.body, dict) and distribution_data().get("proof"):
+        case.body["proofImage"] = distribution_data()["proof"]
+
+
+def fix_refund(case) -> None:
+    """A line of one of the buyer's paid orders, one unit at a time."""
+    pairs = distribution_data().get("refunds", [])
+    if not isinstance(case.body, dict) or not pairs or case.path_parameters is None:
+        return
+    order, line = rng.choice(pairs)
+    case.path_parameters["orderID"] = order
+    case.body.update({"lineId": line, "units": 1})
+    if case.body.get("amountFen") is not None:
+        case.body["amountFen"] = rng.randrange(1, 100)
+
+
 def path_id(name: str, pool):
     def fix(case) -> None:
         if case.path_parameters and name in case.path_parameters:
@@ -686,6 +926,20 @@ BODY_FIXES = {
     "addShipmentEvent": fix_shipment_event,
     "createReview": fix_review,
     "runReconciliation": fix_reconcile,
+    "applyAsDistributor": fix_apply,
+    "touchDistributorLink": fix_touch,
+    "getShareEarning": fix_earn,
+    "requestWithdrawal": fix_withdrawal,
+    "putShopCommissionRule": fix_shop_rule,
+    "putDistributionSettings": fix_settings,
+    "putCommissionRule": fix_platform_rule,
+    "putDistributorGrades": fix_grades,
+    "previewCommission": fix_preview,
+    "decideDistributor": fix_decision,
+    "setDistributorGrade": fix_set_grade,
+    "moveCustomerBinding": fix_move_binding,
+    "payWithdrawal": fix_payout,
+    "refundOrderLine": fix_refund,
 }
 PATH_FIXES = {
     "getProduct": path_id("productID", public_product_ids),
@@ -737,6 +991,19 @@ PATH_FIXES = {
     "approveMerchantApplication": path_id("applicationID", lambda: [pending_application()]),
     "rejectMerchantApplication": path_id("applicationID", lambda: [pending_application()]),
     "resolveReconciliationDifference": path_id("differenceID", open_difference_ids),
+    "deleteShopCommissionRule": path_id("ruleID", shop_rule_ids),
+    "deleteCommissionRule": path_id("ruleID", platform_rule_ids),
+    "setDistributorGrade": path_id("memberID", lambda: distributor_member_ids()),
+    "appointDistributor": path_id("memberID", plain_member_ids),
+    "getCustomerBinding": path_id("memberID", plain_member_ids),
+    "moveCustomerBinding": path_id("memberID", plain_member_ids),
+    "holdCommission": path_id("commissionID", lambda: commissions_where(False)),
+    "releaseCommission": path_id("commissionID", lambda: commissions_where(True)),
+    "approveCommissionBatch": path_id("batchID", batch_ids),
+    "approveWithdrawal": path_id("withdrawalID", withdrawals_in("requested")),
+    "rejectWithdrawal": path_id("withdrawalID", withdrawals_in("requested")),
+    "payWithdrawal": path_id("withdrawalID", withdrawals_in("approved")),
+    "failWithdrawal": path_id("withdrawalID", withdrawals_in("approved")),
 }
 
 _seen_phases: set[tuple[str, str]] = set()
@@ -751,6 +1018,9 @@ ALWAYS_REAL = {
     "createReview", "replyToReview", "hideReview", "unhideReview", "addShipmentEvent",
     "changeOrderPrice", "changeOrderAddress",
     "resolveReconciliationDifference",
+    # A member applies once, and is a distributor by the member's run: a complete application is a 409.
+    "applyAsDistributor", "decideDistributor", "appointDistributor", "holdCommission", "releaseCommission",
+    "approveCommissionBatch", "approveWithdrawal", "rejectWithdrawal", "payWithdrawal", "failWithdrawal", "refundOrderLine",
 }
 
 
@@ -888,6 +1158,127 @@ def prepare(count: int = 3) -> None:
     if operator:
         api("POST", "/api/v1/admin/brands", auth=False, json={"name": "测试品牌 " + token(4)},
             headers={"Authorization": "Bearer " + operator})
+    if operator and member and merchant:
+        prepare_distribution(member, merchant, operator)
+
+
+def register_member() -> tuple[str, str]:
+    """A new member with a number nobody has: (token, id)."""
+    phone = "1" + rng.choice("3456789") + "".join(rng.choice("0123456789") for _ in range(9))
+    body = {"phone": phone, "password": "Fuzz2026pw", "smsCode": sms_code(phone), "acceptAgreements": True}
+    access = api("POST", "/api/v1/auth/register", auth=False, json=body)["accessToken"]
+    me = api("GET", "/api/v1/me", auth=False, headers={"Authorization": "Bearer " + access})
+    return access, me["member"]["id"].lower()
+
+
+def prepare_distribution(member: str, merchant: str, operator: str) -> None:
+    """Rows for the distribution operations, made through the API. The demo data has the history
+    that needs time to pass: 13800138000 is a distributor with settled commission and one held,
+    13900139000 its customer with a balance. Here: more withdrawals a day, a grade ladder, shop
+    rules, applicants and distributors in every status, orders of the customer in every state with
+    their commission, commissions held, a batch awaiting approval, withdrawals waiting for review
+    and for payout, and the file the runs read (FUZZ_DISTRIBUTION_FILE)."""
+    def call(who: str, method: str, path: str, body=None):
+        return api(method, path, auth=False, headers={"Authorization": "Bearer " + who}, json=body)
+
+    settings = call(operator, "GET", "/api/v1/admin/distribution/settings")
+    settings["withdrawal"]["maxPerDay"] = 1_000
+    settings["withdrawal"]["maxPerMonth"] = 10_000
+    call(operator, "PUT", "/api/v1/admin/distribution/settings", settings)
+    if not call(operator, "GET", "/api/v1/admin/distribution/grades"):
+        call(operator, "PUT", "/api/v1/admin/distribution/grades", [
+            {"id": str(uuid.uuid4()), "name": "普通", "honourTitle": "推广员", "rank": 1, "promotion": [], "promotionMatch": "all", "minimum": []},
+            {"id": str(uuid.uuid4()), "name": "高级", "honourTitle": "优秀推广官", "rank": 2, "promotionMatch": "all", "minimum": [],
+             "promotion": [{"metric": "own_sales", "window": "cumulative", "threshold": 500_000}]}])
+    if not any(r["scope"] == "global" for r in call(operator, "GET", "/api/v1/admin/distribution/rules")):
+        call(operator, "PUT", "/api/v1/admin/distribution/rules", {"scope": "global", "levels": {"1": {"rateBp": 1000}, "2": {"rateBp": 500}}})
+    for product in call(merchant, "GET", "/api/v1/merchant/products")[:6]:
+        call(merchant, "PUT", "/api/v1/merchant/distribution/rules", {"scope": "product", "scopeId": product["id"], "levels": {"1": {"rateBp": 1200}}})
+
+    agreement = api("GET", "/api/v1/distribution/agreement", auth=False)
+    application = {"kind": "individual", "realName": "张三", "idNumber": "11010519491231002X",
+                   "answers": {field: "fuzz" for field in agreement["formFields"]}, "agreementVersion": agreement["version"], "agree": True}
+
+    def decide(member_id: str, decision: str) -> None:
+        call(operator, "POST", "/api/v1/admin/distribution/distributors/%s/decision" % member_id, {"decision": decision, "note": "fuzz"})
+
+    mine = call(member, "GET", "/api/v1/distribution/me")
+    if not mine.get("distributor"):
+        decide(call(member, "POST", "/api/v1/distribution/apply", application)["memberId"], "approve")
+        mine = call(member, "GET", "/api/v1/distribution/me")
+    sharer = mine["distributor"]["memberId"].lower()
+    codes = [mine["distributor"]["code"]]
+    # Applicants to approve or reject, distributors to freeze or remove, a frozen one, members to appoint.
+    plain = []
+    for index in range(10):
+        access, member_id = register_member()
+        if index >= 7:
+            plain.append(member_id)
+            continue
+        if index >= 4:
+            call(access, "POST", "/api/v1/distribution/touch", {"code": codes[0]})
+        applied = call(access, "POST", "/api/v1/distribution/apply", application)
+        if index >= 4:
+            decide(member_id, "approve")
+            codes.append(applied["code"])
+        if index == 6:
+            decide(member_id, "freeze")
+
+    # The customer buys from the shop: orders paid, shipped and received, each line with commission.
+    buyer = login_member("13900139000")
+    buyer_id = call(buyer, "GET", "/api/v1/me")["member"]["id"].lower()
+    skus = []
+    for product in call(merchant, "GET", "/api/v1/merchant/products"):
+        detail = call(merchant, "GET", "/api/v1/merchant/products/" + product["id"])
+        if detail.get("onShelf", True) and detail.get("kind") == "physical":
+            skus += [(sku["price"]["fen"], sku["id"]) for sku in detail["skus"] if sku["stock"] >= 10]
+    address = own_address_id_for(buyer)
+    for step, (_, sku_id) in enumerate(sorted(skus)[:6]):
+        placed = call(buyer, "POST", "/api/v1/checkout", {"items": [{"skuId": sku_id, "quantity": 3}], "addressId": address})
+        call(buyer, "POST", "/api/v1/payments/%s/pay" % placed["payment"]["id"], {"method": "balance"})
+        order = placed["orders"][0]["id"]
+        if step >= 2:
+            call(merchant, "POST", "/api/v1/merchant/orders/%s/ship" % order, {"parcels": [{"carrierCode": "SF", "trackingNo": tracking_no()}]})
+        if step >= 4:
+            call(buyer, "POST", "/api/v1/me/orders/%s/confirm-receipt" % order, {})
+    # Commission is booked from the order events within seconds.
+    for _ in range(100):
+        rows = call(operator, "GET", "/api/v1/admin/distribution/commissions?limit=200&distributorId=" + sharer)
+        if len([c for c in rows if c["state"] in ("pending", "frozen") and not c["held"]]) >= 6:
+            break
+        time.sleep(0.3)
+    for commission in [c for c in rows if c["state"] in ("pending", "frozen") and not c["held"]][:3]:
+        call(operator, "POST", "/api/v1/admin/distribution/commissions/%s/hold" % commission["id"], {"reason": "风控复核"})
+    # The demo's held commission of a completed order, released under manual settlement: a batch to approve.
+    settings["settlement"]["approval"] = "manual"
+    call(operator, "PUT", "/api/v1/admin/distribution/settings", settings)
+    for commission in rows:
+        if commission["held"] and commission["state"] == "frozen":
+            call(operator, "POST", "/api/v1/admin/distribution/commissions/%s/release" % commission["id"], {"reason": "复核通过"})
+    call(operator, "POST", "/api/v1/admin/distribution/settlement/run")
+
+    # Withdrawals from the settled commission: waiting for review, and approved waiting for the payout.
+    payees = {"balance": {}, "wechat_transfer": {"accountName": "张三", "accountNumber": "wx-zhang3"},
+              "bank_card": {"accountName": "张三", "accountNumber": "6222020200112233445", "bankName": "工商银行"}}
+    for step in range(8):
+        channel = ["balance", "wechat_transfer", "bank_card"][step % 3]
+        withdrawal = api("POST", "/api/v1/distribution/withdrawals", auth=False, json={"amountFen": 100 + step, "channel": channel, **payees[channel]},
+                         headers={"Authorization": "Bearer " + member, "Idempotency-Key": "fz-prepare-" + token(12)})
+        if step >= 4 and channel != "balance":
+            call(operator, "POST", "/api/v1/admin/distribution/withdrawals/%s/approve" % withdrawal["id"])
+
+    refunds = []
+    for order in call(buyer, "GET", "/api/v1/me/orders?limit=50"):
+        if order["state"] in ("paid", "shipped", "received", "completed"):
+            refunds += [[order["id"].lower(), line["id"].lower()] for line in order["lines"]]
+    proof = api("POST", "/api/v1/me/images", auth=False, data=png(), headers={"Content-Type": "image/png", "Authorization": "Bearer " + member})["key"]
+    if os.environ.get("FUZZ_DISTRIBUTION_FILE"):
+        with open(os.environ["FUZZ_DISTRIBUTION_FILE"], "w", encoding="utf-8") as out:
+            json.dump({"sharer": sharer, "codes": codes, "members": plain + [buyer_id], "refunds": refunds, "proof": proof}, out)
+
+
+def login_member(phone: str) -> str:
+    return api("POST", "/api/v1/auth/login", auth=False, json={"phone": phone, "password": "Member2026"})["accessToken"]
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["prepare"]:
