@@ -991,6 +991,7 @@ PATH_FIXES = {
     "approveMerchantApplication": path_id("applicationID", lambda: [pending_application()]),
     "rejectMerchantApplication": path_id("applicationID", lambda: [pending_application()]),
     "resolveReconciliationDifference": path_id("differenceID", open_difference_ids),
+    "getDistributionPoster": path_id("productID", public_product_ids),
     "deleteShopCommissionRule": path_id("ruleID", shop_rule_ids),
     "deleteCommissionRule": path_id("ruleID", platform_rule_ids),
     "setDistributorGrade": path_id("memberID", lambda: distributor_member_ids()),
