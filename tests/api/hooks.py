@@ -1030,9 +1030,12 @@ ALWAYS_REAL = {
     "createReview", "replyToReview", "hideReview", "unhideReview", "addShipmentEvent",
     "changeOrderPrice", "changeOrderAddress",
     "resolveReconciliationDifference",
-    # A member applies once, and is a distributor by the member's run: a complete application is a 409.
-    "applyAsDistributor", "decideDistributor", "appointDistributor", "holdCommission", "releaseCommission",
-    "approveCommissionBatch", "approveWithdrawal", "rejectWithdrawal", "payWithdrawal", "failWithdrawal", "refundOrderLine",
+    # A distributor is decided on or appointed once, a commission held or released once, a batch or a
+    # withdrawal decided once; a refund takes a line's units until none is left (then a 422 on units).
+    "decideDistributor", "appointDistributor", "holdCommission", "releaseCommission", "approveCommissionBatch",
+    "approveWithdrawal", "rejectWithdrawal", "payWithdrawal", "failWithdrawal", "refundOrderLine",
+    # A member applies once, and the member's run is a distributor's: a complete application is a 409.
+    "applyAsDistributor",
 }
 
 
