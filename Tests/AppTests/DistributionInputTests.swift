@@ -90,4 +90,43 @@ import VaporTesting
             #expect(try paid.content.decode(WithdrawalDTO.self).state == "paid", "\(paid.body.string)")
         }
     }
+
+    @Test func payingABankCardWithdrawalThatIsNotApprovedIsAConflictWithOrWithoutAProof() async throws {
+        try await withMallApp { t in
+            // setup: ¥30.00 settled; ¥10.00 asked for to a bank card
+            let n = try await DistributionTests.network(t)
+            let order = try await DistributionTests.buy(t, n)
+            _ = try await OutboxDispatcher.run(t.app)
+            try await DistributionTests.ship(t, n, order, buyer: n.s.buyer)
+            t.clock.advance(seconds: 8 * 86_400)
+            _ = try await OrderJobs.runAll(t.app)
+            _ = try await OutboxDispatcher.run(t.app)
+            let sharer = try await DistributionTests.token(t, n.sharerID)
+            let boss = try await t.staffToken("boss", console: "platform")
+            let requested = try await t.postJSON("/api/v1/distribution/withdrawals",
+                                                 #"{"amountFen":1000,"channel":"bank_card","accountName":"张三","accountNumber":"6222020200112233445","bankName":"工商银行"}"#,
+                                                 token: sharer)
+            let withdrawal = try requested.content.decode(WithdrawalDTO.self)
+            let pay = "/api/v1/admin/distribution/withdrawals/\(withdrawal.id)/pay"
+
+            // act: paid before approval, without a proof
+            let early = try await t.send(.POST, pay, token: boss)
+
+            // check: the state answers, not the missing proof
+            #expect(early.status == .conflict, "\(early.body.string)")
+            #expect(early.error?.code == "withdrawal_illegal_transition")
+
+            // act: approved, paid with the proof, then paid again without one
+            #expect(try await t.postJSON("/api/v1/admin/distribution/withdrawals/\(withdrawal.id)/approve", "{}", token: boss).status == .ok)
+            let noProof = try await t.send(.POST, pay, token: boss)
+            let proof = try await t.uploadLicence()
+            let paid = try await t.postJSON(pay, #"{"proofImage":"\#(proof)"}"#, token: boss)
+            let again = try await t.send(.POST, pay, token: boss)
+
+            // check: an approved one still needs the proof; a paid one is a 409
+            #expect(noProof.status == .unprocessableEntity)
+            #expect(try paid.content.decode(WithdrawalDTO.self).state == "paid", "\(paid.body.string)")
+            #expect(again.status == .conflict, "\(again.body.string)")
+        }
+    }
 }

@@ -797,11 +797,13 @@ def fix_settings(case) -> None:
         admission["productIds"] = public_product_ids()[:1]
     if binding.get("mode") == "expiring":
         binding["expiringDays"] = min(max(binding.get("expiringDays", 30), 1), 3650)
-    # The rules saved meanwhile must still fit: a cap of at least what they may add up to.
-    commission["capRateBp"] = max(commission.get("capRateBp", 0), 5_000)
+    # The rules saved meanwhile must still fit: no lower cap and no more paying levels than now.
+    current = api("GET", "/api/v1/admin/distribution/settings")["commission"]
+    commission["capRateBp"] = max(commission.get("capRateBp", 0), current["capRateBp"])
     commission["merchantMaxTotalRateBp"] = min(commission.get("merchantMaxTotalRateBp", 0), commission["capRateBp"])
-    commission["levelCount"] = rng.choice([2, 3])
-    withdrawal["maximumFen"] = max(withdrawal.get("maximumFen", 0), withdrawal.get("minimumFen", 1))
+    commission["levelCount"] = min(commission.get("levelCount", 1), current["levelCount"])
+    withdrawal["minimumFen"] = min(withdrawal.get("minimumFen", 1), 10_000_000_000)
+    withdrawal["maximumFen"] = min(max(withdrawal.get("maximumFen", 0), withdrawal["minimumFen"]), 10_000_000_000)
     withdrawal["maxPerMonth"] = max(withdrawal.get("maxPerMonth", 1), withdrawal.get("maxPerDay", 1))
     if withdrawal.get("allowedDays") == "weekdays":
         withdrawal["days"] = sorted(rng.sample(range(1, 8), rng.randrange(1, 8)))
@@ -865,15 +867,24 @@ def fix_set_grade(case) -> None:
 
 
 def fix_move_binding(case) -> None:
-    """A plain member moved to an active distributor."""
-    if isinstance(case.body, dict) and distributor_member_ids("active"):
-        case.body["distributorId"] = rng.choice(distributor_member_ids("active"))
+    """A plain member moved to an active distributor other than the member."""
+    moving = str((case.path_parameters or {}).get("memberID", "")).lower()
+    targets = [m for m in distributor_member_ids("active") if m != moving]
+    if isinstance(case.body, dict) and targets:
+        case.body["distributorId"] = rng.choice(targets)
 
 
 def fix_payout(case) -> None:
-    """The proof of payment `prepare` uploaded, which a bank card needs."""
+    """An approved withdrawal with the proof `prepare` uploaded; without a body, one that needs no proof."""
+    def load():
+        return [(w["id"].lower(), w["channel"]) for w in api("GET", "/api/v1/admin/distribution/withdrawals?state=approved&limit=200")]
+    approved = cached("approved-withdrawals", load, ttl=2.0)
     if isinstance(case.body, dict) and distribution_data().get("proof"):
         case.body["proofImage"] = distribution_data()["proof"]
+    else:
+        approved = [(w, channel) for w, channel in approved if channel != "bank_card"]
+    if approved and case.path_parameters is not None:
+        case.path_parameters["withdrawalID"] = rng.choice(approved)[0]
 
 
 def fix_refund(case) -> None:
@@ -1019,9 +1030,12 @@ ALWAYS_REAL = {
     "createReview", "replyToReview", "hideReview", "unhideReview", "addShipmentEvent",
     "changeOrderPrice", "changeOrderAddress",
     "resolveReconciliationDifference",
-    # A member applies once, and is a distributor by the member's run: a complete application is a 409.
-    "applyAsDistributor", "decideDistributor", "appointDistributor", "holdCommission", "releaseCommission",
-    "approveCommissionBatch", "approveWithdrawal", "rejectWithdrawal", "payWithdrawal", "failWithdrawal", "refundOrderLine",
+    # A distributor is decided on or appointed once, a commission held or released once, a batch or a
+    # withdrawal decided once; a refund takes a line's units until none is left (then a 422 on units).
+    "decideDistributor", "appointDistributor", "holdCommission", "releaseCommission", "approveCommissionBatch",
+    "approveWithdrawal", "rejectWithdrawal", "payWithdrawal", "failWithdrawal", "refundOrderLine",
+    # A member applies once, and the member's run is a distributor's: a complete application is a 409.
+    "applyAsDistributor",
 }
 
 
@@ -1235,7 +1249,7 @@ def prepare_distribution(member: str, merchant: str, operator: str) -> None:
             skus += [(sku["price"]["fen"], sku["id"]) for sku in detail["skus"] if sku["stock"] >= 10]
     address = own_address_id_for(buyer)
     for step, (_, sku_id) in enumerate(sorted(skus)[:6]):
-        placed = call(buyer, "POST", "/api/v1/checkout", {"items": [{"skuId": sku_id, "quantity": 3}], "addressId": address})
+        placed = call(buyer, "POST", "/api/v1/checkout", {"items": [{"skuId": sku_id, "quantity": 5}], "addressId": address})
         call(buyer, "POST", "/api/v1/payments/%s/pay" % placed["payment"]["id"], {"method": "balance"})
         order = placed["orders"][0]["id"]
         if step >= 2:

@@ -685,7 +685,8 @@ struct DistributionAPIController: RouteCollection {
             case .approve: return try await service.approve(withdrawal, actor: staff, ip: ip)
             case .reject: return try await service.reject(withdrawal, reason: text, actor: staff, ip: ip)
             case .pay:
-                if withdrawal.channel == WithdrawalChannel.bankCard.rawValue, text.isEmpty {
+                // The state first: paying what is not approved is a 409 whether or not a proof came.
+                if withdrawal.channel == WithdrawalChannel.bankCard.rawValue, text.isEmpty, withdrawal.state == WithdrawalState.approved.rawValue {
                     throw APIError.validation([.init("proofImage", .init("银行卡提现须上传打款凭证", "A bank-card payout needs the payment proof"))])
                 }
                 try await service.pay(withdrawal, proof: text, actor: staff, ip: ip)
