@@ -67,15 +67,23 @@ struct CommissionService {
         } else if let binding = try await CustomerBinding.find(buyerID, on: db), binding.record.isActive(at: now) {
             next = binding.distributorID
         }
-        var seen: Set<UUID> = [buyerID]
-        while let id = next, participants.upline.count < CommissionLevel.maximum {
+        participants.upline = try await upline(from: next, excluding: buyerID)
+        return participants
+    }
+
+    /// The network above a seat, nearest first, three deep; a cycle in stored data stops the walk
+    /// (the engine names it).
+    func upline(from start: UUID?, excluding buyerID: UUID? = nil) async throws -> [DistributorSnapshot] {
+        var chain: [DistributorSnapshot] = []
+        var seen: Set<UUID> = buyerID.map { [$0] } ?? []
+        var next = start
+        while let id = next, chain.count < CommissionLevel.maximum {
             guard let distributor = try await Distributor.find(id, on: db), let snapshot = try await snapshot(distributor) else { break }
-            participants.upline.append(snapshot)
-            // A cycle in stored data stops the walk; the engine names it.
+            chain.append(snapshot)
             guard seen.insert(id).inserted else { break }
             next = distributor.parentID
         }
-        return participants
+        return chain
     }
 
     // MARK: - Booking at payment

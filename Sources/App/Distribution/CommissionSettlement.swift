@@ -17,13 +17,7 @@ enum CommissionPreview {
             participants = try await service.participants(buyerID: buyerID)
         } else {
             // A new customer of this distributor: the distributor and its two uplines.
-            participants = CommissionParticipants(buyerID: UUID())
-            var next = distributorID
-            while let id = next, participants.upline.count < CommissionLevel.maximum {
-                guard let distributor = try await Distributor.find(id, on: db), let snapshot = try await service.snapshot(distributor) else { break }
-                participants.upline.append(snapshot)
-                next = distributor.parentID
-            }
+            participants = CommissionParticipants(buyerID: UUID(), upline: try await service.upline(from: distributorID))
         }
         let (listTotal, overflow) = sku.price.multipliedReportingOverflow(by: quantity)
         guard !overflow else { throw APIError.validation([.init("quantity", .init("金额过大", "The amount is too large"))]) }
