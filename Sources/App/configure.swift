@@ -121,6 +121,7 @@ func routes(_ app: Application) throws {
     try web.register(collection: ReconciliationPageController())
     try web.register(collection: DistributionPageController())
     try web.register(collection: DistributionConsolePageController())
+    try web.register(collection: ShopDistributionPageController())
 }
 
 @Sendable func health(req: Request) async throws -> Response {

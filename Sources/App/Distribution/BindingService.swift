@@ -107,7 +107,7 @@ struct BindingService {
 /// Link visits: counted once per visitor per China day, with their source.
 enum DistributionVisits {
     static func record(distributorID: UUID, visitorKey: String, productID: UUID?, source: String, on db: any Database, now: Date) async throws {
-        let safeSource = ["link", "qr", "poster"].contains(source) ? source : "link"
+        let safeSource = ["link", "qr", "poster", "store"].contains(source) ? source : "link"
         try await sqlDatabase(db).raw("""
             INSERT INTO distribution_visits (id, distributor_id, visitor_key, day, target, product_id, source, created_at)
             VALUES (\(bind: UUID()), \(bind: distributorID), \(bind: String(visitorKey.prefix(80))), \(bind: CommissionSettlement.period("daily", of: now).label),

@@ -11,6 +11,7 @@ struct DistributionAPIController: RouteCollection {
         let mine = routes.grouped("distribution")
         mine.get("agreement", use: agreement)
         mine.get("me", use: me)
+        mine.put("me", "avatar", use: putAvatar)
         mine.post("apply", use: apply)
         mine.post("touch", use: touch)
         mine.get("commissions", use: myCommissions)
@@ -24,6 +25,10 @@ struct DistributionAPIController: RouteCollection {
         shop.get(use: shopRules)
         shop.put(use: putShopRule)
         shop.delete(":ruleID", use: deleteShopRule)
+        let shopDistribution = routes.grouped("merchant", "distribution")
+        shopDistribution.get("batches", use: shopBatches)
+        shopDistribution.post("batches", ":batchID", "approve", use: approveShopBatch)
+        shopDistribution.put("stores", ":storeID", use: putStoreDistribution)
 
         let admin = routes.grouped("admin", "distribution")
         admin.get("settings", use: settings)
@@ -73,6 +78,25 @@ struct DistributionAPIController: RouteCollection {
     @Sendable func me(req: Request) async throws -> MyDistributionDTO {
         let member = try req.requireMember()
         return try await Self.myDistribution(req, memberID: member.requireID())
+    }
+
+    struct AvatarInput: Content {
+        /// The key of a picture uploaded through `POST /api/v1/me/images`.
+        let imageKey: String
+    }
+
+    @Sendable func putAvatar(req: Request) async throws -> MyDistributionDTO {
+        let memberID = try req.requireMember().requireID()
+        let input = try req.content.decode(AvatarInput.self)
+        guard ImageKey.isValid(input.imageKey),
+              let image = try await UploadedImage.query(on: req.db).filter(\.$storageKey == input.imageKey).filter(\.$memberID == memberID).first() else {
+            throw APIError.validation([.init("imageKey", .init("请使用自己上传的图片", "Use a picture you uploaded yourself"))])
+        }
+        guard let distributor = try await Distributor.find(memberID, on: req.db), distributor.status == DistributorRecordStatus.active.rawValue else {
+            throw APIError(.forbidden, "distributor.not_active", .init("成为分销员后才能设置头像", "Become a distributor to set an avatar"))
+        }
+        try await DistributorService.setAvatar(image, distributorID: memberID, on: req.application, now: req.now)
+        return try await Self.myDistribution(req, memberID: memberID)
     }
 
     static func myDistribution(_ req: Request, memberID: UUID) async throws -> MyDistributionDTO {
@@ -270,7 +294,11 @@ struct DistributionAPIController: RouteCollection {
 
     @Sendable func putShopRule(req: Request) async throws -> CommissionRuleDTO {
         let scope = try req.merchantScope(.manageShop)
-        let rule = try req.content.decode(CommissionRuleInput.self).rule()
+        return try await Self.saveShopRule(try req.content.decode(CommissionRuleInput.self).rule(), merchantID: scope.merchantID, req: req)
+    }
+
+    @discardableResult
+    static func saveShopRule(_ rule: CommissionRule, merchantID: UUID, req: Request) async throws -> CommissionRuleDTO {
         let config = try await DistributionConfig.load(on: req.db)
         try config.merchantBounds().validate(rule, settings: try config.commissionSettings())
         // Only the shop's own products and SKUs.
@@ -280,8 +308,8 @@ struct DistributionAPIController: RouteCollection {
         case .sku(let id): productID = try await Sku.find(id, on: req.db)?.$product.id
         default: productID = nil
         }
-        guard let productID, let product = try await Product.find(productID, on: req.db), product.$merchant.id == scope.merchantID else { throw APIError.notFound }
-        return try await Self.saveRule(rule, merchantID: scope.merchantID, req: req)
+        guard let productID, let product = try await Product.find(productID, on: req.db), product.$merchant.id == merchantID else { throw APIError.notFound }
+        return try await Self.saveRule(rule, merchantID: merchantID, req: req)
     }
 
     @Sendable func deleteShopRule(req: Request) async throws -> HTTPStatus {
@@ -290,6 +318,63 @@ struct DistributionAPIController: RouteCollection {
         guard let record = try await CommissionRuleRecord.find(ruleID, on: req.db), record.merchantID == scope.merchantID else { throw APIError.notFound }
         try await req.writeTransaction { db in try await record.delete(on: db) }
         return .noContent
+    }
+
+    /// The shop's own settlement batches (手动结算): what waits for its approval.
+    @Sendable func shopBatches(req: Request) async throws -> [BatchDTO] {
+        let scope = try req.merchantScope()
+        let limit = try req.query.decode(LimitQuery.self).validatedLimit()
+        return try await CommissionBatch.query(on: req.db).filter(\.$merchantID == scope.merchantID)
+            .sort(\.$createdAt, .descending).limit(limit).all().map { BatchDTO($0, req.locale) }
+    }
+
+    @Sendable func approveShopBatch(req: Request) async throws -> CommissionSettlement.Report {
+        let scope = try req.merchantScope(.manageShop)
+        let staff = try req.requireStaff(.manageShop)
+        let batchID = try req.uuidParameter("batchID")
+        // Another shop's batch is not found, never approved.
+        guard let batch = try await CommissionBatch.find(batchID, on: req.db), batch.merchantID == scope.merchantID else { throw APIError.notFound }
+        return try await CommissionSettlement.approve(batchID: batchID, by: staff, ip: req.clientIP, app: req.application)
+    }
+
+    struct StoreDistributionInput: Content {
+        /// The promotion code of the store's staff distributor; empty or absent for none.
+        let staffDistributorCode: String?
+        let recruitsDistributors: Bool?
+    }
+
+    struct StoreDistributionDTO: Content {
+        let storeId: UUID
+        let staffDistributorCode: String?
+        let staffDistributorName: String?
+        let recruitsDistributors: Bool
+        let qrCode: String
+    }
+
+    /// A store's QR code: who a buyer scanning it binds to, and whether it recruits distributors.
+    @Sendable func putStoreDistribution(req: Request) async throws -> StoreDistributionDTO {
+        let scope = try req.merchantScope(.manageShop)
+        return try await Self.setStoreDistribution(storeID: try req.uuidParameter("storeID"), merchantID: scope.merchantID,
+                                                   input: try req.content.decode(StoreDistributionInput.self), req: req)
+    }
+
+    static func setStoreDistribution(storeID: UUID, merchantID: UUID, input: StoreDistributionInput, req: Request) async throws -> StoreDistributionDTO {
+        guard let store = try await Store.find(storeID, on: req.db), store.$merchant.id == merchantID else { throw APIError.notFound }
+        var staff: Distributor?
+        let code = (input.staffDistributorCode ?? "").trimmingCharacters(in: .whitespaces).uppercased()
+        if !code.isEmpty {
+            guard code.count <= 16, let found = try await Self.distributor(code: code, on: req.db),
+                  found.status == DistributorRecordStatus.active.rawValue else {
+                throw APIError.validation([.init("staffDistributorCode", .init("没有这个推广码的正常分销员", "No active distributor has this promotion code"))])
+            }
+            staff = found
+        }
+        store.staffDistributorID = staff?.id
+        store.recruitsDistributors = input.recruitsDistributors ?? false
+        try await req.writeTransaction { db in try await store.save(on: db) }
+        return StoreDistributionDTO(storeId: storeID, staffDistributorCode: staff?.code, staffDistributorName: staff?.displayName,
+                                    recruitsDistributors: store.recruitsDistributors ?? false,
+                                    qrCode: "/api/v1/stores/\(storeID.uuidString.lowercased())/qrcode.svg")
     }
 
     // MARK: - The operator's console
@@ -355,14 +440,17 @@ struct DistributionAPIController: RouteCollection {
 
     @Sendable func deleteRule(req: Request) async throws -> HTTPStatus {
         let staff = try req.requireStaff(.manageDistribution)
-        let ruleID = try req.uuidParameter("ruleID")
+        try await Self.deleteRule(try req.uuidParameter("ruleID"), staff: staff, req: req)
+        return .noContent
+    }
+
+    static func deleteRule(_ ruleID: UUID, staff: StaffUser, req: Request) async throws {
         guard let record = try await CommissionRuleRecord.find(ruleID, on: req.db) else { throw APIError.notFound }
         let (now, ip) = (req.now, req.clientIP)
         try await req.writeTransaction { db in
             try await record.delete(on: db)
             try await AuditLog.record(on: db, actor: staff, action: "distribution.rule.delete", target: record.scopeKey, ip: ip, at: now)
         }
-        return .noContent
     }
 
     struct GradeDTO: Content {
@@ -391,7 +479,10 @@ struct DistributionAPIController: RouteCollection {
     /// The whole ladder at once, checked by MallCore (a condition on headcount is refused, 合规).
     @Sendable func putGrades(req: Request) async throws -> [GradeDTO] {
         let staff = try req.requireStaff(.manageDistribution)
-        let input = try req.content.decode([GradeDTO].self)
+        return try await Self.saveGrades(try req.content.decode([GradeDTO].self), staff: staff, req: req)
+    }
+
+    static func saveGrades(_ input: [GradeDTO], staff: StaffUser, req: Request) async throws -> [GradeDTO] {
         guard input.count <= 20 else { throw APIError.validation([.init("grades", .init("等级最多 20 个", "At most 20 grades"))]) }
         let grades = try input.map { dto -> DistributorGrade in
             guard let match = DistributorGrade.Match(rawValue: dto.promotionMatch), TextLength.fits(dto.name, max: 20), TextLength.fits(dto.honourTitle, max: 20),
@@ -465,6 +556,8 @@ struct DistributionAPIController: RouteCollection {
 
     struct DecisionInput: Content {
         let decision: DistributorService.Decision
+        /// The review checklist items ticked, for an approval.
+        let checklist: [String]?
         let note: String?
     }
 
@@ -478,7 +571,8 @@ struct DistributionAPIController: RouteCollection {
         }
         let (now, ip) = (req.now, req.clientIP)
         let distributor = try await req.writeTransaction { db in
-            try await DistributorService(db: db, now: now).decide(input.decision, distributorID: memberID, note: note, staff: staff, ip: ip)
+            try await DistributorService(db: db, now: now).decide(input.decision, distributorID: memberID, note: note,
+                                                                  checked: Array((input.checklist ?? []).prefix(20)), staff: staff, ip: ip)
         }
         return DistributorDTO(distributor, req.locale)
     }
@@ -616,15 +710,24 @@ struct DistributionAPIController: RouteCollection {
         let createdAt: Date
         let settledAt: Date?
         let approvedBy: String
+
+        init(_ batch: CommissionBatch, _ locale: MallLocale) {
+            id = batch.id ?? UUID()
+            merchantId = batch.merchantID
+            period = batch.period
+            state = batch.state
+            commissionCount = batch.commissionCount
+            total = .init(Money(fen: batch.total), locale)
+            createdAt = batch.createdAt
+            settledAt = batch.settledAt
+            approvedBy = batch.approvedBy
+        }
     }
 
     @Sendable func batches(req: Request) async throws -> [BatchDTO] {
         _ = try req.requireStaff(.manageDistribution)
         let limit = try req.query.decode(LimitQuery.self).validatedLimit()
-        return try await CommissionBatch.query(on: req.db).sort(\.$createdAt, .descending).limit(limit).all().map {
-            BatchDTO(id: $0.id ?? UUID(), merchantId: $0.merchantID, period: $0.period, state: $0.state, commissionCount: $0.commissionCount,
-                     total: .init(Money(fen: $0.total), req.locale), createdAt: $0.createdAt, settledAt: $0.settledAt, approvedBy: $0.approvedBy)
-        }
+        return try await CommissionBatch.query(on: req.db).sort(\.$createdAt, .descending).limit(limit).all().map { BatchDTO($0, req.locale) }
     }
 
     @Sendable func approveBatch(req: Request) async throws -> CommissionSettlement.Report {

@@ -18,6 +18,25 @@ struct DistributionConfig: Content, Equatable, Sendable {
         var entryFeeFen: Int64 = 0
         var agreementVersion: String = "2026-11"
         var agreementText: String = DistributionConfig.defaultAgreement
+        /// What the reviewer confirms before approving an application (审核清单); every item must be ticked.
+        var reviewChecklist: [String] = []
+
+        init() {}
+
+        /// Settings saved before a field existed keep their values; the new field takes its default.
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = Admission()
+            mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? d.mode
+            spendThresholdFen = try c.decodeIfPresent(Int64.self, forKey: .spendThresholdFen) ?? d.spendThresholdFen
+            receivedOrderThreshold = try c.decodeIfPresent(Int.self, forKey: .receivedOrderThreshold) ?? d.receivedOrderThreshold
+            productIds = try c.decodeIfPresent([UUID].self, forKey: .productIds) ?? d.productIds
+            formFields = try c.decodeIfPresent([String].self, forKey: .formFields) ?? d.formFields
+            entryFeeFen = try c.decodeIfPresent(Int64.self, forKey: .entryFeeFen) ?? d.entryFeeFen
+            agreementVersion = try c.decodeIfPresent(String.self, forKey: .agreementVersion) ?? d.agreementVersion
+            agreementText = try c.decodeIfPresent(String.self, forKey: .agreementText) ?? d.agreementText
+            reviewChecklist = try c.decodeIfPresent([String].self, forKey: .reviewChecklist) ?? d.reviewChecklist
+        }
     }
 
     struct Binding: Content, Equatable, Sendable {
@@ -180,6 +199,9 @@ struct DistributionConfig: Content, Equatable, Sendable {
         }
         guard admission.formFields.count <= 10, admission.formFields.allSatisfy({ TextLength.isFilled($0, max: 40) }) else {
             throw Self.invalid("admission.formFields", "申请表最多 10 项，每项 1-40 字", "At most 10 form fields of 1–40 characters")
+        }
+        guard admission.reviewChecklist.count <= 10, admission.reviewChecklist.allSatisfy({ TextLength.isFilled($0, max: 60) }) else {
+            throw Self.invalid("admission.reviewChecklist", "审核清单最多 10 项，每项 1-60 字", "At most 10 checklist items of 1–60 characters")
         }
         guard admission.productIds.count <= 100 else {
             throw Self.invalid("admission.productIds", "指定商品最多 100 个", "At most 100 products")

@@ -19,6 +19,10 @@ struct DistributionConsolePageController: RouteCollection {
         admin.post("settle", use: settleNow)
         admin.post("bindings", ":memberID", use: moveBinding)
         admin.post("grades", "assess", use: assessGrades)
+        admin.post("grades", use: saveGrades)
+        admin.post("distributors", ":memberID", "grade", use: setGrade)
+        admin.post("rules", use: saveScopedRule)
+        admin.post("rules", ":ruleID", "delete", use: deleteRule)
     }
 
     struct Page: Encodable, Sendable {
@@ -31,6 +35,17 @@ struct DistributionConsolePageController: RouteCollection {
             let kind: String
             let createdAt: String
             let note: String
+            let documents: [String]
+            let gradeID: String
+            let gradeName: String
+        }
+        struct GradeRow: Encodable, Sendable {
+            let id: String
+            let name: String
+            let title: String
+            let rank: Int
+            let promoteYuan: String
+            let keepYuan: String
         }
         struct WithdrawalRow: Encodable, Sendable {
             let id: String
@@ -64,8 +79,10 @@ struct DistributionConsolePageController: RouteCollection {
             let state: String
         }
         struct Rule: Encodable, Sendable {
+            let id: String
             let scope: String
             let levels: String
+            let isGlobal: Bool
         }
         let config: DistributionConfig
         let capPercent: String
@@ -103,6 +120,13 @@ struct DistributionConsolePageController: RouteCollection {
         let bindingMemberID: String
         let boundTo: String
         let bindingHistory: [BindingRow]
+        let grades: [GradeRow]
+        let spendThresholdYuan: String
+        let checklistText: String
+        let commissionState: String
+        let commissionCode: String
+        struct StateOption: Encodable, Sendable { let key: String; let name: String }
+        let commissionStates: [StateOption]
     }
 
     static func staff(_ req: Request, _ permission: Permission = .manageDistribution) throws -> StaffUser? {
@@ -120,34 +144,72 @@ struct DistributionConsolePageController: RouteCollection {
         let global = dtos.first { $0.scope == "global" }
         let rates = (1...3).map { level in global?.levels[String(level)]?.rateBp.map { PageFormat.percent(BasisPoints($0)).replacingOccurrences(of: "%", with: "") } ?? "" }
         let rules = dtos.map { dto in
-            Page.Rule(scope: dto.scopeId.map { "\(dto.scope) \($0.uuidString.lowercased().prefix(8))" } ?? dto.scope,
+            Page.Rule(id: dto.id.uuidString.lowercased(), scope: dto.scopeId.map { "\(dto.scope) \($0.uuidString.lowercased())" } ?? dto.scope,
                       levels: dto.levels.sorted { $0.key < $1.key }.map { key, value in
                           var parts: [String] = []
                           if let rate = value.rateBp, rate > 0 { parts.append(PageFormat.percent(BasisPoints(rate))) }
                           if let unit = value.perUnitFen, unit > 0 { parts.append("\(Money(fen: unit).formatted(locale))/\(locale == .zhHans ? "件" : "unit")") }
                           if let order = value.perOrderFen, order > 0 { parts.append("\(Money(fen: order).formatted(locale))/\(locale == .zhHans ? "单" : "order")") }
                           return "L\(key) " + (parts.isEmpty ? "0" : parts.joined(separator: " + "))
-                      }.joined(separator: " · "))
+                      }.joined(separator: " · "), isGlobal: dto.scope == "global")
         }
+        let gradeList = try await DistributionAPIController.gradeList(on: req.db)
+        let gradeNames = Dictionary(gradeList.map { ($0.id, $0.name) }) { first, _ in first }
+        func yuan(_ fen: Int64?) -> String {
+            fen.map { Money(fen: $0).formatted(.en).replacingOccurrences(of: "¥", with: "").replacingOccurrences(of: ",", with: "") } ?? ""
+        }
+        let grades = gradeList.map { g in
+            Page.GradeRow(id: g.id.uuidString.lowercased(), name: g.name, title: g.honourTitle, rank: g.rank,
+                          promoteYuan: yuan(g.promotion.first { $0.metric == .ownSales }?.threshold),
+                          keepYuan: yuan(g.minimum.first { $0.metric == .ownSales }?.threshold))
+        }
+        let storage = req.application.imageStorage
         func person(_ d: Distributor) -> Page.Person {
             Page.Person(id: d.id?.uuidString.lowercased() ?? "", name: d.displayName, code: d.code, status: d.status,
                         statusName: (DistributorRecordStatus(rawValue: d.status) ?? .removed).name(locale),
                         kind: d.kind == "enterprise" ? (locale == .zhHans ? "企业" : "enterprise") : (locale == .zhHans ? "个人" : "individual"),
-                        createdAt: PageFormat.timeFormatter.string(from: d.createdAt), note: d.reviewNote)
+                        createdAt: PageFormat.timeFormatter.string(from: d.createdAt), note: d.reviewNote,
+                        documents: d.documentKeys.map { storage.url(for: $0) }, gradeID: d.gradeID?.uuidString.lowercased() ?? "",
+                        gradeName: d.gradeID.flatMap { gradeNames[$0] } ?? "")
         }
         let applications = try await Distributor.query(on: req.db).filter(\.$status == DistributorRecordStatus.applied.rawValue)
             .sort(\.$createdAt).limit(100).all().map(person)
         let distributors = try await Distributor.query(on: req.db).filter(\.$status != DistributorRecordStatus.applied.rawValue)
             .sort(\.$createdAt, .descending).limit(100).all().map(person)
-        let names = Dictionary(try await Distributor.query(on: req.db).limit(5_000).all().map { ($0.id ?? UUID(), $0.displayName) }) { first, _ in first }
-        let withdrawals = try await Withdrawal.query(on: req.db).sort(\.$createdAt, .descending).limit(50).all().map { w in
+        let withdrawalRecords = try await Withdrawal.query(on: req.db).sort(\.$createdAt, .descending).limit(50).all()
+        // The commission ledger, filtered by state and by the distributor's code.
+        let commissionState = (try? req.query.get(String.self, at: "state")) ?? ""
+        let commissionCode = (try? req.query.get(String.self, at: "who")) ?? ""
+        var commissionQuery = Commission.query(on: req.db)
+        if CommissionState(rawValue: commissionState) != nil { commissionQuery = commissionQuery.filter(\.$state == commissionState) }
+        if !commissionCode.isEmpty {
+            let who = try await DistributionAPIController.distributor(code: commissionCode, on: req.db)?.id ?? UUID()
+            commissionQuery = commissionQuery.filter(\.$beneficiaryID == who)
+        }
+        let commissionRecords = try await commissionQuery.sort(\.$createdAt, .descending).limit(50).all()
+        // Names for the rows shown, and for the binding looked up below.
+        let bindingPhone = (try? req.query.get(String.self, at: "phone")) ?? ""
+        var bindingMember: UUID?
+        var binding: DistributionAPIController.BindingHistoryDTO?
+        if let phone = PhoneNumber(bindingPhone),
+           let found = try await Member.query(on: req.db).filter(\.$phoneHash == req.application.personalData.lookupHash(phone.digits)).first(), let foundID = found.id {
+            bindingMember = foundID
+            binding = try await DistributionAPIController.bindingDTO(foundID, on: req.db)
+        }
+        var wanted = Set(withdrawalRecords.map(\.distributorID)).union(commissionRecords.map(\.beneficiaryID))
+        if let binding {
+            wanted.formUnion([binding.distributorId].compactMap { $0 })
+            wanted.formUnion(binding.history.flatMap { [$0.from, $0.to].compactMap { $0 } })
+        }
+        let names = Dictionary(try await Distributor.query(on: req.db).filter(\.$id ~~ Array(wanted)).all().map { ($0.id ?? UUID(), $0.displayName) }) { first, _ in first }
+        let withdrawals = withdrawalRecords.map { w in
             let dto = WithdrawalDTO(w, locale)
             return Page.WithdrawalRow(id: dto.id.uuidString.lowercased(), no: dto.withdrawalNo, who: names[w.distributorID] ?? "", amount: dto.amount.display,
                                       fee: dto.fee.display, net: dto.net.display, channel: dto.channelName,
                                       account: w.accountHint.isEmpty ? "" : "****" + w.accountHint, state: dto.state, stateName: dto.stateName,
                                       offline: w.channel != WithdrawalChannel.balance.rawValue)
         }
-        let commissions = try await Commission.query(on: req.db).sort(\.$createdAt, .descending).limit(50).all().map { c in
+        let commissions = commissionRecords.map { c in
             Page.CommissionRow(id: c.id?.uuidString.lowercased() ?? "", orderNo: c.orderNo, who: names[c.beneficiaryID] ?? "", level: c.level,
                                amount: Money(fen: c.amount).formatted(locale), state: c.state,
                                stateName: (CommissionState(rawValue: c.state) ?? .voided).name(locale), held: c.held, holdReason: c.holdReason)
@@ -187,14 +249,11 @@ struct DistributionConsolePageController: RouteCollection {
             }
         }
         // One buyer's binding and its history, found by phone number.
-        let bindingPhone = (try? req.query.get(String.self, at: "phone")) ?? ""
         var bindingMemberID = ""
         var boundTo = ""
         var bindingHistory: [Page.BindingRow] = []
-        if let phone = PhoneNumber(bindingPhone),
-           let found = try await Member.query(on: req.db).filter(\.$phoneHash == req.application.personalData.lookupHash(phone.digits)).first(), let foundID = found.id {
+        if let foundID = bindingMember, let dto = binding {
             bindingMemberID = foundID.uuidString.lowercased()
-            let dto = try await DistributionAPIController.bindingDTO(foundID, on: req.db)
             boundTo = dto.distributorId.flatMap { names[$0] } ?? "—"
             bindingHistory = dto.history.reversed().map {
                 .init(at: PageFormat.timeFormatter.string(from: $0.at), from: $0.from.flatMap { names[$0] } ?? "—", to: names[$0.to] ?? $0.to.uuidString.lowercased(),
@@ -207,7 +266,10 @@ struct DistributionConsolePageController: RouteCollection {
             minimumYuan: Money(fen: config.withdrawal.minimumFen).formatted(.en).replacingOccurrences(of: "¥", with: "").replacingOccurrences(of: ",", with: ""),
             rate1: rates[0], rate2: rates[1], rate3: rates[2], rules: rules, applications: applications, distributors: distributors, withdrawals: withdrawals,
             commissions: commissions, batches: batches, preview: preview, previewSku: sku, treeCode: treeCode, tree: tree,
-            bindingPhone: bindingPhone, bindingMemberID: bindingMemberID, boundTo: boundTo, bindingHistory: bindingHistory))
+            bindingPhone: bindingPhone, bindingMemberID: bindingMemberID, boundTo: boundTo, bindingHistory: bindingHistory,
+            grades: grades, spendThresholdYuan: yuan(config.admission.spendThresholdFen),
+            checklistText: config.admission.reviewChecklist.joined(separator: "\n"), commissionState: commissionState, commissionCode: commissionCode,
+            commissionStates: CommissionState.allCases.map { .init(key: $0.rawValue, name: $0.name(locale)) }))
     }
 
     @Sendable func saveSettings(req: Request) async throws -> Response {
@@ -233,6 +295,17 @@ struct DistributionConsolePageController: RouteCollection {
             config.binding.protectionDays = int("protectionDays") ?? config.binding.protectionDays
             config.binding.newMembersOnly = form.first("newMembersOnly") == "on"
             config.admission.mode = form.first("admissionMode") ?? config.admission.mode
+            if let raw = form.first("spendThresholdYuan"), !raw.trimmingCharacters(in: .whitespaces).isEmpty {
+                guard let spend = try? Money.parse(raw) else {
+                    throw DistributionConfig.invalid("admission.spendThresholdFen", "请输入消费门槛金额，如 99.00", "Enter the spend threshold, such as 99.00")
+                }
+                config.admission.spendThresholdFen = spend.fen
+            }
+            config.admission.receivedOrderThreshold = int("receivedOrderThreshold") ?? config.admission.receivedOrderThreshold
+            if let checklist = form.first("reviewChecklist") {
+                config.admission.reviewChecklist = checklist.split(whereSeparator: \.isNewline)
+                    .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            }
             config.settlement.schedule = form.first("schedule") ?? config.settlement.schedule
             config.settlement.approval = form.first("approval") ?? config.settlement.approval
             config.withdrawal.feeRateBp = try percent("feePercent", field: "withdrawal.feeRateBp")
@@ -276,6 +349,7 @@ struct DistributionConsolePageController: RouteCollection {
         guard let staff = try Self.staff(req) else { return req.redirect(to: "/admin/login") }
         let memberID = try req.uuidParameter("memberID")
         let note = req.formFields.first("note") ?? ""
+        let checked = Array((req.formFields.all("checked") ?? []).prefix(20))
         return try await OrderPageController.redirectBack(req, "/admin/distribution") {
             guard let decision = DistributorService.Decision(rawValue: req.parameters.get("decision") ?? "") else { throw APIError.notFound }
             guard TextLength.fits(note, max: 200), decision != .reject || TextLength.isFilled(note, max: 200) else {
@@ -283,7 +357,7 @@ struct DistributionConsolePageController: RouteCollection {
             }
             let (now, ip) = (req.now, req.clientIP)
             _ = try await req.writeTransaction { db in
-                try await DistributorService(db: db, now: now).decide(decision, distributorID: memberID, note: note, staff: staff, ip: ip)
+                try await DistributorService(db: db, now: now).decide(decision, distributorID: memberID, note: note, checked: checked, staff: staff, ip: ip)
             }
             req.flash(.init("已处理", "Done"))
         }
@@ -366,6 +440,112 @@ struct DistributionConsolePageController: RouteCollection {
             let report = try await CommissionSettlement.run(req.application, force: true)
             req.flash(.init("生成 \(report.batches) 个结算批次，已结算 \(report.settled) 笔，待审批 \(report.awaitingApproval) 批",
                             "\(report.batches) batches: \(report.settled) settled, \(report.awaitingApproval) awaiting approval"))
+        }
+    }
+
+    /// The grade ladder from the console: names, titles, ranks and the own-sales conditions;
+    /// any other condition a grade has (set through the API) is kept as it was.
+    @Sendable func saveGrades(req: Request) async throws -> Response {
+        guard let staff = try Self.staff(req) else { return req.redirect(to: "/admin/login") }
+        let form = req.formFields
+        return try await OrderPageController.redirectBack(req, "/admin/distribution") {
+            let ids = form.all("gradeId") ?? [], names = form.all("name") ?? [], titles = form.all("title") ?? []
+            let ranks = form.all("rank") ?? [], promote = form.all("promoteYuan") ?? [], keep = form.all("keepYuan") ?? []
+            guard ids.count <= 21, [names.count, titles.count, ranks.count, promote.count, keep.count].allSatisfy({ $0 == ids.count }) else {
+                throw DistributionConfig.invalid("grades", "等级表单不完整", "The grade form is incomplete")
+            }
+            let existing = Dictionary(try await DistributionAPIController.gradeList(on: req.db).map { ($0.id, $0) }) { first, _ in first }
+            func fen(_ raw: String, _ field: String) throws -> Int64? {
+                let text = raw.trimmingCharacters(in: .whitespaces)
+                guard !text.isEmpty else { return nil }
+                guard let money = try? Money.parse(text) else {
+                    throw DistributionConfig.invalid(field, "请输入金额，如 1000.00", "Enter an amount such as 1000.00")
+                }
+                return money.fen
+            }
+            var grades: [DistributionAPIController.GradeDTO] = []
+            for index in ids.indices {
+                let name = names[index].trimmingCharacters(in: .whitespaces)
+                let id = UUID(uuidString: ids[index])
+                if name.isEmpty && id == nil { continue }  // the blank row for a new grade
+                guard let rank = Int(ranks[index].trimmingCharacters(in: .whitespaces)), (1...1000).contains(rank) else {
+                    throw DistributionConfig.invalid("rank", "顺序请输入 1-1000 的整数", "The rank is a whole number from 1 to 1000")
+                }
+                let old = id.flatMap { existing[$0] }
+                let window = old?.promotion.first { $0.metric == .ownSales }?.window ?? .period
+                var promotion = old?.promotion.filter { $0.metric != .ownSales } ?? []
+                if let threshold = try fen(promote[index], "promoteYuan") { promotion.append(GradeCondition(.ownSales, atLeast: threshold, window: window)) }
+                var minimum = old?.minimum.filter { $0.metric != .ownSales } ?? []
+                if let threshold = try fen(keep[index], "keepYuan") { minimum.append(GradeCondition(.ownSales, atLeast: threshold, window: .period)) }
+                grades.append(.init(id: id ?? UUID(), name: name, honourTitle: titles[index].trimmingCharacters(in: .whitespaces), rank: rank,
+                                    promotion: promotion, promotionMatch: old?.promotionMatch ?? "all", minimum: minimum))
+            }
+            _ = try await DistributionAPIController.saveGrades(grades, staff: staff, req: req)
+            req.flash(.init("分销员等级已保存", "Grades saved"))
+        }
+    }
+
+    @Sendable func setGrade(req: Request) async throws -> Response {
+        guard let staff = try Self.staff(req) else { return req.redirect(to: "/admin/login") }
+        let memberID = try req.uuidParameter("memberID")
+        let grade = req.formFields.first("gradeId").flatMap(UUID.init(uuidString:))
+        return try await OrderPageController.redirectBack(req, "/admin/distribution") {
+            guard let grade else { throw DistributionConfig.invalid("gradeId", "请选择等级", "Choose a grade") }
+            let (now, ip) = (req.now, req.clientIP)
+            _ = try await req.writeTransaction { db in
+                try await DistributorService(db: db, now: now).setGrade(grade, distributorID: memberID, staff: staff, ip: ip)
+            }
+            req.flash(.init("等级已调整", "Grade changed"))
+        }
+    }
+
+    /// A category, product, SKU or grade rule: a rate per level and a fixed amount per unit.
+    @Sendable func saveScopedRule(req: Request) async throws -> Response {
+        guard let staff = try Self.staff(req) else { return req.redirect(to: "/admin/login") }
+        let form = req.formFields
+        return try await OrderPageController.redirectBack(req, "/admin/distribution") {
+            let scope = form.first("scope") ?? ""
+            guard ["category", "product", "sku", "grade"].contains(scope) else {
+                throw DistributionConfig.invalid("scope", "请选择规则范围", "Choose the rule's scope")
+            }
+            guard let target = form.first("scopeId").flatMap({ UUID(uuidString: $0.trimmingCharacters(in: .whitespaces)) }) else {
+                throw DistributionConfig.invalid("scopeId", "请填写对象 ID", "Give the target's id")
+            }
+            var levels: [String: CommissionLevelInput] = [:]
+            for level in 1...3 {
+                let rateText = (form.first("rate\(level)") ?? "").trimmingCharacters(in: .whitespaces)
+                let unitText = (form.first("unit\(level)") ?? "").trimmingCharacters(in: .whitespaces)
+                guard !rateText.isEmpty || !unitText.isEmpty else { continue }
+                var rate: Int?
+                if !rateText.isEmpty {
+                    guard let parsed = BasisPoints.parsePercent(rateText) else {
+                        throw DistributionConfig.invalid("rate\(level)", "第 \(level) 级比例请输入百分比，如 10", "Enter level \(level)'s rate as a percentage such as 10")
+                    }
+                    rate = parsed.value
+                }
+                var unit: Int64?
+                if !unitText.isEmpty {
+                    guard let parsed = try? Money.parse(unitText) else {
+                        throw DistributionConfig.invalid("unit\(level)", "第 \(level) 级每件金额请输入如 2.50", "Enter level \(level)'s amount per unit such as 2.50")
+                    }
+                    unit = parsed.fen
+                }
+                levels[String(level)] = CommissionLevelInput(rateBp: rate, perUnitFen: unit, perOrderFen: nil, tiers: nil)
+            }
+            guard !levels.isEmpty else { throw DistributionConfig.invalid("rate1", "请至少设置一级", "Set at least one level") }
+            let rule = try CommissionRuleInput(scope: scope, scopeId: target, levels: levels).rule()
+            _ = try await DistributionAPIController.saveRule(rule, merchantID: nil, req: req)
+            try await AuditLog.record(on: req.db, actor: staff, action: "distribution.rule", target: "\(scope):\(target.uuidString.lowercased())", ip: req.clientIP, at: req.now)
+            req.flash(.init("佣金规则已保存", "The rule is saved"))
+        }
+    }
+
+    @Sendable func deleteRule(req: Request) async throws -> Response {
+        guard let staff = try Self.staff(req) else { return req.redirect(to: "/admin/login") }
+        let ruleID = try req.uuidParameter("ruleID")
+        return try await OrderPageController.redirectBack(req, "/admin/distribution") {
+            try await DistributionAPIController.deleteRule(ruleID, staff: staff, req: req)
+            req.flash(.init("规则已删除", "The rule is deleted"))
         }
     }
 }

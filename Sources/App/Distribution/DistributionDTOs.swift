@@ -16,6 +16,9 @@ struct DistributorDTO: Content {
     let admittedBy: String
     let reviewNote: String
     let documents: [String]
+    /// The review checklist items ticked at approval.
+    let checklist: [String]
+    let avatar: String?
     let createdAt: Date
     let approvedAt: Date?
 
@@ -33,6 +36,8 @@ struct DistributorDTO: Content {
         admittedBy = d.admittedBy
         reviewNote = d.reviewNote
         documents = d.documentKeys
+        checklist = d.checkedItems
+        avatar = d.avatar
         createdAt = d.createdAt
         approvedAt = d.approvedAt
     }

@@ -32,10 +32,53 @@ final class Distributor: Model, @unchecked Sendable {
     @Field(key: "created_at") var createdAt: Date
     @OptionalField(key: "approved_at") var approvedAt: Date?
     @Field(key: "updated_at") var updatedAt: Date
+    /// The checklist items the reviewer ticked when approving, as a JSON array.
+    @OptionalField(key: "review_checklist") var reviewChecklist: String?
+    /// An uploaded picture (image key) shown on the homepage and, when PNG or JPEG, on posters.
+    @OptionalField(key: "avatar") var avatar: String?
 
     init() {}
 
     var documentKeys: [String] { documents.split(separator: ",").map(String.init) }
+    var checkedItems: [String] { reviewChecklist.flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? [] }
+}
+
+/// A member opened the page of a store that recruits distributors (its QR code): the
+/// store_qr admission mode asks for one.
+final class DistributionStoreScan: Model, @unchecked Sendable {
+    static let schema = "distribution_store_scans"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "member_id") var memberID: UUID
+    @Field(key: "store_id") var storeID: UUID
+    @Field(key: "scanned_at") var scannedAt: Date
+
+    init() {}
+}
+
+/// Store QR codes (a store's staff distributor and recruiting), avatars and the reviewer's checklist.
+struct ExtendDistribution: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema(Distributor.schema).field("review_checklist", .string).update()
+        try await db.schema(Distributor.schema).field("avatar", .string).update()
+        try await db.schema(Store.schema).field("staff_distributor_id", .uuid).update()
+        try await db.schema(Store.schema).field("recruits_distributors", .bool).update()
+        try await db.schema(DistributionStoreScan.schema)
+            .id()
+            .field("member_id", .uuid, .required, .references(Member.schema, .id))
+            .field("store_id", .uuid, .required, .references(Store.schema, .id))
+            .field("scanned_at", .datetime, .required)
+            .unique(on: "member_id", "store_id")
+            .create()
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema(DistributionStoreScan.schema).delete()
+        try await db.schema(Store.schema).deleteField("recruits_distributors").update()
+        try await db.schema(Store.schema).deleteField("staff_distributor_id").update()
+        try await db.schema(Distributor.schema).deleteField("avatar").update()
+        try await db.schema(Distributor.schema).deleteField("review_checklist").update()
+    }
 }
 
 enum DistributorRecordStatus: String, Codable, Sendable, CaseIterable {

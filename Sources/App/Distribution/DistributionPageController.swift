@@ -10,10 +10,12 @@ struct DistributionPageController: RouteCollection {
         routes.get("s", ":code", use: shopLink)
         routes.get("s", ":code", "p", ":productID", use: productLink)
         routes.get("s", ":code", "qr.svg", use: shopQR)
+        routes.get("d", ":code", use: homepage)
         routes.get("s", ":code", "p", ":productID", "qr.svg", use: productQR)
         routes.get("distribution", use: centre)
         routes.get("distribution", "posters", ":productID", use: posterPage)
-        routes.post("distribution", "apply", use: apply)
+        routes.on(.POST, "distribution", "apply", body: .collect(maxSize: ImageAPIController.maxRequest), use: apply)
+        routes.on(.POST, "distribution", "avatar", body: .collect(maxSize: ImageAPIController.maxRequest), use: uploadAvatar)
         routes.post("distribution", "withdraw", use: withdraw)
     }
 
@@ -31,18 +33,28 @@ struct DistributionPageController: RouteCollection {
     }
 
     /// Counts the visit, remembers the link in a cookie for registration and the first order,
-    /// binds a signed-in member at once (trigger "visit"), and shows the product or the shop.
+    /// binds a signed-in member at once (trigger "visit"), and shows the product or the
+    /// distributor's homepage.
     private func follow(_ req: Request, productID: UUID?) async throws -> Response {
-        let target = productID.map { "/products/\($0.uuidString.lowercased())" } ?? "/"
-        guard let distributor = try await DistributionAPIController.distributor(code: req.parameters.get("code") ?? "", on: req.db),
+        let code = req.parameters.get("code") ?? ""
+        let target = productID.map { "/products/\($0.uuidString.lowercased())" } ?? "/d/\(code)"
+        guard let distributor = try await DistributionAPIController.distributor(code: code, on: req.db),
               distributor.status == DistributorRecordStatus.active.rawValue else {
             // An unknown or inactive link still shows the mall; it just binds no one.
-            return req.redirect(to: target)
+            return req.redirect(to: productID == nil ? "/" : target)
         }
         if let productID, try await Product.find(productID, on: req.db) == nil { return req.redirect(to: "/") }
-        let distributorID = try distributor.requireID()
         let source = (try? req.query.get(String.self, at: "src")) ?? "link"
-        var visitor = req.cookies[Self.visitorCookie]?.string ?? ""
+        let response = req.redirect(to: target)
+        try await Self.arrive(req, distributor: distributor, productID: productID, source: source, response: response)
+        return response
+    }
+
+    /// One arrival through a distributor's link, QR code or store: the visit, the binding of a
+    /// signed-in member, and the cookies that bind a visitor who registers or signs in later.
+    static func arrive(_ req: Request, distributor: Distributor, productID: UUID?, source: String, response: Response) async throws {
+        let distributorID = try distributor.requireID()
+        var visitor = req.cookies[visitorCookie]?.string ?? ""
         let newVisitor = visitor.count != 36 || UUID(uuidString: visitor) == nil
         if newVisitor { visitor = UUID().uuidString.lowercased() }
         var signedIn: UUID?
@@ -57,15 +69,96 @@ struct DistributionPageController: RouteCollection {
                 try await BindingService(db: db, now: now).arrive(memberID: memberID, distributorID: distributorID, trigger: .visit)
             }
         }
-        let response = req.redirect(to: target)
         let secure = req.application.config.publicBaseURL.hasPrefix("https://")
-        response.cookies[Self.shareCookie] = HTTPCookies.Value(string: distributor.code, maxAge: 30 * 86_400, path: "/", isSecure: secure,
-                                                                isHTTPOnly: true, sameSite: .lax)
+        response.cookies[shareCookie] = HTTPCookies.Value(string: distributor.code, maxAge: 30 * 86_400, path: "/", isSecure: secure,
+                                                           isHTTPOnly: true, sameSite: .lax)
         if newVisitor {
-            response.cookies[Self.visitorCookie] = HTTPCookies.Value(string: visitor, maxAge: 365 * 86_400, path: "/", isSecure: secure,
-                                                                      isHTTPOnly: true, sameSite: .lax)
+            response.cookies[visitorCookie] = HTTPCookies.Value(string: visitor, maxAge: 365 * 86_400, path: "/", isSecure: secure,
+                                                                 isHTTPOnly: true, sameSite: .lax)
         }
-        return response
+    }
+
+    static let storeCookie = "fm_store"
+
+    /// A store's QR code opens the store's page: the buyer arrives through the store's staff
+    /// distributor, and a recruiting store counts as scanned for the store_qr admission mode.
+    static func storeVisit(_ req: Request, store: Store, response: Response) async {
+        do {
+            if let staffID = store.staffDistributorID, let staff = try await Distributor.find(staffID, on: req.db),
+               staff.status == DistributorRecordStatus.active.rawValue {
+                try await arrive(req, distributor: staff, productID: nil, source: "store", response: response)
+            }
+            guard store.recruitsDistributors == true, let storeID = store.id else { return }
+            if case .member(let member) = req.principal, let memberID = member.id {
+                try await recordScan(req, memberID: memberID, storeID: storeID)
+            } else {
+                let secure = req.application.config.publicBaseURL.hasPrefix("https://")
+                response.cookies[storeCookie] = HTTPCookies.Value(string: storeID.uuidString.lowercased(), maxAge: 30 * 86_400, path: "/",
+                                                                   isSecure: secure, isHTTPOnly: true, sameSite: .lax)
+            }
+        } catch {
+            // The store page shows even when the binding cannot be written now.
+            req.logger.warning("store visit not recorded: \(error)")
+        }
+    }
+
+    static func recordScan(_ req: Request, memberID: UUID, storeID: UUID) async throws {
+        let now = req.now
+        try await req.writeTransaction { db in
+            try await sqlDatabase(db).raw("""
+                INSERT INTO distribution_store_scans (id, member_id, store_id, scanned_at) VALUES (\(bind: UUID()), \(bind: memberID), \(bind: storeID), \(bind: now))
+                ON CONFLICT (member_id, store_id) DO NOTHING
+                """).run()
+        }
+    }
+
+    // MARK: - The distributor's homepage
+
+    struct HomepagePage: Encodable, Sendable {
+        struct Item: Encodable, Sendable {
+            let link: String
+            let title: String
+            let price: String
+            let image: String
+            let soldOut: Bool
+        }
+        let code: String
+        let name: String
+        let initial: String
+        let avatar: String
+        let honourTitle: String
+        let products: [Item]
+        let isEmpty: Bool
+        let isMine: Bool
+        let shopLink: String
+    }
+
+    /// 「<name> 的推荐」: the mall's best sellers, each opened through the distributor's link so
+    /// a visitor who arrives here directly still binds.
+    @Sendable func homepage(req: Request) async throws -> Response {
+        let code = String((req.parameters.get("code") ?? "").prefix(16))
+        guard let distributor = try await DistributionAPIController.distributor(code: code, on: req.db),
+              distributor.status == DistributorRecordStatus.active.rawValue else { return req.redirect(to: "/") }
+        var params = ProductListQuery()
+        params.limit = 24
+        params.sort = ProductSort.sales.rawValue
+        let storage = req.application.imageStorage
+        let page = try await ProductQueries.list(params, on: req.db, locale: req.locale, storage: storage)
+        var honour = ""
+        if let gradeID = distributor.gradeID, let record = try await DistributorGradeRecord.find(gradeID, on: req.db),
+           let grade = try? JSONDecoder().decode(DistributorGrade.self, from: Data(record.definitionJSON.utf8)) {
+            honour = grade.honourTitle
+        }
+        var isMine = false
+        if case .member(let member) = req.principal { isMine = member.id == distributor.id }
+        let items = page.items.map {
+            HomepagePage.Item(link: "/s/\(distributor.code)/p/\($0.id.uuidString.lowercased())", title: $0.title, price: $0.price.display,
+                              image: $0.mainImage?.url ?? "", soldOut: !$0.inStock)
+        }
+        return try await req.page("member/distributor-home", HomepagePage(
+            code: distributor.code, name: distributor.displayName, initial: String(distributor.displayName.prefix(1)),
+            avatar: distributor.avatar.map { storage.url(for: $0) } ?? "", honourTitle: honour, products: items, isEmpty: items.isEmpty,
+            isMine: isMine, shopLink: Self.link(req, code: distributor.code, productID: nil)))
     }
 
     @Sendable func shopQR(req: Request) async throws -> Response {
@@ -95,6 +188,15 @@ struct DistributionPageController: RouteCollection {
     /// After a page sign-in or registration: the link the visitor came through binds now, as a
     /// registration for a new account and as a visit for a returning member.
     static func afterSignIn(_ req: Request, memberID: UUID, registered: Bool) async {
+        if let raw = req.cookies[storeCookie]?.string, let store = UUID(uuidString: raw) {
+            do {
+                if let recruiting = try await Store.find(store, on: req.db), recruiting.recruitsDistributors == true {
+                    try await recordScan(req, memberID: memberID, storeID: store)
+                }
+            } catch {
+                req.logger.warning("store scan after sign-in not recorded: \(error)")
+            }
+        }
         guard let code = req.cookies[shareCookie]?.string else { return }
         let now = req.now
         do {
@@ -188,6 +290,7 @@ struct DistributionPageController: RouteCollection {
         let statusName: String
         let reviewNote: String
         let code: String
+        let avatar: String
         let shopLink: String
         let shopQR: String
         let boundTo: String
@@ -287,6 +390,7 @@ struct DistributionPageController: RouteCollection {
         return CentrePage(
             isDistributor: distributor != nil, status: distributor?.status ?? "", statusName: mine.distributor?.statusName ?? "",
             reviewNote: distributor?.reviewNote ?? "", code: distributor?.code ?? "",
+            avatar: distributor?.avatar.map { req.application.imageStorage.url(for: $0) } ?? "",
             shopLink: distributor.map { link(req, code: $0.code, productID: nil) } ?? "", shopQR: mine.links?.shopQrCode ?? "",
             boundTo: mine.boundTo ?? "", agreementVersion: config.admission.agreementVersion, agreementText: config.admission.agreementText,
             admissionMode: config.admission.mode, formFields: config.admission.formFields,
@@ -310,6 +414,7 @@ struct DistributionPageController: RouteCollection {
             let answers: [String]?
             let agreementVersion: String?
             let agree: String?
+            let document: File?
         }
         let form = try req.content.decode(Form.self)
         let config = try await DistributionConfig.load(on: req.db)
@@ -317,17 +422,48 @@ struct DistributionPageController: RouteCollection {
         for (index, field) in config.admission.formFields.enumerated() where index < (form.answers ?? []).count {
             answers[field] = form.answers?[index]
         }
-        let input = DistributorApplication(kind: form.kind ?? "individual", realName: form.realName ?? "", idNumber: form.idNumber ?? "",
-                                           enterpriseName: form.enterpriseName, licenceNumber: form.licenceNumber, answers: answers, documents: [],
-                                           agreementVersion: form.agreementVersion ?? "", agree: form.agree == "on")
         let (now, cipher) = (req.now, req.application.personalData)
         do {
+            var documents: [String] = []
+            if let document = form.document, document.data.readableBytes > 0 {
+                try await req.takeAnonymousHit(RateLimits.memberImagesPerMember, key: memberID.uuidString)
+                let image = try await ImageService.store(Array(document.data.readableBytesView), purpose: .member, merchantID: nil, memberID: memberID,
+                                                         storage: req.application.imageStorage, on: req.db, at: now)
+                documents.append(image.storageKey)
+            }
+            let input = DistributorApplication(kind: form.kind ?? "individual", realName: form.realName ?? "", idNumber: form.idNumber ?? "",
+                                               enterpriseName: form.enterpriseName, licenceNumber: form.licenceNumber, answers: answers, documents: documents,
+                                               agreementVersion: form.agreementVersion ?? "", agree: form.agree == "on")
             let distributor = try await req.writeTransaction { db in
                 try await DistributorService(db: db, now: now).apply(member: member, input: input, cipher: cipher)
             }
             req.flash(distributor.status == DistributorRecordStatus.active.rawValue
                       ? .init("您已成为分销员，快去分享吧", "You are now a distributor — start sharing")
                       : .init("申请已提交，请等待审核", "Your application has been sent for review"))
+            return req.redirect(to: "/distribution")
+        } catch {
+            return try await req.pageAfterFailure(error, "member/distribution", try await Self.centrePage(req, memberID: memberID))
+        }
+    }
+
+    /// The avatar on the homepage and posters: a member's own upload.
+    @Sendable func uploadAvatar(req: Request) async throws -> Response {
+        guard case .member(let member) = req.principal, let memberID = member.id else { return req.redirect(to: "/login") }
+        struct Form: Decodable { let avatar: File? }
+        let form = (try? req.content.decode(Form.self)) ?? Form(avatar: nil)
+        let now = req.now
+        do {
+            guard let file = form.avatar, file.data.readableBytes > 0 else {
+                throw APIError.validation([.init("avatar", .init("请选择一张 PNG 或 JPEG 图片", "Choose a PNG or JPEG picture"))])
+            }
+            guard let distributor = try await Distributor.find(memberID, on: req.db), distributor.status == DistributorRecordStatus.active.rawValue else {
+                throw APIError(.forbidden, "distributor.not_active", .init("成为分销员后才能设置头像", "Become a distributor to set an avatar"))
+            }
+            try await req.takeAnonymousHit(RateLimits.memberImagesPerMember, key: memberID.uuidString)
+            let image = try await ImageService.store(Array(file.data.readableBytesView), purpose: .member, merchantID: nil, memberID: memberID,
+                                                     storage: req.application.imageStorage, on: req.db, at: now)
+            try await DistributorService.setAvatar(image, distributorID: memberID, on: req.application, now: now)
+            req.flash(.init("头像已更新", "Avatar updated"))
             return req.redirect(to: "/distribution")
         } catch {
             return try await req.pageAfterFailure(error, "member/distribution", try await Self.centrePage(req, memberID: memberID))

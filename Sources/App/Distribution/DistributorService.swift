@@ -68,6 +68,7 @@ struct DistributorService {
         }
         try Self.validate(input, config: config)
         let memberID = try member.requireID()
+        try await Self.requireOwnImages(input.documents ?? [], memberID: memberID, field: "documents", on: db)
         try await lockRow(Member.schema, memberID, on: db)
         let existing = try await Distributor.find(memberID, on: db)
         if let existing, existing.status != DistributorRecordStatus.rejected.rawValue {
@@ -103,6 +104,26 @@ struct DistributorService {
         distributor.updatedAt = now
         try await distributor.save(on: db)
         return distributor
+    }
+
+    /// Pictures a member names must be ones that member uploaded, never another's.
+    static func requireOwnImages(_ keys: [String], memberID: UUID, field: String, on db: any Database) async throws {
+        guard !keys.isEmpty else { return }
+        let own = try await UploadedImage.query(on: db).filter(\.$storageKey ~~ keys).filter(\.$memberID == memberID).count()
+        guard own == Set(keys).count else {
+            throw APIError.validation([.init(field, .init("请使用自己上传的图片", "Use pictures you uploaded yourself"))])
+        }
+    }
+
+    /// The distributor's avatar, from one of its own uploads.
+    static func setAvatar(_ image: UploadedImage, distributorID: UUID, on app: Application, now: Date) async throws {
+        try await app.writeGate.transaction(on: app.db) { db in
+            guard let distributor = try await Distributor.find(distributorID, on: db) else { throw APIError.notFound }
+            try await requireOwnImages([image.storageKey], memberID: distributorID, field: "avatar", on: db)
+            distributor.avatar = image.storageKey
+            distributor.updatedAt = now
+            try await distributor.save(on: db)
+        }
     }
 
     /// The operator makes a member a distributor (hand-picked, or a store's staff).
@@ -141,7 +162,8 @@ struct DistributorService {
     }
 
     /// Review and status changes by the operator, each audited with its reason.
-    func decide(_ decision: Decision, distributorID: UUID, note: String, staff: StaffUser, ip: String) async throws -> Distributor {
+    /// Approving an application takes every item of the review checklist (审核清单), ticked.
+    func decide(_ decision: Decision, distributorID: UUID, note: String, checked: [String] = [], staff: StaffUser, ip: String) async throws -> Distributor {
         guard let distributor = try await Distributor.find(distributorID, on: db) else { throw APIError.notFound }
         let current = DistributorRecordStatus(rawValue: distributor.status) ?? .removed
         let next: DistributorRecordStatus? = switch (decision, current) {
@@ -155,6 +177,15 @@ struct DistributorService {
         guard let next else {
             throw APIError(.conflict, "distributor.illegal_transition",
                            .init("分销员当前状态（\(current.name(.zhHans))）不能执行此操作", "This cannot be done to a distributor that is \(current.name(.en))"))
+        }
+        if decision == .approve {
+            let checklist = try await DistributionConfig.load(on: db).admission.reviewChecklist
+            let missing = checklist.filter { !checked.contains($0) }
+            guard missing.isEmpty else {
+                let list = missing.joined(separator: "、")
+                throw APIError.validation([.init("checklist", .init("请逐项核对后再通过：\(list)", "Check every item before approving: \(list)"))])
+            }
+            distributor.reviewChecklist = String(decoding: try JSONEncoder().encode(checklist), as: UTF8.self)
         }
         distributor.status = next.rawValue
         distributor.reviewNote = String(note.prefix(200))
@@ -227,8 +258,10 @@ struct DistributorService {
                 """).all()
             for row in rows { products.insert(try row.decode(column: "product_id", as: UUID.self)) }
         }
+        let scanned = config.admission.mode == "store_qr"
+            ? try await DistributionStoreScan.query(on: db).filter(\.$memberID == memberID).first() != nil : false
         return DistributorAdmissionFigures(paidAmount: Money(fen: try paid?.decode(column: "paid", as: Int64.self) ?? 0),
                                            receivedOrderCount: Int(try paid?.decode(column: "received", as: Int64.self) ?? 0),
-                                           purchasedProductIDs: products)
+                                           purchasedProductIDs: products, scannedRecruitingStore: scanned)
     }
 }

@@ -191,9 +191,11 @@ struct StorePageController: RouteCollection {
         let store = try await StoreAPIController.publicStore(req)
         let merchant = try await Merchant.find(store.$merchant.id, on: req.db)
         let t = PageStrings.dictionary(req.locale)
-        return try await req.page("stores/store", Page(
+        let response = try await req.page("stores/store", Page(
             id: try store.requireID().uuidString.lowercased(), name: store.name, kindLabel: t["store_kind_\(store.kind)"] ?? store.kind,
             address: store.address, hours: store.hours, phone: store.phone,
             merchantID: store.$merchant.id.uuidString, merchantName: merchant?.name ?? ""))
+        await DistributionPageController.storeVisit(req, store: store, response: response)
+        return response
     }
 }

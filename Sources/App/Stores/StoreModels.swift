@@ -21,6 +21,10 @@ final class Store: Model, @unchecked Sendable {
     @Field(key: "phone") var phone: String
     @Field(key: "active") var active: Bool
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    /// The staff member (a distributor) a buyer who scans the store's QR code binds to.
+    @OptionalField(key: "staff_distributor_id") var staffDistributorID: UUID?
+    /// Scanning the store's QR code admits a member under the store_qr admission mode.
+    @OptionalField(key: "recruits_distributors") var recruitsDistributors: Bool?
 
     init() {}
 }
@@ -108,6 +112,8 @@ struct StoreDTO: Content {
     let hours: String
     let phone: String
     let active: Bool
+    /// Scanning this store's QR code can make a member a distributor.
+    let recruitsDistributors: Bool
     /// Metres from the point asked about, when there was one.
     let distanceMetres: Int?
 
@@ -122,6 +128,7 @@ struct StoreDTO: Content {
         hours = store.hours
         phone = store.phone
         active = store.active
+        recruitsDistributors = store.recruitsDistributors ?? false
         // A non-finite distance (a bad stored coordinate) is left out rather than converted.
         distanceMetres = distance.flatMap(Geo.roundedMetres)
     }

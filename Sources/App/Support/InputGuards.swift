@@ -52,6 +52,8 @@ struct BodyRule: Sendable, Equatable {
         (.POST, ["api", "v1", "me", "images"], .picture),
         (.POST, ["merchant", "apply"], .application),
         (.POST, ["orders", "*", "review"], .application),
+        (.POST, ["distribution", "apply"], .application),
+        (.POST, ["distribution", "avatar"], .picture),
         (.POST, ["merchant", "products", "new"], .productEditor),
         (.POST, ["merchant", "products", "*", "edit"], .productEditor),
         (.POST, ["merchant", "products", "*", "images"], .picture),
