@@ -187,15 +187,16 @@ struct WeChatPayGateway: PaymentGateway {
     }
 
     /// Sends one signed request. A 2xx answer comes back only when its signature checks out.
-    func call(_ method: HTTPMethod, _ pathWithQuery: String, body: Data?) async throws -> Answer {
+    func call(_ method: HTTPMethod, _ pathWithQuery: String, body: Data?, headers extra: [(String, String)] = []) async throws -> Answer {
         // The signed path is the one the server sees, including any prefix the base URL has.
         let signedPath = (URLComponents(string: settings.apiBaseURL)?.percentEncodedPath ?? "") + pathWithQuery
-        return try await send(method, url: settings.apiBaseURL + pathWithQuery, signedPath: signedPath, body: body, verifyAnswer: true)
+        return try await send(method, url: settings.apiBaseURL + pathWithQuery, signedPath: signedPath, body: body, verifyAnswer: true, headers: extra)
     }
 
     /// One signed request to `url`. `verifyAnswer` is false only for a bill file, which WeChat
     /// sends unsigned and which is checked against the hash its signed answer gave instead.
-    func send(_ method: HTTPMethod, url: String, signedPath: String, body: Data?, verifyAnswer: Bool) async throws -> Answer {
+    func send(_ method: HTTPMethod, url: String, signedPath: String, body: Data?, verifyAnswer: Bool,
+              headers extra: [(String, String)] = []) async throws -> Answer {
         let pathWithQuery = signedPath
         var generator = SystemRandomNumberGenerator()
         let authorization: String
@@ -208,6 +209,7 @@ struct WeChatPayGateway: PaymentGateway {
         }
         var headers: HTTPHeaders = ["Authorization": authorization, "Accept": "application/json", "User-Agent": "fission-mall"]
         if body != nil { headers.add(name: .contentType, value: "application/json") }
+        for (name, value) in extra { headers.replaceOrAdd(name: name, value: value) }
         let response: ClientResponse
         do {
             response = try await client.send(method, headers: headers, to: URI(string: url)) { request in
@@ -231,7 +233,7 @@ struct WeChatPayGateway: PaymentGateway {
         return Answer(status: response.status, body: bytes)
     }
 
-    private func providerError(_ answer: Answer, _ context: String) -> PaymentProviderError {
+    func providerError(_ answer: Answer, _ context: String) -> PaymentProviderError {
         let error: PaymentProviderError
         if answer.status.code >= 500 || answer.status == .tooManyRequests {
             error = .unavailable("HTTP \(answer.status.code)")
