@@ -277,6 +277,8 @@ struct WeChatPayGateway: PaymentGateway {
 enum WeChatPayEvent: Equatable {
     case paid(paymentNo: String, tradeNo: String, amount: Money)
     case refund(refundNo: String, outcome: ProviderRefundState)
+    /// A merchant transfer (a withdrawal) reached its end: SUCCESS, FAIL or CANCELLED.
+    case transfer(outBillNo: String, status: PayoutStatus)
     /// A verified event we have nothing to do for; acknowledged so that WeChat stops sending it.
     case ignored(String)
 }
@@ -329,6 +331,18 @@ extension WeChatPayGateway {
             default: .failed(reason: notice.refundStatus)
             }
             return .refund(refundNo: notice.outRefundNo, outcome: outcome)
+        case "MCHTRANSFER.BILL.FINISHED":
+            let bill: WeChatTransferBill
+            do { bill = try notification.decryptResource(as: WeChatTransferBill.self, key: settings.apiV3Key) } catch {
+                throw Self.refusal(.badRequest, error.code, "解密失败 / the resource could not be decrypted")
+            }
+            guard bill.merchant == settings.merchantID else {
+                throw Self.refusal(.badRequest, "wrong_merchant", "商户号不符 / mchid is not ours")
+            }
+            guard (try? WeChatTransferGateway.checkBillNo(bill.outBillNo)) != nil else {
+                throw Self.refusal(.badRequest, "bad_out_bill_no", "商户单号格式错误 / out_bill_no is malformed")
+            }
+            return .transfer(outBillNo: bill.outBillNo, status: bill.status)
         default:
             return .ignored(notification.eventType)
         }
