@@ -34,6 +34,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     await app.jwt.keys.add(hmac: HMACKey(from: config.jwtSecret), digestAlgorithm: .sha256)
 
     app.paymentGateways = PaymentProviders.gateways(app: app, config: config)
+    app.payoutGateways = PayoutProviders.gateways(app: app, config: config)
     // The electronic waybill provider and the carriers' webhook secrets (FISSION_WAYBILL_PROVIDER, FISSION_LOGISTICS_SECRET_<CODE>).
     try app.configureLogistics()
     app.imageStorage = LocalImageStorage(directory: config.uploadsDirectory, threadPool: app.threadPool)

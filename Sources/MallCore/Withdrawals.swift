@@ -158,7 +158,10 @@ public enum WithdrawalRules {
 
 /// A withdrawal's state. The amount is frozen from the request until it is paid or returned.
 public enum WithdrawalState: String, Codable, Sendable, CaseIterable {
-    case requested, approved, paid
+    case requested, approved
+    /// Handed to WeChat Pay or Alipay: only the provider's answer (its callback or a query) ends it.
+    case transferring
+    case paid
     /// The payout failed; the amount went back to the available balance.
     case failed
     /// Refused in review; the amount went back, with a reason.
@@ -168,21 +171,27 @@ public enum WithdrawalState: String, Codable, Sendable, CaseIterable {
         switch self {
         case .requested: DistributionText.pick(locale, "待审核", "requested")
         case .approved: DistributionText.pick(locale, "待打款", "approved")
+        case .transferring: DistributionText.pick(locale, "打款中", "transferring")
         case .paid: DistributionText.pick(locale, "已到账", "paid")
         case .failed: DistributionText.pick(locale, "打款失败", "failed")
         case .rejected: DistributionText.pick(locale, "已驳回", "rejected")
         }
     }
 
-    public var holdsFrozenAmount: Bool { self == .requested || self == .approved }
+    public var holdsFrozenAmount: Bool { self == .requested || self == .approved || self == .transferring }
     public var isFinal: Bool { !holdsFrozenAmount }
 }
 
 public enum WithdrawalEvent: Hashable, Sendable {
     case approve
     case reject(reason: String)
+    /// The operator paid by hand (offline channels, or a provider that is not configured).
     case pay
     case fail(reason: String)
+    /// The transfer is handed to the provider; from here on only the provider's outcome moves it.
+    case startTransfer
+    case transferSucceeded
+    case transferFailed(reason: String)
 }
 
 /// The outcome of a move: the new state and whether the frozen amount goes back to the balance.
@@ -201,9 +210,13 @@ public enum WithdrawalLifecycle {
             return WithdrawalTransition(state: .rejected, returnsAmount: true)
         case (.pay, .approved):
             return WithdrawalTransition(state: .paid, returnsAmount: false)
-        case (.fail(let reason), .approved):
+        case (.fail(let reason), .approved), (.transferFailed(let reason), .transferring):
             guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw .reasonRequired }
             return WithdrawalTransition(state: .failed, returnsAmount: true)
+        case (.startTransfer, .approved):
+            return WithdrawalTransition(state: .transferring, returnsAmount: false)
+        case (.transferSucceeded, .transferring):
+            return WithdrawalTransition(state: .paid, returnsAmount: false)
         default:
             throw .illegalTransition(from: state)
         }

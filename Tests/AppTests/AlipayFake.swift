@@ -29,6 +29,27 @@ final class AlipayFake: Sendable {
         var at = Date(timeIntervalSince1970: 0)
     }
 
+    /// A single transfer to an Alipay account, as the request asked for it.
+    struct Transfer: Sendable {
+        var outBizNo: String
+        var orderID: String
+        var transAmount: String
+        var productCode: String
+        var bizScene: String
+        var orderTitle: String
+        var identity: String
+        var identityType: String
+        var name: String
+        /// SUCCESS, DEALING or FAIL.
+        var status: String
+    }
+
+    /// How the next new transfers are answered: their status, or a business refusal (sub_code).
+    struct TransferScript: Sendable {
+        var status = "SUCCESS"
+        var refuseWith: String?
+    }
+
     /// What the next bills say besides what the fake saw (as `WeChatPayFake.BillTweaks`);
     /// `failing` answers the download-link request with Alipay's "no bill" error.
     typealias BillTweaks = WeChatPayFake.BillTweaks
@@ -46,6 +67,10 @@ final class AlipayFake: Sendable {
     let appKey = PaymentTestKeys.verifier(PaymentTestKeys.app)
     let clock: ManualClock
     let billTweaks = NIOLockedValueBox(BillTweaks())
+    let transfers = NIOLockedValueBox<[String: Transfer]>([:])
+    let transferScript = NIOLockedValueBox(TransferScript())
+    /// Every transfer request received (repeats included), by out_biz_no.
+    let transferRequests = NIOLockedValueBox<[String]>([])
 
     var gateway: String { "http://127.0.0.1:\(port)/gateway.do" }
 
@@ -135,6 +160,19 @@ final class AlipayFake: Sendable {
             return try signed(method, result)
         case "alipay.trade.refund":
             return try signed(method, refund(content))
+        case "alipay.fund.trans.uni.transfer":
+            return try signed(method, transfer(parameters["biz_content"] ?? ""))
+        case "alipay.fund.trans.common.query":
+            guard content["product_code"] == "TRANS_ACCOUNT_NO_PWD", content["biz_scene"] == "DIRECT_TRANSFER" else {
+                return try signed(method, ["code": "40004", "msg": "Business Failed", "sub_code": "INVALID_PARAMETER", "sub_msg": "参数有误"])
+            }
+            guard let transfer = transfers.withLockedValue({ $0[content["out_biz_no"] ?? ""] }) else {
+                return try signed(method, ["code": "40004", "msg": "Business Failed", "sub_code": "ORDER_NOT_EXIST", "sub_msg": "转账订单不存在"])
+            }
+            var answer = ["code": "10000", "msg": "Success", "order_id": transfer.orderID, "out_biz_no": transfer.outBizNo,
+                          "pay_fund_order_id": transfer.orderID + "1", "status": transfer.status, "trans_amount": transfer.transAmount]
+            if transfer.status == "FAIL" { answer["fail_reason"] = "收款账户不存在"; answer["error_code"] = "PAYEE_NOT_EXIST" }
+            return try signed(method, answer)
         case "alipay.data.dataservice.bill.downloadurl.query":
             guard content["bill_type"] == "trade", let day = BillDay(content["bill_date"] ?? "") else {
                 return try signed(method, ["code": "40004", "msg": "Business Failed", "sub_code": "isv.invalid-bill-date", "sub_msg": "账单日期不正确"])
@@ -154,6 +192,40 @@ final class AlipayFake: Sendable {
             return try signed(method, ["code": "40004", "msg": "Business Failed", "sub_code": "isv.invalid-method", "sub_msg": method])
         }
     }
+
+    /// `biz_content` with its nested `payee_info`: a transfer, the same one again for a repeated out_biz_no.
+    private func transfer(_ text: String) -> [String: String] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+              let outBizNo = object["out_biz_no"] as? String, let amount = object["trans_amount"] as? String,
+              let fen = try? AlipayAmount.fen(fromYuan: amount), fen >= 10,
+              let payee = object["payee_info"] as? [String: Any], let identity = payee["identity"] as? String,
+              let identityType = payee["identity_type"] as? String, let title = object["order_title"] as? String, !title.isEmpty else {
+            return ["code": "40004", "msg": "Business Failed", "sub_code": "INVALID_PARAMETER", "sub_msg": "参数有误"]
+        }
+        transferRequests.withLockedValue { $0.append(outBizNo) }
+        let script = transferScript.withLockedValue { $0 }
+        let result = transfers.withLockedValue { transfers -> Transfer? in
+            if let existing = transfers[outBizNo] { return existing.transAmount == amount && existing.identity == identity ? existing : nil }
+            if script.refuseWith != nil { return nil }
+            let created = Transfer(outBizNo: outBizNo, orderID: "20261118110070000006" + String(transfers.count + 100_000),
+                                   transAmount: amount, productCode: object["product_code"] as? String ?? "",
+                                   bizScene: object["biz_scene"] as? String ?? "", orderTitle: title, identity: identity,
+                                   identityType: identityType, name: payee["name"] as? String ?? "", status: script.status)
+            transfers[outBizNo] = created
+            return created
+        }
+        guard let transfer = result else {
+            return ["code": "40004", "msg": "Business Failed", "sub_code": script.refuseWith ?? "DUPLICATE_OUT_BIZ_NO", "sub_msg": "转账失败"]
+        }
+        return ["code": "10000", "msg": "Success", "out_biz_no": outBizNo, "order_id": transfer.orderID,
+                "pay_fund_order_id": transfer.orderID + "1", "status": transfer.status, "trans_date": "2026-11-18 10:41:39"]
+    }
+
+    func moveTransfer(_ outBizNo: String, to status: String) {
+        transfers.withLockedValue { $0[outBizNo]?.status = status }
+    }
+
+    func transfer(_ outBizNo: String) -> Transfer? { transfers.withLockedValue { $0[outBizNo] } }
 
     private func refund(_ content: [String: String]) -> [String: String] {
         let outTradeNo = content["out_trade_no"] ?? ""
@@ -266,7 +338,7 @@ final class AlipayFake: Sendable {
 }
 
 enum AlipayTestFiles {
-    static func environment(gateway: String, notify: String, sellerID: String? = AlipayFake.sellerID) -> [String: String] {
+    static func environment(gateway: String, notify: String, sellerID: String? = AlipayFake.sellerID, transferTitle: String? = nil) -> [String: String] {
         var env = [
             "FISSION_ALIPAY_APP_ID": AlipayFake.appID,
             "FISSION_ALIPAY_APP_PRIVATE_KEY_FILE": WeChatPayTestFiles.directory + "/alipay_app_private_key.pem",
@@ -275,6 +347,7 @@ enum AlipayTestFiles {
             "FISSION_ALIPAY_RETURN_URL": "https://mall.example.com/me/orders",
         ]
         if let sellerID { env["FISSION_ALIPAY_SELLER_ID"] = sellerID }
+        if let transferTitle { env["FISSION_ALIPAY_TRANSFER_TITLE"] = transferTitle }
         return env
     }
 }

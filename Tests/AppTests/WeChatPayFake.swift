@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import _CryptoExtras
 import MallCore
 import NIOConcurrencyHelpers
 import Vapor
@@ -35,6 +36,36 @@ final class WeChatPayFake: Sendable {
         var createdAt = Date(timeIntervalSince1970: 0)
     }
 
+    /// A merchant transfer bill as WeChat keeps it, with what the request said.
+    struct TransferBill: Sendable {
+        var outBillNo: String
+        var transferBillNo: String
+        var appid: String
+        var sceneID: String
+        var openid: String
+        /// The payee's name as decrypted with the platform key named in `Wechatpay-Serial`.
+        var userName: String?
+        var amount: Int64
+        var remark: String
+        var perception: String?
+        var reportInfos: [[String: String]]
+        var notifyURL: String
+        var state: String
+        var failReason: String?
+        var packageInfo: String?
+    }
+
+    /// How the fake answers the next new transfers: the state it gives them, or a refusal / an outage.
+    struct TransferScript: Sendable {
+        var state = "ACCEPTED"
+        /// Answer a 4xx with this code (and create nothing).
+        var refuseWith: String?
+        /// Answer 500 (and create nothing), as when WeChat is down.
+        var unavailable = false
+        /// Create the bill but answer 500, as when the answer is lost on the way.
+        var loseAnswer = false
+    }
+
     /// What the next bills say besides what the fake saw: lines added, amounts changed (by
     /// "payment:<no>" or "refund:<no>"), lines left out, or no bill at all (HTTP 500).
     struct BillTweaks: Sendable {
@@ -62,6 +93,10 @@ final class WeChatPayFake: Sendable {
     /// Requests refused for their signature, by reason.
     let refused = NIOLockedValueBox<[String]>([])
     let billTweaks = NIOLockedValueBox(BillTweaks())
+    let transfers = NIOLockedValueBox<[String: TransferBill]>([:])
+    let transferScript = NIOLockedValueBox(TransferScript())
+    /// Every transfer request received, in order, by out_bill_no (repeats included).
+    let transferRequests = NIOLockedValueBox<[String]>([])
 
     var base: String { "http://127.0.0.1:\(port)" }
     let key: WeChatPayAPIv3Key
@@ -101,6 +136,114 @@ final class WeChatPayFake: Sendable {
         app.post("v3", "refund", "domestic", "refunds") { [self] req in try refund(req) }
         app.get("v3", "bill", "tradebill") { [self] req in try tradeBill(req) }
         app.get("v3", "billdownload", "file") { [self] req in try billFile(req) }
+        app.post("v3", "fund-app", "mch-transfer", "transfer-bills") { [self] req in try createTransfer(req) }
+        app.get("v3", "fund-app", "mch-transfer", "transfer-bills", "out-bill-no", ":no") { [self] req in try queryTransfer(req) }
+    }
+
+    // MARK: merchant transfers
+
+    struct TransferBody: Decodable {
+        let appid: String
+        let out_bill_no: String
+        let transfer_scene_id: String
+        let openid: String
+        let user_name: String?
+        let transfer_amount: Int64
+        let transfer_remark: String
+        let notify_url: String?
+        let user_recv_perception: String?
+        let transfer_scene_report_infos: [[String: String]]?
+    }
+
+    /// Opens an encrypted field with the private key behind the serial the request named.
+    private func decryptField(_ ciphertext: String, serial: String?) -> String? {
+        let key: _RSA.Signing.PrivateKey
+        switch serial {
+        case PaymentTestKeys.platformSerial?: key = PaymentTestKeys.platformCertificateKey
+        case PaymentTestKeys.publicKeyID?: key = PaymentTestKeys.platformPublicKey
+        default: return nil
+        }
+        guard let data = Data(base64Encoded: ciphertext),
+              let decrypting = try? _RSA.Encryption.PrivateKey(derRepresentation: key.derRepresentation),
+              let plain = try? decrypting.decrypt(data, padding: .PKCS1_OAEP) else { return nil }
+        return String(data: plain, encoding: .utf8)
+    }
+
+    private func createTransfer(_ req: Request) throws -> Response {
+        if let refusal = authenticate(req) { return refusal }
+        guard let data = req.body.data, let body = try? JSONDecoder().decode(TransferBody.self, from: Data(data.readableBytesView)) else {
+            return try answer(.badRequest, ["code": "PARAM_ERROR", "message": "body"])
+        }
+        transferRequests.withLockedValue { $0.append(body.out_bill_no) }
+        guard body.appid == Self.appid, body.transfer_amount > 0, !body.openid.isEmpty, !body.transfer_scene_id.isEmpty,
+              !(body.transfer_scene_report_infos ?? []).isEmpty else {
+            return try answer(.badRequest, ["code": "PARAM_ERROR", "message": "需传入转账场景报备信息,请检查"])
+        }
+        var userName: String?
+        if let sealed = body.user_name {
+            guard let name = decryptField(sealed, serial: req.headers.first(name: "Wechatpay-Serial")) else {
+                return try answer(.badRequest, ["code": "PARAM_ERROR", "message": "user_name 解密失败"])
+            }
+            userName = name
+        }
+        let script = transferScript.withLockedValue { $0 }
+        if script.unavailable { return try answer(.internalServerError, ["code": "SYSTEM_ERROR", "message": "系统繁忙"]) }
+        let existing = transfers.withLockedValue { $0[body.out_bill_no] }
+        if existing == nil, let code = script.refuseWith { return try answer(.badRequest, ["code": code, "message": "转账被拒绝"]) }
+        let bill = transfers.withLockedValue { bills -> TransferBill? in
+            if let existing = bills[body.out_bill_no] {
+                // The same number again: the same bill, as long as it asks for the same transfer.
+                return existing.amount == body.transfer_amount && existing.openid == body.openid ? existing : nil
+            }
+            let created = TransferBill(
+                outBillNo: body.out_bill_no, transferBillNo: "1330000071100999991182020050700019480" + String(bills.count + 100),
+                appid: body.appid, sceneID: body.transfer_scene_id, openid: body.openid, userName: userName, amount: body.transfer_amount,
+                remark: body.transfer_remark, perception: body.user_recv_perception, reportInfos: body.transfer_scene_report_infos ?? [],
+                notifyURL: body.notify_url ?? "", state: script.state, failReason: script.state == "FAIL" ? "PAYEE_ACCOUNT_ABNORMAL" : nil,
+                packageInfo: script.state == "WAIT_USER_CONFIRM" ? "affffddafdfafddffda==" : nil)
+            bills[body.out_bill_no] = created
+            return created
+        }
+        guard let bill else { return try answer(.badRequest, ["code": "INVALID_REQUEST", "message": "商户单号重复"]) }
+        if script.loseAnswer { return try answer(.internalServerError, ["code": "SYSTEM_ERROR", "message": "系统繁忙"]) }
+        var reply = ["out_bill_no": bill.outBillNo, "transfer_bill_no": bill.transferBillNo, "create_time": "2026-11-18T10:34:56+08:00",
+                     "state": bill.state]
+        if let package = bill.packageInfo { reply["package_info"] = package }
+        if let reason = bill.failReason { reply["fail_reason"] = reason }
+        return try answer(.ok, reply)
+    }
+
+    func transferResource(_ bill: TransferBill, queryShape: Bool) -> WeChatTransferBill {
+        WeChatTransferBill(mchID: queryShape ? Self.mchid : nil, mchid: queryShape ? nil : Self.mchid, appid: Self.appid, outBillNo: bill.outBillNo,
+                           transferBillNo: bill.transferBillNo, state: bill.state, transferAmount: bill.amount, openid: bill.openid,
+                           failReason: bill.failReason, packageInfo: nil, createTime: "2026-11-18T10:34:56+08:00", updateTime: "2026-11-18T10:35:56+08:00")
+    }
+
+    private func queryTransfer(_ req: Request) throws -> Response {
+        if let refusal = authenticate(req) { return refusal }
+        guard let bill = transfers.withLockedValue({ $0[req.parameters.get("no") ?? ""] }) else {
+            return try answer(.notFound, ["code": "NOT_FOUND", "message": "记录不存在"])
+        }
+        return try answer(.ok, transferResource(bill, queryShape: true))
+    }
+
+    /// WeChat moves a bill on (the payee confirmed, the bank answered …).
+    @discardableResult
+    func moveTransfer(_ outBillNo: String, to state: String, failReason: String? = nil) -> TransferBill? {
+        transfers.withLockedValue { bills in
+            guard var bill = bills[outBillNo] else { return nil }
+            bill.state = state
+            bill.failReason = failReason ?? (state == "FAIL" ? "PAYEE_ACCOUNT_ABNORMAL" : nil)
+            bills[outBillNo] = bill
+            return bill
+        }
+    }
+
+    func transfer(_ outBillNo: String) -> TransferBill? { transfers.withLockedValue { $0[outBillNo] } }
+
+    /// The `MCHTRANSFER.BILL.FINISHED` notification for a bill as it stands.
+    func transferNotification(_ bill: TransferBill) throws -> Data {
+        try notificationBody(eventType: "MCHTRANSFER.BILL.FINISHED", resource: transferResource(bill, queryShape: false), originalType: "mch_payment")
     }
 
     // MARK: bills
@@ -380,13 +523,15 @@ enum WeChatPayTestFiles {
     }()
 
     /// The environment for WeChat Pay with the given key modes, pointed at `base` and notifying `notify`.
-    static func environment(base: String, notify: String, certificate: Bool = true, publicKey: Bool = false) -> [String: String] {
+    static func environment(base: String, notify: String, certificate: Bool = true, publicKey: Bool = false,
+                            transferScene: String? = nil) -> [String: String] {
         var env = [
             "FISSION_WECHAT_MCHID": WeChatPayFake.mchid, "FISSION_WECHAT_APPID": WeChatPayFake.appid,
             "FISSION_WECHAT_MERCHANT_SERIAL": merchantSerial, "FISSION_WECHAT_MERCHANT_KEY_FILE": directory + "/apiclient_key.pem",
             "FISSION_WECHAT_API_V3_KEY": WeChatPayFake.apiV3Key, "FISSION_WECHAT_API_BASE": base, "FISSION_WECHAT_NOTIFY_URL": notify,
         ]
         if certificate { env["FISSION_WECHAT_PLATFORM_CERT_FILES"] = directory + "/platform_cert.pem" }
+        if let transferScene { env["FISSION_WECHAT_TRANSFER_SCENE_ID"] = transferScene }
         if publicKey {
             env["FISSION_WECHAT_PUBLIC_KEY_ID"] = PaymentTestKeys.publicKeyID
             env["FISSION_WECHAT_PUBLIC_KEY_FILE"] = directory + "/pub_key.pem"

@@ -146,9 +146,22 @@ import Testing
         #expect(WithdrawalState.paid.isFinal && WithdrawalState.failed.isFinal && WithdrawalState.rejected.isFinal)
     }
 
+    @Test func aProviderTransferEndsOnlyWithTheProvidersOutcome() throws {
+        #expect(try WithdrawalLifecycle.apply(.startTransfer, to: .approved) == WithdrawalTransition(state: .transferring, returnsAmount: false))
+        #expect(try WithdrawalLifecycle.apply(.transferSucceeded, to: .transferring) == WithdrawalTransition(state: .paid, returnsAmount: false))
+        #expect(try WithdrawalLifecycle.apply(.transferFailed(reason: "FAIL"), to: .transferring) == WithdrawalTransition(state: .failed, returnsAmount: true))
+        #expect(WithdrawalState.transferring.holdsFrozenAmount && !WithdrawalState.transferring.isFinal)
+        // The operator's hand cannot end a transfer the provider is still handling.
+        #expect(throws: WithdrawalError.illegalTransition(from: .transferring)) { try WithdrawalLifecycle.apply(.pay, to: .transferring) }
+        #expect(throws: WithdrawalError.illegalTransition(from: .transferring)) { try WithdrawalLifecycle.apply(.fail(reason: "x"), to: .transferring) }
+        #expect(throws: WithdrawalError.reasonRequired) { try WithdrawalLifecycle.apply(.transferFailed(reason: " "), to: .transferring) }
+    }
+
     static let illegal: [(WithdrawalEvent, WithdrawalState)] = [
         (.pay, .requested), (.fail(reason: "x"), .requested), (.approve, .approved), (.reject(reason: "x"), .approved),
         (.approve, .paid), (.pay, .paid), (.approve, .rejected), (.pay, .failed), (.reject(reason: "x"), .failed),
+        (.startTransfer, .requested), (.startTransfer, .transferring), (.transferSucceeded, .approved), (.transferSucceeded, .paid),
+        (.transferFailed(reason: "x"), .approved), (.transferFailed(reason: "x"), .failed), (.reject(reason: "x"), .transferring),
     ]
 
     @Test(arguments: illegal)

@@ -1016,6 +1016,7 @@ PATH_FIXES = {
     "rejectWithdrawal": path_id("withdrawalID", withdrawals_in("requested")),
     "payWithdrawal": path_id("withdrawalID", withdrawals_in("approved")),
     "failWithdrawal": path_id("withdrawalID", withdrawals_in("approved")),
+    "syncWithdrawal": path_id("withdrawalID", withdrawals_in("transferring")),
 }
 
 _seen_phases: set[tuple[str, str]] = set()
@@ -1034,6 +1035,9 @@ ALWAYS_REAL = {
     # withdrawal decided once; a refund takes a line's units until none is left (then a 422 on units).
     "decideDistributor", "appointDistributor", "holdCommission", "releaseCommission", "approveCommissionBatch",
     "approveWithdrawal", "rejectWithdrawal", "payWithdrawal", "failWithdrawal", "refundOrderLine",
+    # Without a transfer provider (the fuzzed server has none) no withdrawal is in transit: asking
+    # about a real one is a 409 with the reason.
+    "syncWithdrawal",
     # A member applies once, and the member's run is a distributor's: a complete application is a 409.
     "applyAsDistributor",
 }

@@ -17,6 +17,7 @@ extension Application {
         asyncCommands.use(LedgerLoadCommand(), as: "ledger-load")
         asyncCommands.use(OrderJobsCommand(), as: "order-jobs")
         asyncCommands.use(ReconcileCommand(), as: "reconcile")
+        asyncCommands.use(SyncPayoutsCommand(), as: "sync-payouts")
         for job in [OrderJobCommand.Job.closeUnpaid, .confirmShipped, .complete] {
             asyncCommands.use(OrderJobCommand(job: job), as: job.rawValue)
         }

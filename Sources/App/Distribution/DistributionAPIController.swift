@@ -57,6 +57,7 @@ struct DistributionAPIController: RouteCollection {
         admin.post("withdrawals", ":withdrawalID", "reject", use: rejectWithdrawal)
         admin.post("withdrawals", ":withdrawalID", "pay", use: payWithdrawal)
         admin.post("withdrawals", ":withdrawalID", "fail", use: failWithdrawal)
+        admin.post("withdrawals", ":withdrawalID", "sync", use: syncWithdrawal)
     }
 
     // MARK: - The distributor's own
@@ -266,8 +267,9 @@ struct DistributionAPIController: RouteCollection {
     @Sendable func myWithdrawals(req: Request) async throws -> [WithdrawalDTO] {
         let memberID = try req.requireMember().requireID()
         let limit = try req.query.decode(LimitQuery.self).validatedLimit(default: 50)
+        let confirmation = req.application.payoutGateways[.wechatTransfer]?.confirmation
         return try await Withdrawal.query(on: req.db).filter(\.$distributorID == memberID).sort(\.$createdAt, .descending).limit(limit).all()
-            .map { WithdrawalDTO($0, req.locale) }
+            .map { WithdrawalDTO($0, req.locale, confirmation: confirmation) }
     }
 
     @Sendable func requestWithdrawal(req: Request) async throws -> Response {
@@ -275,14 +277,30 @@ struct DistributionAPIController: RouteCollection {
         let input = try req.content.decode(WithdrawalInput.self)
         let key = try OrderAPIController.idempotencyKey(req) ?? UUID().uuidString
         let withdrawal = try await Self.requestWithdrawal(req, memberID: memberID, input: input, key: key)
-        return try await WithdrawalDTO(withdrawal, req.locale).encodeResponse(status: .created, for: req)
+        return try await WithdrawalDTO(withdrawal, req.locale, confirmation: req.application.payoutGateways[.wechatTransfer]?.confirmation)
+            .encodeResponse(status: .created, for: req)
     }
 
     static func requestWithdrawal(_ req: Request, memberID: UUID, input: WithdrawalInput, key: String) async throws -> Withdrawal {
-        let (now, cipher) = (req.now, req.application.personalData)
-        return try await req.writeTransaction { db in
-            try await WithdrawalService(db: db, now: now).request(distributorID: memberID, input: input, idempotencyKey: key, cipher: cipher)
+        let (now, cipher, automatic) = (req.now, req.application.personalData, Set(req.application.payoutGateways.keys))
+        let withdrawal = try await req.writeTransaction { db in
+            try await WithdrawalService(db: db, now: now, automatic: automatic)
+                .request(distributorID: memberID, input: input, idempotencyKey: key, cipher: cipher)
         }
+        // Approved at once (below the threshold) and claimed for a transfer: sent now that it is committed.
+        return try await sendIfTransferring(withdrawal, req: req)
+    }
+
+    /// Calls the provider for a withdrawal that was just claimed, outside any transaction, and
+    /// returns it as it stands afterwards. Provider trouble leaves it in transit for the query job.
+    static func sendIfTransferring(_ withdrawal: Withdrawal, req: Request) async throws -> Withdrawal {
+        guard withdrawal.state == WithdrawalState.transferring.rawValue, let id = withdrawal.id else { return withdrawal }
+        do {
+            try await WithdrawalPayouts.send(id, app: req.application)
+        } catch {
+            req.logger.error("withdrawal \(withdrawal.withdrawalNo): recording the transfer failed, left for the query job: \(error)")
+        }
+        return try await Withdrawal.find(id, on: req.db) ?? withdrawal
     }
 
     // MARK: - The shop's product rules
@@ -748,6 +766,27 @@ struct DistributionAPIController: RouteCollection {
 
     enum WithdrawalAction { case approve, reject, pay, fail }
 
+    /// Asks the provider now about a withdrawal in transit (WeChat / Alipay transfer).
+    @Sendable func syncWithdrawal(req: Request) async throws -> WithdrawalDTO { try await Self.syncWithdrawal(req) }
+
+    static func syncWithdrawal(_ req: Request) async throws -> WithdrawalDTO {
+        let staff = try req.requireStaff(.payoutWithdrawals)
+        let withdrawalID = try req.uuidParameter("withdrawalID")
+        guard let withdrawal = try await Withdrawal.find(withdrawalID, on: req.db) else { throw APIError.notFound }
+        let state = WithdrawalState(rawValue: withdrawal.state) ?? .rejected
+        guard state == .transferring else { throw WithdrawalError.illegalTransition(from: state) }
+        guard let channel = WithdrawalChannel(rawValue: withdrawal.channel), req.application.payoutGateways[channel] != nil else {
+            throw APIError(.conflict, "withdrawal.provider_not_configured",
+                           .init("该提现方式的支付渠道未配置，无法查询", "This channel's provider is not configured here; nothing to ask"))
+        }
+        try await WithdrawalPayouts.check(withdrawal, app: req.application)
+        let (now, ip, no) = (req.now, req.clientIP, withdrawal.withdrawalNo)
+        try await req.writeTransaction { db in
+            try await AuditLog.record(on: db, actor: staff, action: "withdrawal.sync", target: "withdrawal:\(no)", ip: ip, at: now)
+        }
+        return WithdrawalDTO(try await Withdrawal.find(withdrawalID, on: req.db) ?? withdrawal, req.locale)
+    }
+
     @Sendable func approveWithdrawal(req: Request) async throws -> WithdrawalDTO { try await Self.decideWithdrawal(req, .approve, text: "") }
     @Sendable func rejectWithdrawal(req: Request) async throws -> WithdrawalDTO {
         try await Self.decideWithdrawal(req, .reject, text: try req.content.decode(ReasonInput.self).reason)
@@ -780,10 +819,10 @@ struct DistributionAPIController: RouteCollection {
             }
         case .approve: break
         }
-        let (now, ip) = (req.now, req.clientIP)
-        let withdrawal = try await req.writeTransaction { db -> Withdrawal in
+        let (now, ip, automatic) = (req.now, req.clientIP, Set(req.application.payoutGateways.keys))
+        let decided = try await req.writeTransaction { db -> Withdrawal in
             guard let withdrawal = try await Withdrawal.find(withdrawalID, on: db) else { throw APIError.notFound }
-            let service = WithdrawalService(db: db, now: now)
+            let service = WithdrawalService(db: db, now: now, automatic: automatic)
             switch action {
             case .approve: return try await service.approve(withdrawal, actor: staff, ip: ip)
             case .reject: return try await service.reject(withdrawal, reason: text, actor: staff, ip: ip)
@@ -799,6 +838,7 @@ struct DistributionAPIController: RouteCollection {
                 return withdrawal
             }
         }
+        let withdrawal = try await sendIfTransferring(decided, req: req)
         return WithdrawalDTO(withdrawal, req.locale)
     }
 }

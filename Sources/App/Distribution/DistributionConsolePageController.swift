@@ -367,6 +367,11 @@ struct DistributionConsolePageController: RouteCollection {
         guard try Self.staff(req, .payoutWithdrawals) != nil else { return req.redirect(to: "/admin/login") }
         let form = req.formFields
         return try await OrderPageController.redirectBack(req, "/admin/distribution") {
+            if req.parameters.get("action") == "sync" {
+                let dto = try await DistributionAPIController.syncWithdrawal(req)
+                req.flash(.init("提现单 \(dto.withdrawalNo)：\(dto.stateName)", "Withdrawal \(dto.withdrawalNo): \(dto.stateName)"))
+                return
+            }
             let action: DistributionAPIController.WithdrawalAction
             switch req.parameters.get("action") ?? "" {
             case "approve": action = .approve

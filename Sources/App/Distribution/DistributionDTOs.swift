@@ -132,8 +132,18 @@ struct WithdrawalDTO: Content {
     let proofImage: String
     let createdAt: Date
     let paidAt: Date?
+    /// The provider's state of a WeChat / Alipay transfer (e.g. WAIT_USER_CONFIRM); empty otherwise.
+    let transferState: String
+    /// Set while WeChat waits for the payee to confirm: what `wx.requestMerchantTransfer` takes.
+    let transferConfirmation: TransferConfirmationDTO?
 
-    init(_ w: Withdrawal, _ locale: MallLocale) {
+    struct TransferConfirmationDTO: Content {
+        let mchId: String
+        let appId: String
+        let package: String
+    }
+
+    init(_ w: Withdrawal, _ locale: MallLocale, confirmation: (merchantID: String, appID: String)? = nil) {
         id = w.id ?? UUID()
         withdrawalNo = w.withdrawalNo
         distributorId = w.distributorID
@@ -151,6 +161,12 @@ struct WithdrawalDTO: Content {
         proofImage = w.proofImage
         createdAt = w.createdAt
         paidAt = w.paidAt
+        transferState = w.providerState
+        if let confirmation, w.state == WithdrawalState.transferring.rawValue, w.providerState == "WAIT_USER_CONFIRM", !w.packageInfo.isEmpty {
+            transferConfirmation = .init(mchId: confirmation.merchantID, appId: confirmation.appID, package: w.packageInfo)
+        } else {
+            transferConfirmation = nil
+        }
     }
 }
 

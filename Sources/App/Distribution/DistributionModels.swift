@@ -312,8 +312,34 @@ final class Withdrawal: Model, @unchecked Sendable {
     @OptionalField(key: "decided_at") var decidedAt: Date?
     @OptionalField(key: "paid_at") var paidAt: Date?
     @Field(key: "updated_at") var updatedAt: Date
+    /// The provider's last word on a transfer (WeChat's bill state, Alipay's status); empty before.
+    @Field(key: "provider_state") var providerState: String
+    /// The provider's own number for the transfer (WeChat's transfer_bill_no, Alipay's order_id).
+    @Field(key: "provider_bill_no") var providerBillNo: String
+    /// WeChat's package_info while the payee has still to confirm (WAIT_USER_CONFIRM).
+    @Field(key: "package_info") var packageInfo: String
+    /// When the provider was last asked, so that the query job paces itself.
+    @OptionalField(key: "transfer_checked_at") var transferCheckedAt: Date?
 
     init() {}
+}
+
+/// The provider's side of a withdrawal paid by WeChat merchant transfer or Alipay transfer.
+struct AddWithdrawalTransfers: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema(Withdrawal.schema).field("provider_state", .string, .required, .sql(.default(""))).update()
+        try await db.schema(Withdrawal.schema).field("provider_bill_no", .string, .required, .sql(.default(""))).update()
+        try await db.schema(Withdrawal.schema).field("package_info", .string, .required, .sql(.default(""))).update()
+        try await db.schema(Withdrawal.schema).field("transfer_checked_at", .datetime).update()
+        try await createIndex("withdrawals_out_bill_no", on: Withdrawal.schema, columns: ["out_bill_no"], db: db)
+    }
+
+    func revert(on db: any Database) async throws {
+        try await sqlDatabase(db).drop(index: "withdrawals_out_bill_no").run()
+        for field in ["transfer_checked_at", "package_info", "provider_bill_no", "provider_state"] {
+            try await db.schema(Withdrawal.schema).deleteField(.string(field)).update()
+        }
+    }
 }
 
 struct CreateDistribution: AsyncMigration {

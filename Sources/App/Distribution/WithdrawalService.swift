@@ -12,6 +12,17 @@ struct WithdrawalInput: Content, Sendable {
     var accountName: String?
     var accountNumber: String?
     var bankName: String?
+    /// For a WeChat transfer: the payee's openid under the mall's WeChat app (the mini-program or
+    /// the official-account page knows it). Required when WeChat merchant transfer is configured.
+    var openId: String?
+}
+
+/// The payee of a transfer or bank payment, sealed at rest in `account_cipher`.
+struct WithdrawalPayee: Codable, Sendable {
+    var name: String
+    var number: String
+    var bank: String
+    var openid: String?
 }
 
 /// 提现 in two phases: at request the amount leaves the available commission and waits in
@@ -20,11 +31,13 @@ struct WithdrawalInput: Content, Sendable {
 struct WithdrawalService {
     let db: any Database
     let now: Date
+    /// Channels paid through a provider (`Application.payoutGateways`): approval hands them over.
+    var automatic: Set<WithdrawalChannel> = []
 
     func request(distributorID: UUID, input: WithdrawalInput, idempotencyKey: String, cipher: PersonalDataCipher) async throws -> Withdrawal {
         // Before a repeated key is looked up, so that a replay never passes text the rules refuse.
         guard TextLength.fits(input.accountName ?? "", max: 30), TextLength.fits(input.accountNumber ?? "", max: 40),
-              TextLength.fits(input.bankName ?? "", max: 40) else {
+              TextLength.fits(input.bankName ?? "", max: 40), TextLength.fits(input.openId ?? "", max: 128) else {
             throw APIError.validation([.init("accountNumber", .init("收款人姓名最多 30 字，账号和开户行最多 40 字",
                                                                     "The payee's name has at most 30 characters, the account and the bank at most 40"))])
         }
@@ -49,7 +62,17 @@ struct WithdrawalService {
         if channel != .balance {
             let name = input.accountName ?? ""
             let number = (input.accountNumber ?? "").trimmingCharacters(in: .whitespaces)
-            guard TextLength.isFilled(name, max: 30), TextLength.isFilled(number, max: 40) else {
+            let openID = channel == .wechatTransfer ? input.openId ?? "" : ""
+            if !openID.isEmpty, !openID.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) {
+                throw APIError.validation([.init("openId", .init("openid 格式不正确", "The openid is not well-formed"))])
+            }
+            if channel == .wechatTransfer, automatic.contains(.wechatTransfer), openID.isEmpty {
+                throw APIError.validation([.init("openId", .init("提现到微信零钱需要您在本商城微信应用中的 openid，请在微信内打开后重试",
+                                                                 "A WeChat withdrawal needs your openid in the mall's WeChat app; open the mall inside WeChat and try again"))])
+            }
+            // With an openid the transfer knows its payee; the WeChat ID is then only for the operator.
+            let numberNeeded = openID.isEmpty
+            guard TextLength.isFilled(name, max: 30), numberNeeded ? TextLength.isFilled(number, max: 40) : TextLength.fits(number, max: 40) else {
                 throw APIError.validation([.init("accountNumber", .init("请填写收款人姓名和账号", "Give the payee's name and account"))])
             }
             if channel == .bankCard {
@@ -58,9 +81,9 @@ struct WithdrawalService {
                     throw APIError.validation([.init("accountNumber", .init("请填写 12-19 位银行卡号和开户行", "Give a 12–19 digit card number and the bank"))])
                 }
             }
-            let payee = ["name": name, "number": number, "bank": input.bankName ?? ""]
+            let payee = WithdrawalPayee(name: name, number: number, bank: input.bankName ?? "", openid: openID.isEmpty ? nil : openID)
             account = try cipher.seal(String(decoding: try JSONEncoder().encode(payee), as: UTF8.self))
-            hint = String(number.suffix(4))
+            hint = String((number.isEmpty ? openID : number).suffix(4))
         }
         let config = try await DistributionConfig.load(on: db)
         let settings = try config.withdrawalSettings()
@@ -93,6 +116,9 @@ struct WithdrawalService {
         withdrawal.idempotencyKey = idempotencyKey
         withdrawal.createdAt = now
         withdrawal.updatedAt = now
+        withdrawal.providerState = ""
+        withdrawal.providerBillNo = ""
+        withdrawal.packageInfo = ""
         try await withdrawal.create(on: db)
         let member = LedgerOwner.member(distributorID)
         // The ledger refuses to take more than is available: of two racing requests one fails here.
@@ -112,11 +138,48 @@ struct WithdrawalService {
         return (weekday, parts.day ?? 1, calendar.startOfDay(for: now), CommissionService.monthStart(now))
     }
 
-    /// Approved: the mall balance is paid at once; other channels wait for their payout.
+    /// Approved: the mall balance is paid at once; a channel with a provider is claimed for its
+    /// transfer (sent after this transaction commits); the others wait for the operator's payment.
     func approve(_ withdrawal: Withdrawal, actor: StaffUser?, ip: String) async throws -> Withdrawal {
         try await move(withdrawal, .approve, actor: actor, ip: ip)
-        if withdrawal.channel == WithdrawalChannel.balance.rawValue { try await pay(withdrawal, proof: "", actor: actor, ip: ip) }
+        if withdrawal.channel == WithdrawalChannel.balance.rawValue {
+            try await pay(withdrawal, proof: "", actor: actor, ip: ip)
+        } else if let channel = WithdrawalChannel(rawValue: withdrawal.channel), automatic.contains(channel) {
+            try await startTransfer(withdrawal)
+        }
         return withdrawal
+    }
+
+    /// approved → transferring, with the number the provider will know it by: the withdrawal's
+    /// own, so that every later attempt (a retry, the query job) names the same transfer.
+    func startTransfer(_ withdrawal: Withdrawal) async throws {
+        try await move(withdrawal, .startTransfer, actor: nil, ip: "")
+        withdrawal.outBillNo = withdrawal.withdrawalNo
+        withdrawal.transferCheckedAt = now
+        try await withdrawal.save(on: db)
+    }
+
+    /// Applies what the provider says about a transfer: paid (with the ledger's payout), failed
+    /// (the amount back), or still in transit (its state and, for WeChat, the confirmation package).
+    func recordTransfer(_ withdrawal: Withdrawal, _ status: PayoutStatus) async throws {
+        switch status.phase {
+        case .succeeded:
+            try await move(withdrawal, .transferSucceeded, actor: nil, ip: "")
+            withdrawal.paidAt = now
+            withdrawal.packageInfo = ""
+        case .failed:
+            try await move(withdrawal, .transferFailed(reason: status.failReason.isEmpty ? status.providerState : status.failReason), actor: nil, ip: "")
+            withdrawal.packageInfo = ""
+        case .inTransit:
+            withdrawal.packageInfo = String(status.packageInfo.prefix(2_000))
+        case .notFound:
+            break
+        }
+        withdrawal.providerState = String(status.providerState.prefix(40))
+        if !status.billNo.isEmpty { withdrawal.providerBillNo = String(status.billNo.prefix(64)) }
+        withdrawal.transferCheckedAt = now
+        try await withdrawal.save(on: db)
+        if status.phase == .succeeded { try await bookPaid(withdrawal) }
     }
 
     func reject(_ withdrawal: Withdrawal, reason: String, actor: StaffUser, ip: String) async throws -> Withdrawal {
@@ -128,6 +191,15 @@ struct WithdrawalService {
     /// the platform through the provider or the bank (with the operator's proof for a bank card).
     func pay(_ withdrawal: Withdrawal, proof: String, actor: StaffUser?, ip: String) async throws {
         try await move(withdrawal, .pay, actor: actor, ip: ip)
+        withdrawal.proofImage = proof
+        withdrawal.paidAt = now
+        try await withdrawal.save(on: db)
+        try await bookPaid(withdrawal)
+    }
+
+    /// The payout's ledger transaction: out of transit to the member's balance or, for money that
+    /// left through a provider or the bank, to payment clearing; the fee to the platform's revenue.
+    private func bookPaid(_ withdrawal: Withdrawal) async throws {
         let no = withdrawal.withdrawalNo
         var entries: [LedgerEntry] = [.debit(.platform(.withdrawalsInTransit), Money(fen: withdrawal.amount))]
         if withdrawal.channel == WithdrawalChannel.balance.rawValue {
@@ -136,9 +208,6 @@ struct WithdrawalService {
             entries.append(.credit(.platform(.paymentClearing), Money(fen: withdrawal.net)))
         }
         if withdrawal.fee > 0 { entries.append(.credit(.platform(.feeRevenue), Money(fen: withdrawal.fee))) }
-        withdrawal.proofImage = proof
-        withdrawal.paidAt = now
-        try await withdrawal.save(on: db)
         _ = try await LedgerService(db: db, now: now).postWithinTransaction(LedgerTransactionDraft(
             idempotencyKey: "withdrawal-paid:\(no)", kind: "withdrawal_paid", memo: withdrawal.channel, entries: entries))
     }
@@ -152,7 +221,7 @@ struct WithdrawalService {
         let from = WithdrawalState(rawValue: withdrawal.state) ?? .rejected
         let transition = try WithdrawalLifecycle.apply(event, to: from)
         let reason: String = switch event {
-        case .reject(let text), .fail(let text): String(text.prefix(200))
+        case .reject(let text), .fail(let text), .transferFailed(let text): String(text.prefix(200))
         default: withdrawal.reason
         }
         let moved = try await sqlDatabase(db).raw("""

@@ -36,6 +36,7 @@ enum Migrations {
         CreateReconciliation(),
         CreatePaymentRequests(),
         CreateDistribution(),
+        AddWithdrawalTransfers(),
         ExtendDistribution(),
     ]
 }

@@ -275,6 +275,12 @@ struct ScheduledOrderJobs: LifecycleHandler {
                 } catch {
                     app.logger.error("commission settlement failed: \(error)")
                 }
+                do {
+                    let report = try await WithdrawalPayouts.sync(app)
+                    if report != .init() { app.logger.info("withdrawal transfers: \(report)") }
+                } catch {
+                    app.logger.error("withdrawal transfer query failed: \(error)")
+                }
                 // Grades once a China day, after 03:00.
                 let day = CommissionSettlement.period("daily", of: app.clock.now())
                 if app.clock.now() >= day.start.addingTimeInterval(3 * 3_600), assessedDay.withLockedValue({ $0 }) != day.label {

@@ -158,7 +158,11 @@ struct AlipayGateway: PaymentGateway {
     func call<T: Decodable>(_ method: String, content: [String: String], as type: T.Type) async throws -> T {
         let plain = JSONEncoder()
         plain.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-        let contentJSON = String(decoding: try plain.encode(content), as: UTF8.self)
+        return try await call(method, contentJSON: String(decoding: try plain.encode(content), as: UTF8.self), as: type)
+    }
+
+    /// The same with `biz_content` already written (for nested members such as `payee_info`).
+    func call<T: Decodable>(_ method: String, contentJSON: String, as type: T.Type) async throws -> T {
         let signed = try AlipaySignature.signRequest(try commonParameters(method: method, content: contentJSON), key: settings.appKey)
         let response: ClientResponse
         do {

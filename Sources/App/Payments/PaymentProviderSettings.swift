@@ -16,6 +16,8 @@ struct WeChatPaySettings: Sendable {
     let notifyURL: String
     /// `https://api.mch.weixin.qq.com`; tests point it at a fake on loopback.
     let apiBaseURL: String
+    /// Merchant transfers (商家转账) for withdrawals; nil while `FISSION_WECHAT_TRANSFER_SCENE_ID` is unset.
+    var transfer: WeChatTransferSettings? = nil
 
     static let defaultAPIBase = "https://api.mch.weixin.qq.com"
 
@@ -28,7 +30,12 @@ struct WeChatPaySettings: Sendable {
     /// nil when no `FISSION_WECHAT_*` variable is set; an error naming what is missing when only some are.
     static func load(_ env: [String: String], publicBaseURL: String) throws -> WeChatPaySettings? {
         let given = ProviderVariables(env, names: variables)
-        guard given.any else { return nil }
+        guard given.any else {
+            if ProviderVariables(env, names: WeChatTransferSettings.variables).any {
+                throw ConfigError("FISSION_WECHAT_TRANSFER_* needs WeChat Pay itself configured (FISSION_WECHAT_MCHID …)")
+            }
+            return nil
+        }
         let provider = "WeChat Pay (FISSION_WECHAT_*)"
         let merchantID = try given.required("FISSION_WECHAT_MCHID", for: provider)
         let appID = try given.required("FISSION_WECHAT_APPID", for: provider)
@@ -73,7 +80,54 @@ struct WeChatPaySettings: Sendable {
         return WeChatPaySettings(
             merchantID: merchantID, appID: appID, merchantSerial: serial, merchantKey: merchantKey, apiV3Key: apiV3Key,
             platformKeys: keys, notifyURL: try given.url("FISSION_WECHAT_NOTIFY_URL") ?? publicBaseURL + "/callbacks/wechat",
-            apiBaseURL: try given.url("FISSION_WECHAT_API_BASE") ?? defaultAPIBase)
+            apiBaseURL: try given.url("FISSION_WECHAT_API_BASE") ?? defaultAPIBase,
+            transfer: try WeChatTransferSettings.load(env))
+    }
+}
+
+/// WeChat Pay merchant transfer (商家转账) as configured by `FISSION_WECHAT_TRANSFER_*`: the scene
+/// the merchant was granted in the merchant platform and what that scene asks to be reported.
+struct WeChatTransferSettings: Sendable, Equatable {
+    struct ReportInfo: Sendable, Equatable {
+        let type: String
+        let content: String
+    }
+
+    /// The transfer scene (e.g. 1005 佣金报酬), granted per merchant in 「产品中心 - 商家转账」.
+    let sceneID: String
+    /// What the payee sees as the reason (用户收款感知); must be one the scene allows.
+    let perception: String
+    /// The scene's report lines (转账场景报备信息), `类型=内容` pairs.
+    let reportInfos: [ReportInfo]
+
+    static let variables = ["FISSION_WECHAT_TRANSFER_SCENE_ID", "FISSION_WECHAT_TRANSFER_PERCEPTION", "FISSION_WECHAT_TRANSFER_REPORT"]
+    static let defaultPerception = "劳务报酬"
+    static let defaultReport = "岗位类型=推广员|报酬说明=分销佣金提现"
+
+    static func load(_ env: [String: String]) throws -> WeChatTransferSettings? {
+        let given = ProviderVariables(env, names: variables)
+        guard given.any else { return nil }
+        let sceneID = try given.required("FISSION_WECHAT_TRANSFER_SCENE_ID", for: "WeChat merchant transfer (FISSION_WECHAT_TRANSFER_*)")
+        guard (1...36).contains(sceneID.utf8.count), sceneID.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
+            throw ConfigError("FISSION_WECHAT_TRANSFER_SCENE_ID must be the scene's number, such as 1005")
+        }
+        let perception = given.value("FISSION_WECHAT_TRANSFER_PERCEPTION") ?? defaultPerception
+        let report = try parseReport(given.value("FISSION_WECHAT_TRANSFER_REPORT") ?? defaultReport)
+        guard perception.count <= 32 else { throw ConfigError("FISSION_WECHAT_TRANSFER_PERCEPTION has at most 32 characters") }
+        return WeChatTransferSettings(sceneID: sceneID, perception: perception, reportInfos: report)
+    }
+
+    /// `岗位类型=推广员|报酬说明=分销佣金提现` → two report lines.
+    static func parseReport(_ text: String) throws -> [ReportInfo] {
+        let lines = try text.split(separator: "|").map { pair -> ReportInfo in
+            let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, parts[0].count <= 15, parts[1].count <= 32 else {
+                throw ConfigError("FISSION_WECHAT_TRANSFER_REPORT must be 类型=内容 pairs joined by | (type up to 15, content up to 32 characters)")
+            }
+            return ReportInfo(type: parts[0], content: parts[1])
+        }
+        guard !lines.isEmpty, lines.count <= 5 else { throw ConfigError("FISSION_WECHAT_TRANSFER_REPORT needs 1 to 5 pairs") }
+        return lines
     }
 }
 
@@ -89,12 +143,15 @@ struct AlipaySettings: Sendable {
     let notifyURL: String
     /// Where Alipay's cashier sends the buyer back; none when unset.
     let returnURL: String?
+    /// Single transfers to an Alipay account (单笔转账) for withdrawals: `FISSION_ALIPAY_TRANSFER_TITLE`
+    /// names them on the payee's bill; unset, withdrawals to Alipay are paid by hand.
+    var transferTitle: String? = nil
 
     static let defaultGateway = "https://openapi.alipay.com/gateway.do"
 
     static let variables = [
         "FISSION_ALIPAY_APP_ID", "FISSION_ALIPAY_APP_PRIVATE_KEY_FILE", "FISSION_ALIPAY_PUBLIC_KEY_FILE", "FISSION_ALIPAY_SELLER_ID",
-        "FISSION_ALIPAY_GATEWAY", "FISSION_ALIPAY_NOTIFY_URL", "FISSION_ALIPAY_RETURN_URL",
+        "FISSION_ALIPAY_GATEWAY", "FISSION_ALIPAY_NOTIFY_URL", "FISSION_ALIPAY_RETURN_URL", "FISSION_ALIPAY_TRANSFER_TITLE",
     ]
 
     static func load(_ env: [String: String], publicBaseURL: String) throws -> AlipaySettings? {
@@ -111,7 +168,16 @@ struct AlipaySettings: Sendable {
             sellerID: given.value("FISSION_ALIPAY_SELLER_ID"),
             gatewayURL: try given.url("FISSION_ALIPAY_GATEWAY") ?? defaultGateway,
             notifyURL: try given.url("FISSION_ALIPAY_NOTIFY_URL") ?? publicBaseURL + "/callbacks/alipay",
-            returnURL: try given.url("FISSION_ALIPAY_RETURN_URL"))
+            returnURL: try given.url("FISSION_ALIPAY_RETURN_URL"),
+            transferTitle: try transferTitle(given.value("FISSION_ALIPAY_TRANSFER_TITLE")))
+    }
+
+    private static func transferTitle(_ text: String?) throws -> String? {
+        guard let text else { return nil }
+        guard text.count <= 32, !text.contains(where: { "\"\\<>&".contains($0) }) else {
+            throw ConfigError("FISSION_ALIPAY_TRANSFER_TITLE has at most 32 characters and no quotes, backslashes or <>&")
+        }
+        return text
     }
 }
 

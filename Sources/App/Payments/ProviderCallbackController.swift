@@ -35,6 +35,10 @@ struct ProviderCallbackController: RouteCollection {
                 try await Self.confirmPayment(req, paymentNo: paymentNo, method: .wechat, tradeNo: tradeNo, amount: amount)
             case .refund(let refundNo, let outcome):
                 try await Self.confirmRefund(req, refundNo: refundNo, outcome: outcome)
+            case .transfer(let outBillNo, let status):
+                // A repeat, or one the query job settled first, is acknowledged without a change.
+                let phase = try await WithdrawalPayouts.record(outBillNo: outBillNo, status: status, app: req.application)
+                req.logger.info("WeChat transfer \(outBillNo) \(status.providerState): \(phase.map(\.rawValue) ?? "already settled")")
             case .ignored(let type):
                 req.logger.info("WeChat Pay notification \(type) acknowledged; nothing to do")
             }

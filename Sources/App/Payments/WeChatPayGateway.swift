@@ -187,15 +187,16 @@ struct WeChatPayGateway: PaymentGateway {
     }
 
     /// Sends one signed request. A 2xx answer comes back only when its signature checks out.
-    func call(_ method: HTTPMethod, _ pathWithQuery: String, body: Data?) async throws -> Answer {
+    func call(_ method: HTTPMethod, _ pathWithQuery: String, body: Data?, headers extra: [(String, String)] = []) async throws -> Answer {
         // The signed path is the one the server sees, including any prefix the base URL has.
         let signedPath = (URLComponents(string: settings.apiBaseURL)?.percentEncodedPath ?? "") + pathWithQuery
-        return try await send(method, url: settings.apiBaseURL + pathWithQuery, signedPath: signedPath, body: body, verifyAnswer: true)
+        return try await send(method, url: settings.apiBaseURL + pathWithQuery, signedPath: signedPath, body: body, verifyAnswer: true, headers: extra)
     }
 
     /// One signed request to `url`. `verifyAnswer` is false only for a bill file, which WeChat
     /// sends unsigned and which is checked against the hash its signed answer gave instead.
-    func send(_ method: HTTPMethod, url: String, signedPath: String, body: Data?, verifyAnswer: Bool) async throws -> Answer {
+    func send(_ method: HTTPMethod, url: String, signedPath: String, body: Data?, verifyAnswer: Bool,
+              headers extra: [(String, String)] = []) async throws -> Answer {
         let pathWithQuery = signedPath
         var generator = SystemRandomNumberGenerator()
         let authorization: String
@@ -208,6 +209,7 @@ struct WeChatPayGateway: PaymentGateway {
         }
         var headers: HTTPHeaders = ["Authorization": authorization, "Accept": "application/json", "User-Agent": "fission-mall"]
         if body != nil { headers.add(name: .contentType, value: "application/json") }
+        for (name, value) in extra { headers.replaceOrAdd(name: name, value: value) }
         let response: ClientResponse
         do {
             response = try await client.send(method, headers: headers, to: URI(string: url)) { request in
@@ -231,7 +233,7 @@ struct WeChatPayGateway: PaymentGateway {
         return Answer(status: response.status, body: bytes)
     }
 
-    private func providerError(_ answer: Answer, _ context: String) -> PaymentProviderError {
+    func providerError(_ answer: Answer, _ context: String) -> PaymentProviderError {
         let error: PaymentProviderError
         if answer.status.code >= 500 || answer.status == .tooManyRequests {
             error = .unavailable("HTTP \(answer.status.code)")
@@ -275,6 +277,8 @@ struct WeChatPayGateway: PaymentGateway {
 enum WeChatPayEvent: Equatable {
     case paid(paymentNo: String, tradeNo: String, amount: Money)
     case refund(refundNo: String, outcome: ProviderRefundState)
+    /// A merchant transfer (a withdrawal) reached its end: SUCCESS, FAIL or CANCELLED.
+    case transfer(outBillNo: String, status: PayoutStatus)
     /// A verified event we have nothing to do for; acknowledged so that WeChat stops sending it.
     case ignored(String)
 }
@@ -327,6 +331,18 @@ extension WeChatPayGateway {
             default: .failed(reason: notice.refundStatus)
             }
             return .refund(refundNo: notice.outRefundNo, outcome: outcome)
+        case "MCHTRANSFER.BILL.FINISHED":
+            let bill: WeChatTransferBill
+            do { bill = try notification.decryptResource(as: WeChatTransferBill.self, key: settings.apiV3Key) } catch {
+                throw Self.refusal(.badRequest, error.code, "解密失败 / the resource could not be decrypted")
+            }
+            guard bill.merchant == settings.merchantID else {
+                throw Self.refusal(.badRequest, "wrong_merchant", "商户号不符 / mchid is not ours")
+            }
+            guard (try? WeChatTransferGateway.checkBillNo(bill.outBillNo)) != nil else {
+                throw Self.refusal(.badRequest, "bad_out_bill_no", "商户单号格式错误 / out_bill_no is malformed")
+            }
+            return .transfer(outBillNo: bill.outBillNo, status: bill.status)
         default:
             return .ignored(notification.eventType)
         }

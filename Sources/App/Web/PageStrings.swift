@@ -126,6 +126,7 @@ enum PageStrings {
         "dc_withdrawals": .init("提现审核", "Withdrawals"),
         "dc_proof": .init("打款凭证图片键", "Proof image key"),
         "dc_paid_out": .init("已打款", "Paid"),
+        "dc_sync_transfer": .init("查询转账结果", "Ask the provider"),
         "dc_failed": .init("打款失败", "Failed"),
         "dc_commissions": .init("佣金明细", "Commissions"),
         "dc_settle_now": .init("立即结算", "Settle now"),

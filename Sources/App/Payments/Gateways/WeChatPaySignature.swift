@@ -330,6 +330,22 @@ public struct WeChatPayPlatformKeys: Sendable {
     public func verifier(forSerial serial: String) -> PaymentKeyVerifier? {
         keys[WeChatPaySerial.normalized(serial)]
     }
+
+    /// Encrypts a sensitive request field (a payee's name) the way WeChat Pay reads it: RSA-OAEP
+    /// (SHA-1, MGF1) with its public key, preferred, or else a platform certificate's key; the
+    /// serial goes into the request's `Wechatpay-Serial` header.
+    public func encryptField(_ plaintext: String) throws(PaymentKeyError) -> (serial: String, ciphertext: String) {
+        let serials = serials
+        guard let serial = serials.first(where: { $0.hasPrefix("PUB_KEY_ID_") }) ?? serials.last, let verifier = keys[serial] else {
+            throw .notRSA
+        }
+        do {
+            let key = try _RSA.Encryption.PublicKey(derRepresentation: verifier.key.derRepresentation)
+            return (serial, try key.encrypt(Data(plaintext.utf8), padding: .PKCS1_OAEP).base64EncodedString())
+        } catch {
+            throw .signingFailed
+        }
+    }
 }
 
 /// The checked values of a signed callback or response.
