@@ -708,6 +708,27 @@ def batch_ids() -> list[str]:
     return cached("batches", load, ttl=2.0)
 
 
+def shop_batch_ids() -> list[str]:
+    """The shop's own batches, waiting ones first: another shop's would be a 404."""
+    def load():
+        rows = api("GET", "/api/v1/merchant/distribution/batches?limit=200")
+        return [b["id"].lower() for b in rows if b["state"] == "awaiting_approval"] or ids(rows)
+    return cached("shop-batches", load, ttl=2.0)
+
+
+def fix_store_distribution(case) -> None:
+    """An active distributor's code for the store's staff, or none."""
+    if isinstance(case.body, dict) and case.body.get("staffDistributorCode"):
+        codes = distribution_data().get("codes", [])
+        case.body["staffDistributorCode"] = codes[0] if codes else ""  # the demo distributor, active
+
+
+def fix_avatar(case) -> None:
+    """A picture the member uploaded."""
+    if isinstance(case.body, dict):
+        case.body["imageKey"] = member_image()
+
+
 def platform_rule_ids() -> list[str]:
     """Every rule but the global default, which the other operations keep computing with."""
     return cached("platform-rules", lambda: [r["id"].lower() for r in api("GET", "/api/v1/admin/distribution/rules") if r["scope"] != "global"], ttl=2.0)
@@ -951,6 +972,8 @@ BODY_FIXES = {
     "moveCustomerBinding": fix_move_binding,
     "payWithdrawal": fix_payout,
     "refundOrderLine": fix_refund,
+    "setStoreDistribution": fix_store_distribution,
+    "setDistributorAvatar": fix_avatar,
 }
 PATH_FIXES = {
     "getProduct": path_id("productID", public_product_ids),
@@ -1017,6 +1040,8 @@ PATH_FIXES = {
     "payWithdrawal": path_id("withdrawalID", withdrawals_in("approved")),
     "failWithdrawal": path_id("withdrawalID", withdrawals_in("approved")),
     "syncWithdrawal": path_id("withdrawalID", withdrawals_in("transferring")),
+    "approveShopCommissionBatch": path_id("batchID", shop_batch_ids),
+    "setStoreDistribution": path_id("storeID", own_store_ids),
 }
 
 _seen_phases: set[tuple[str, str]] = set()
@@ -1033,7 +1058,7 @@ ALWAYS_REAL = {
     "resolveReconciliationDifference",
     # A distributor is decided on or appointed once, a commission held or released once, a batch or a
     # withdrawal decided once; a refund takes a line's units until none is left (then a 422 on units).
-    "decideDistributor", "appointDistributor", "holdCommission", "releaseCommission", "approveCommissionBatch",
+    "decideDistributor", "appointDistributor", "holdCommission", "releaseCommission", "approveCommissionBatch", "approveShopCommissionBatch",
     "approveWithdrawal", "rejectWithdrawal", "payWithdrawal", "failWithdrawal", "refundOrderLine",
     # Without a transfer provider (the fuzzed server has none) no withdrawal is in transit: asking
     # about a real one is a 409 with the reason.
