@@ -364,7 +364,7 @@ public enum Pricing {
                 let allocations = draft.allocations[index].compactMap { allocation in
                     sources[allocation.discountID].map { PricedAllocation(source: $0, amount: allocation.amount) }
                 }
-                let paysCommission = (line.exclusiveActivity?.paysCommission ?? true) && covering[index].allSatisfy(\.paysCommission)
+                let paysCommission = MarketingCommission.paysCommission(sources: covering[index], exclusive: line.exclusiveActivity)
                 priced.append(MarketingLine(merchantID: line.merchantID, skuID: line.skuID, unitPrice: line.unitPrice, quantity: line.quantity,
                                          amount: draft.amounts[index], limitedTimeUnits: limitedTimeUnits[index] ?? 0,
                                          allocations: allocations, paid: draft.remaining[index], paysCommission: paysCommission))
