@@ -63,7 +63,8 @@ public struct BargainState: Hashable, Codable, Sendable {
 public enum Bargain {
     public static func cut(_ rule: BargainRule, _ state: BargainState, helperIsNewMember: Bool = false,
                            using rng: inout some RandomNumberGenerator) throws(MarketingError) -> (amount: Money, state: BargainState) {
-        let left = state.currentPrice.fen - rule.floorPrice.fen
+        let (left, overflow) = state.currentPrice.fen.subtractingReportingOverflow(rule.floorPrice.fen)
+        guard !overflow, state.currentPrice <= rule.startPrice else { throw .invalidAmount }
         guard left > 0, state.cutsLeft > 0 else { throw .bargainFinished }
         // More cuts than fen left would force a zero cut: at most one per fen.
         let n = Int64(min(state.cutsLeft, Int(min(left, Int64(BargainRule.maxCutsAllowed)))))
@@ -78,11 +79,13 @@ public enum Bargain {
             let expected = MarketingMath.mulDiv(left, top, total) ?? 1
             let most = left - (n - weight)  // leaves ≥ 1 fen for each later cut
             let low = min(max(1, expected / 2), most)
-            let high = max(low, min(expected + expected / 2, most))
+            // expected + expected / 2, held at `most` without leaving Int64.
+            let high = max(low, expected >= most ? most : expected + min(expected / 2, most - expected))
             amount = Int64.random(in: low...high, using: &rng)
         }
         let next = BargainState(currentPrice: Money(fen: state.currentPrice.fen - amount),
-                                cutsLeft: amount == left ? 0 : Int(n - weight), helpers: state.helpers + 1)
+                                cutsLeft: amount == left ? 0 : Int(n - weight),
+                                helpers: state.helpers == Int.max ? Int.max : state.helpers + 1)
         return (Money(fen: amount), next)
     }
 
@@ -144,7 +147,12 @@ public struct GroupState: Hashable, Codable, Sendable {
         self.virtualMembers = virtualMembers
     }
 
-    public var seatsLeft: Int { max(0, size - paid - held) }
+    /// Counts as a group can have them; a state read from elsewhere that breaks them is treated as full.
+    public var isConsistent: Bool {
+        (2...GroupBuyRule.maxSize).contains(size) && (0...size).contains(paid) && (0...size).contains(held)
+    }
+
+    public var seatsLeft: Int { isConsistent ? max(0, size - paid - held) : 0 }
 }
 
 public enum GroupRefusal: LocalizedRuleError, Hashable {
@@ -224,7 +232,7 @@ public enum GroupBuy {
         guard state.status == .open else { return .refund(.closed(state.status)) }
         guard now < state.deadline else { return .refund(.expired) }
         let held = holdsSeat ? max(0, state.held - 1) : state.held
-        guard state.paid + held < state.size else { return .refund(.full) }
+        guard state.isConsistent, state.paid + held < state.size else { return .refund(.full) }
         let paid = state.paid + 1
         return .accepted(GroupState(status: paid == state.size ? .succeeded : .open, deadline: state.deadline, size: state.size,
                                     paid: paid, held: paid == state.size ? 0 : held))
@@ -235,7 +243,7 @@ public enum GroupBuy {
     public static func expire(_ state: GroupState, rule: GroupBuyRule, now: Date) -> GroupExpiry {
         guard state.status == .open else { return .alreadyClosed }
         guard now >= state.deadline else { return .stillOpen }
-        if rule.virtualCompletion {
+        if rule.virtualCompletion && state.isConsistent {
             return .succeeded(GroupState(status: .succeeded, deadline: state.deadline, size: state.size, paid: state.paid,
                                          virtualMembers: state.size - state.paid))
         }

@@ -32,12 +32,14 @@ public struct MemberLevel: Hashable, Codable, Sendable {
     /// The member price of a unit: the price at the level's discount, rounded half up to the fen.
     public func memberPrice(_ price: Money) throws(MarketingError) -> Money {
         guard price.fen >= 0 else { throw .invalidAmount }
+        guard (1...10_000).contains(discount.value) else { throw .invalidRate }
         do { return try price.applying(discount) } catch { throw .amountTooLarge }
     }
 
     /// Points earned on `paid` of a received order: whole yuan × the rate, rounded down.
     public func pointsEarned(on paid: Money) -> Int64 {
-        MarketingMath.mulDiv(max(paid.fen, 0) / 100, pointsPerYuan, 1) ?? Int64.max
+        guard pointsPerYuan > 0 else { return 0 }
+        return MarketingMath.mulDiv(max(paid.fen, 0) / 100, pointsPerYuan, 1) ?? Int64.max
     }
 }
 
@@ -121,6 +123,15 @@ public struct PointLot: Hashable, Codable, Sendable {
     public let earnedAt: Date
     public let expiresAt: Date?
 
+    /// A lot as stored; `remaining` is held between 0 and `earned`.
+    public init(id: String, earned: Int64, remaining: Int64, earnedAt: Date, expiresAt: Date?) {
+        self.id = id
+        self.earned = max(0, earned)
+        self.remaining = min(max(0, remaining), max(0, earned))
+        self.earnedAt = earnedAt
+        self.expiresAt = expiresAt
+    }
+
     public func isExpired(at now: Date) -> Bool { expiresAt.map { now >= $0 } ?? false }
 }
 
@@ -195,7 +206,7 @@ public struct PointsLedger: Hashable, Codable, Sendable {
         var movements: [PointsMovement] = []
         for movement in spent where movement.delta < 0 {
             guard let index = lots.firstIndex(where: { $0.id == movement.lotID }) else { continue }
-            let back = min(-movement.delta, lots[index].earned - lots[index].remaining)
+            let back = min(movement.delta == .min ? Int64.max : -movement.delta, lots[index].earned - lots[index].remaining)
             guard back > 0 else { continue }
             lots[index].remaining += back
             movements.append(PointsMovement(lotID: movement.lotID, delta: back, reason: .refundReturn))

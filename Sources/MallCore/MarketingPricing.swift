@@ -202,6 +202,9 @@ public enum Pricing {
             guard stage.draft.merchants.contains(merchant) else { throw .checkout(.unknownMerchant(merchant)) }
             guard fee.fen >= 0 else { throw .checkout(.negativeShipping(merchant: merchant)) }
         }
+        // Goods and shipping together must fit: every saving and every sum of savings is below it.
+        var grand = stage.draft.goodsTotal
+        for fee in input.shippingFees.values { grand = try MarketingMath.add(grand, fee) }
 
         // 1. Limited-time prices: the first active offer for each line's SKU.
         for (index, line) in input.lines.enumerated() where line.exclusiveActivity == nil {
@@ -369,8 +372,8 @@ public enum Pricing {
                                          amount: draft.amounts[index], limitedTimeUnits: limitedTimeUnits[index] ?? 0,
                                          allocations: allocations, paid: draft.remaining[index], paysCommission: paysCommission))
             }
-            var shippingAmount = Money.zero
-            for fee in input.shippingFees.values { shippingAmount = try MarketingMath.add(shippingAmount, fee) }
+            // Checked with the goods in `promotions`.
+            let shippingAmount = Money(fen: input.shippingFees.values.reduce(0) { $0 + $1.fen })
             let saving = steps.reduce(Int64(0)) { $0 + $1.amount.fen }
             return PricingQuote(checkout: checkout, lines: priced, steps: steps, shippingSavings: shippingSavings, gifts: gifts,
                                 pointsUsed: pointsUsed, pointsValue: pointsValue, goodsAmount: draft.goodsTotal, shippingAmount: shippingAmount,
