@@ -2,7 +2,8 @@
 # `make bench`: release build, then each figure beside a baseline measured in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# BENCH_ONLY=orders runs only place + pay, BENCH_ONLY=distribution only commission and settlement; BENCH_BIN uses a binary already built.
+# BENCH_ONLY=orders runs only place + pay, BENCH_ONLY=distribution only commission and settlement, BENCH_ONLY=marketing only
+# checkout pricing; BENCH_BIN uses a binary already built.
 ONLY=${BENCH_ONLY:-all}
 if [ -z "${BENCH_BIN:-}" ]; then swift build -c release --product fission; fi
 BIN=${BENCH_BIN:-.build/release/fission}
@@ -40,6 +41,13 @@ if [ "$ONLY" = all ] || [ "$ONLY" = distribution ]; then
     fi
   done
 fi
+
+# Marketing: pricing 20-line carts with three promotions and a coupon, beside the plain checkout of the same carts.
+if [ "$ONLY" = all ] || [ "$ONLY" = marketing ]; then
+  echo "== checkout pricing: $BIN bench-pricing"
+  "$BIN" bench-pricing
+fi
+[ "$ONLY" = marketing ] && exit 0
 
 # verify-ledger's time and peak RSS on a filled throw-away ledger; 1M only with BENCH_LEDGER_1M=1.
 LEDGER_SIZES="100000${BENCH_LEDGER_1M:+ 1000000}"

@@ -36,6 +36,9 @@ public enum DiscountScope: Hashable, Sendable {
     case lines(Set<UUID>)
     /// Every line of every merchant (a platform coupon, points): split across the merchants first.
     case platform
+    /// Some lines, by SKU, of any merchants (a platform activity or coupon limited to some
+    /// products): split across their merchants first, like `platform`.
+    case platformLines(Set<UUID>)
 }
 
 /// A discount as the caller has decided it (coupon rules, points rate, activity rules live
@@ -123,6 +126,7 @@ public struct CheckoutQuote: Hashable, Sendable {
 /// zero. A discount larger than what its lines still cost is refused, not capped: the caller
 /// computed it from rules that did not hold, and quietly paying less than promised would hide that.
 /// Discounts never touch shipping; free shipping is the template's business.
+/// `CheckoutDraft` does the same one discount at a time, for rules that read the lines between them.
 public enum Checkout {
     public static let maxLines = 200
     public static let maxQuantity: Int64 = 99_999
@@ -134,97 +138,9 @@ public enum Checkout {
         discounts: [CheckoutDiscount] = [],
         shippingFees: [UUID: Money] = [:]
     ) throws(CheckoutError) -> CheckoutQuote {
-        guard !lines.isEmpty else { throw .noLines }
-        guard lines.count <= maxLines else { throw .tooManyLines(max: maxLines) }
-
-        // Lines: amounts, and the merchants in order of first appearance.
-        var amounts: [Money] = []
-        var skuIndex: [UUID: Int] = [:]
-        var merchants: [UUID] = []
-        var linesOfMerchant: [UUID: [Int]] = [:]
-        var goodsTotal = Money.zero
-        for (index, line) in lines.enumerated() {
-            guard (1...maxQuantity).contains(line.quantity) else { throw .invalidQuantity(sku: line.skuID) }
-            guard line.unitPrice.fen >= 0 else { throw .negativePrice(sku: line.skuID) }
-            guard skuIndex.updateValue(index, forKey: line.skuID) == nil else { throw .duplicateLine(sku: line.skuID) }
-            let amount = try checked { () throws(MoneyError) in try line.unitPrice.multiplied(by: line.quantity) }
-            goodsTotal = try checked { () throws(MoneyError) in try goodsTotal.adding(amount) }
-            amounts.append(amount)
-            if linesOfMerchant[line.merchantID] == nil { merchants.append(line.merchantID) }
-            linesOfMerchant[line.merchantID, default: []].append(index)
-        }
-
-        // Discounts, one after another. Every partial sum below is at most `goodsTotal`, which fits.
-        var remaining = amounts
-        var allocations = [[DiscountAllocation]](repeating: [], count: lines.count)
-        var shares: [UUID: [AppliedDiscount]] = [:]
-        var seenDiscounts = Set<String>()
-        for discount in discounts {
-            guard !discount.id.isEmpty, seenDiscounts.insert(discount.id).inserted else { throw .duplicateDiscount(id: discount.id) }
-            guard discount.amount.fen >= 0 else { throw .negativeDiscount(id: discount.id) }
-            // The lines of each merchant the discount covers.
-            var targets: [(merchant: UUID, lines: [Int])] = []
-            switch discount.scope {
-            case .merchant(let merchant):
-                guard let indices = linesOfMerchant[merchant] else { throw .unknownMerchant(merchant) }
-                targets = [(merchant, indices)]
-            case .lines(let skus):
-                guard !skus.isEmpty else { throw .emptyScope(id: discount.id) }
-                var indices: [Int] = []
-                for sku in skus {
-                    guard let index = skuIndex[sku] else { throw .unknownLine(discountID: discount.id, sku: sku) }
-                    indices.append(index)
-                }
-                indices.sort()
-                let merchant = lines[indices[0]].merchantID
-                guard indices.allSatisfy({ lines[$0].merchantID == merchant }) else { throw .discountSpansMerchants(id: discount.id) }
-                targets = [(merchant, indices)]
-            case .platform:
-                targets = merchants.map { ($0, linesOfMerchant[$0] ?? []) }
-            }
-            let bases = targets.map { target in Money(fen: target.lines.reduce(0) { $0 + remaining[$1].fen }) }
-            let base = Money(fen: bases.reduce(0) { $0 + $1.fen })
-            guard discount.amount <= base else { throw .discountExceedsBase(id: discount.id, amount: discount.amount, base: base) }
-            // Across merchants by what each still costs, then within each by line. A share never
-            // exceeds its weight when the whole does not, so no line goes below zero.
-            let merchantShares = try split(discount.amount, bases)
-            for (target, share) in zip(targets, merchantShares) {
-                shares[target.merchant, default: []].append(
-                    AppliedDiscount(id: discount.id, kind: discount.kind, label: discount.label, amount: share))
-                let parts = try split(share, target.lines.map { remaining[$0] })
-                for (index, part) in zip(target.lines, parts) where part.fen > 0 {
-                    remaining[index] = Money(fen: remaining[index].fen - part.fen)
-                    allocations[index].append(DiscountAllocation(discountID: discount.id, kind: discount.kind, amount: part))
-                }
-            }
-        }
-
-        for (merchant, fee) in shippingFees {
-            guard linesOfMerchant[merchant] != nil else { throw .unknownMerchant(merchant) }
-            guard fee.fen >= 0 else { throw .negativeShipping(merchant: merchant) }
-        }
-
-        var orders: [OrderQuote] = []
-        var shippingTotal = Money.zero
-        var total = Money.zero
-        for merchant in merchants {
-            let indices = linesOfMerchant[merchant] ?? []
-            let quoted = indices.map { index in
-                QuotedLine(skuID: lines[index].skuID, unitPrice: lines[index].unitPrice, quantity: lines[index].quantity,
-                           amount: amounts[index], allocations: allocations[index], paid: remaining[index])
-            }
-            let goods = Money(fen: indices.reduce(0) { $0 + amounts[$1].fen })
-            let paid = Money(fen: indices.reduce(0) { $0 + remaining[$1].fen })
-            let fee = shippingFees[merchant] ?? .zero
-            let payable = try checked { () throws(MoneyError) in try paid.adding(fee) }
-            shippingTotal = try checked { () throws(MoneyError) in try shippingTotal.adding(fee) }
-            total = try checked { () throws(MoneyError) in try total.adding(payable) }
-            orders.append(OrderQuote(merchantID: merchant, lines: quoted, goodsAmount: goods, discounts: shares[merchant] ?? [],
-                                     discountTotal: Money(fen: goods.fen - paid.fen), shippingFee: fee, payable: payable))
-        }
-        let paidTotal = remaining.reduce(0) { $0 + $1.fen }
-        return CheckoutQuote(orders: orders, goodsAmount: goodsTotal, discountTotal: Money(fen: goodsTotal.fen - paidTotal),
-                             shippingTotal: shippingTotal, total: total)
+        var draft = try CheckoutDraft(lines: lines)
+        for discount in discounts { try draft.apply(discount) }
+        return try draft.quote(shippingFees: shippingFees)
     }
 
     /// `Allocation.split`, with nothing to split when the amount is zero (the weights may all be

@@ -180,3 +180,33 @@ struct BenchSettlementCommand: AsyncCommand {
         return merchantID
     }
 }
+
+/// `fission bench-pricing`: checkout pricing of 20-line carts with three promotions and a coupon
+/// in carts per second, beside the same carts priced by the plain checkout, in the same run.
+struct BenchPricingCommand: AsyncCommand {
+    struct Signature: CommandSignature {
+        @Option(name: "carts", help: "Carts to price (default 200,000)")
+        var carts: Int?
+    }
+
+    var help: String { "Times MallCore's marketing pricing (stacking and allocation) against the plain checkout of the same carts." }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        let carts = max(1, min(signature.carts ?? 200_000, 50_000_000))
+        _ = MarketingBenchmark.run(carts: 1_000)  // warm up
+        _ = MarketingBenchmark.baseline(carts: 1_000)
+        let pricingStart = DispatchTime.now().uptimeNanoseconds
+        let priced = MarketingBenchmark.run(carts: carts)
+        let pricingSeconds = Double(DispatchTime.now().uptimeNanoseconds - pricingStart) / 1e9
+        let plainStart = DispatchTime.now().uptimeNanoseconds
+        let plain = MarketingBenchmark.baseline(carts: carts)
+        let plainSeconds = Double(DispatchTime.now().uptimeNanoseconds - plainStart) / 1e9
+        let pricingRate = Double(priced.carts) / max(pricingSeconds, 1e-9)
+        let plainRate = Double(plain.carts) / max(plainSeconds, 1e-9)
+        context.console.print(String(format: "marketing pricing: %d carts of %d lines in %.3f s = %.0f carts/s (checksum %lld)",
+                                     priced.carts, MarketingBenchmark.linesPerCart, pricingSeconds, pricingRate, priced.checksum))
+        context.console.print(String(format: "plain checkout:    %d carts in %.3f s = %.0f carts/s (checksum %lld, baseline)",
+                                     plain.carts, plainSeconds, plainRate, plain.checksum))
+        context.console.print(String(format: "ratio pricing/plain: %.4f", pricingRate / plainRate))
+    }
+}

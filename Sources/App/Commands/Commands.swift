@@ -12,6 +12,7 @@ extension Application {
         asyncCommands.use(BenchLedgerVerifyCommand(), as: "bench-ledger-verify")
         asyncCommands.use(BenchOrdersCommand(), as: "bench-orders")
         asyncCommands.use(BenchCommissionCommand(), as: "bench-commission")
+        asyncCommands.use(BenchPricingCommand(), as: "bench-pricing")
         asyncCommands.use(BenchSettlementCommand(), as: "bench-settlement")
         asyncCommands.use(AssessGradesCommand(), as: "assess-grades")
         asyncCommands.use(LedgerLoadCommand(), as: "ledger-load")

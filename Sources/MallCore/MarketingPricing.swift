@@ -1,0 +1,383 @@
+import Foundation
+
+/// A flash sale, group buy or bargain that priced a line on its own: such a line takes no other
+/// promotion, coupon or points (its price is already the activity's floor).
+public struct ExclusiveActivity: Hashable, Codable, Sendable {
+    public let kind: ActivityKind
+    public let id: String
+    public let paysCommission: Bool
+
+    public init(kind: ActivityKind, id: String, paysCommission: Bool? = nil) {
+        self.kind = kind
+        self.id = id
+        self.paysCommission = paysCommission ?? kind.paysCommissionByDefault
+    }
+}
+
+/// One cart line as marketing sees it: the checkout line plus what scopes test.
+public struct PricingLine: Hashable, Sendable {
+    public let merchantID: UUID
+    public let skuID: UUID
+    public let productID: UUID
+    /// The line's category and all its ancestors.
+    public let categoryIDs: Set<UUID>
+    /// The normal unit price for this member (member price already applied by the caller).
+    public let unitPrice: Money
+    public let quantity: Int64
+    public let exclusiveActivity: ExclusiveActivity?
+
+    public init(merchantID: UUID, skuID: UUID, productID: UUID, categoryIDs: Set<UUID> = [], unitPrice: Money, quantity: Int64,
+                exclusiveActivity: ExclusiveActivity? = nil) {
+        self.merchantID = merchantID
+        self.skuID = skuID
+        self.productID = productID
+        self.categoryIDs = categoryIDs
+        self.unitPrice = unitPrice
+        self.quantity = quantity
+        self.exclusiveActivity = exclusiveActivity
+    }
+
+    var checkoutLine: CheckoutLine { CheckoutLine(merchantID: merchantID, skuID: skuID, unitPrice: unitPrice, quantity: quantity) }
+}
+
+/// Points at checkout: every `points` points pay `fen` fen, spent in whole steps, at most a share
+/// of what the goods still cost after coupons and/or an absolute amount per order.
+public struct PointsSpendRule: Hashable, Codable, Sendable {
+    public let points: Int64
+    public let fen: Int64
+    public let maxShare: BasisPoints?
+    public let maxAmount: Money?
+
+    /// E.g. `PointsSpendRule(points: 100, fen: 100, maxShare: BasisPoints(5_000))`: 100 points = ¥1, at most half the order.
+    public init(points: Int64, fen: Int64, maxShare: BasisPoints? = nil, maxAmount: Money? = nil) throws(MarketingError) {
+        guard points >= 1, fen >= 1 else { throw .invalidPointsRate }
+        if let maxShare { guard (1...10_000).contains(maxShare.value) else { throw .invalidPointsRate } }
+        if let maxAmount { guard maxAmount.fen >= 0 else { throw .invalidPointsRate } }
+        self.points = points
+        self.fen = fen
+        self.maxShare = maxShare
+        self.maxAmount = maxAmount
+    }
+
+    /// The most points this rule lets a member with `balance` spend on goods still costing `payable`,
+    /// and what they pay. `requested` nil spends as many as allowed.
+    public func redemption(balance: Int64, requested: Int64?, payable: Money) -> (points: Int64, value: Money) {
+        var cap = max(payable.fen, 0)
+        if let maxShare { cap = min(cap, MarketingMath.mulDiv(cap, Int64(maxShare.value), 10_000) ?? 0) }
+        if let maxAmount { cap = min(cap, maxAmount.fen) }
+        let wanted = max(0, min(balance, requested ?? balance))
+        let steps = min(cap / fen, wanted / points)
+        // steps × fen ≤ cap and steps × points ≤ wanted: both fit.
+        return (steps * points, Money(fen: steps * fen))
+    }
+
+    public static let source = DiscountSource(kind: .points, id: "points", payer: .platform)
+}
+
+/// Everything the stacking needs for one checkout. Time comes in; nothing reads the clock.
+public struct PricingInput: Sendable {
+    public var lines: [PricingLine]
+    public var limitedTimeOffers: [LimitedTimeOffer]
+    /// Units the member bought before under each limited-time offer id (paid or awaiting payment).
+    public var boughtUnderOffers: [String: Int64]
+    public var fullReductions: [FullReductionActivity]
+    public var gifts: [GiftActivity]
+    /// Stock of each gift SKU.
+    public var giftStock: [UUID: Int64]
+    /// The coupons the member chose: at most one goods coupon and one shipping coupon per payer
+    /// (the platform, each merchant).
+    public var coupons: [MemberCoupon]
+    public var pointsRule: PointsSpendRule?
+    public var pointsBalance: Int64
+    /// Points the member asks to spend; nil spends as many as allowed, 0 none.
+    public var pointsRequested: Int64?
+    public var shippingFees: [UUID: Money]
+    public var now: Date
+    public var isNewMember: Bool
+    public var locale: MallLocale
+
+    public init(lines: [PricingLine], limitedTimeOffers: [LimitedTimeOffer] = [], boughtUnderOffers: [String: Int64] = [:],
+                fullReductions: [FullReductionActivity] = [], gifts: [GiftActivity] = [], giftStock: [UUID: Int64] = [:],
+                coupons: [MemberCoupon] = [], pointsRule: PointsSpendRule? = nil, pointsBalance: Int64 = 0, pointsRequested: Int64? = 0,
+                shippingFees: [UUID: Money] = [:], now: Date, isNewMember: Bool = false, locale: MallLocale = .zhHans) {
+        self.lines = lines
+        self.limitedTimeOffers = limitedTimeOffers
+        self.boughtUnderOffers = boughtUnderOffers
+        self.fullReductions = fullReductions
+        self.gifts = gifts
+        self.giftStock = giftStock
+        self.coupons = coupons
+        self.pointsRule = pointsRule
+        self.pointsBalance = pointsBalance
+        self.pointsRequested = pointsRequested
+        self.shippingFees = shippingFees
+        self.now = now
+        self.isNewMember = isNewMember
+        self.locale = locale
+    }
+}
+
+/// One saving as the checkout page lists it, in stacking order.
+public struct PricingStep: Hashable, Sendable {
+    public let source: DiscountSource
+    public let label: String
+    public let goods: Money
+    public let shipping: Money
+    public var amount: Money { Money(fen: goods.fen + shipping.fen) }
+}
+
+public struct PricedAllocation: Hashable, Sendable {
+    public let source: DiscountSource
+    public let amount: Money
+}
+
+public struct MarketingLine: Hashable, Sendable {
+    public let merchantID: UUID
+    public let skuID: UUID
+    public let unitPrice: Money
+    public let quantity: Int64
+    /// unit price × quantity, before any saving.
+    public let amount: Money
+    /// Units that got the limited-time price.
+    public let limitedTimeUnits: Int64
+    /// Per source, in stacking order; a source that left the line nothing is not listed.
+    public let allocations: [PricedAllocation]
+    /// amount − allocations: the base of commission and refunds.
+    public let paid: Money
+    /// False when the line is under any activity whose commission switch is off.
+    public let paysCommission: Bool
+}
+
+public struct PricingQuote: Hashable, Sendable {
+    /// The orders per merchant, with the shipping fees after shipping coupons.
+    public let checkout: CheckoutQuote
+    /// In the order of the input lines.
+    public let lines: [MarketingLine]
+    /// Limited-time → full-reduction → coupons (shop, platform, shipping) → points.
+    public let steps: [PricingStep]
+    /// Shipping coupons' parts per merchant.
+    public let shippingSavings: [UUID: [PricedAllocation]]
+    public let gifts: [GiftOutcome]
+    public let pointsUsed: Int64
+    public let pointsValue: Money
+    public let goodsAmount: Money
+    /// Shipping before shipping coupons.
+    public let shippingAmount: Money
+    /// Σ steps.
+    public let savingTotal: Money
+    /// What the buyer pays in all.
+    public let total: Money
+}
+
+/// The fixed stacking order, shown to the buyer: limited-time price → full-reduction → coupons →
+/// points. Each saving is decided on what the lines still cost after the steps before it (a
+/// coupon's threshold is met after full reduction; the points cap is a share of what is left),
+/// then spread over the lines it covers with `CheckoutDraft` (largest remainder), so every
+/// allocation adds up to its saving and no line goes below zero.
+///
+/// Shop coupons come before the platform coupon, whose threshold counts what is left after them;
+/// shipping coupons only ever reduce shipping. Lines priced by a flash sale, group buy or bargain
+/// take none of it.
+public enum Pricing {
+    public static func quote(_ input: PricingInput) throws(MarketingError) -> PricingQuote {
+        var stage = try promotions(input)
+        let ordered = try orderedCoupons(input.coupons, stage: stage)
+        for coupon in ordered {
+            switch Coupons.use(coupon, lines: input.lines, remaining: stage.draft.remaining, shippingFees: stage.shippingFees,
+                               now: input.now, isNewMember: input.isNewMember) {
+            case .failure(let reason): throw .couponNotApplicable(id: coupon.id, reason: reason)
+            case .success(let use): try stage.apply(coupon, use, input: input)
+            }
+        }
+        try stage.applyPoints(input)
+        return try stage.finish(input)
+    }
+
+    /// Limited-time prices, full reductions and gifts: the state coupons start from.
+    static func promotions(_ input: PricingInput) throws(MarketingError) -> Stage {
+        var stage: Stage
+        do { stage = Stage(draft: try CheckoutDraft(lines: input.lines.map(\.checkoutLine)), lines: input.lines, shippingFees: input.shippingFees) }
+        catch { throw .checkout(error) }
+        for (merchant, fee) in input.shippingFees {
+            guard stage.draft.merchants.contains(merchant) else { throw .checkout(.unknownMerchant(merchant)) }
+            guard fee.fen >= 0 else { throw .checkout(.negativeShipping(merchant: merchant)) }
+        }
+        // Goods and shipping together must fit: every saving and every sum of savings is below it.
+        var grand = stage.draft.goodsTotal
+        for fee in input.shippingFees.values { grand = try MarketingMath.add(grand, fee) }
+
+        // 1. Limited-time prices: the first active offer for each line's SKU.
+        for (index, line) in input.lines.enumerated() where line.exclusiveActivity == nil {
+            guard let offer = input.limitedTimeOffers.first(where: { $0.skuID == line.skuID && $0.window.contains(input.now) }),
+                  offer.price < line.unitPrice else { continue }
+            let units = offer.discountedUnits(quantity: line.quantity, alreadyBought: input.boughtUnderOffers[offer.id] ?? 0)
+            guard units > 0 else { continue }
+            // (price − offer) × units ≤ price × quantity, which fits.
+            let saving = Money(fen: (line.unitPrice.fen - offer.price.fen) * units)
+            stage.limitedTimeUnits[index] = units
+            try stage.spread(offer.source, label: offer.name, amount: saving, lines: [index])
+        }
+
+        // 2. Full reductions: each line joins the first active activity that covers it.
+        var taken = Set<Int>()
+        for activity in input.fullReductions where activity.window.contains(input.now) {
+            let covered = input.lines.indices.filter { !taken.contains($0) && activity.covers(input.lines[$0]) }
+            guard !covered.isEmpty else { continue }
+            taken.formUnion(covered)
+            let base = stage.draft.remaining(of: covered)
+            let saving = activity.saving(for: base)
+            guard saving.fen > 0, let tier = activity.tier(for: base) else { continue }
+            let label = "\(activity.name) \(Self.tierSummary(activity.tiers[tier], input.locale))"
+            try stage.spread(activity.source, label: label, amount: saving, lines: covered)
+        }
+
+        // Gifts: on the same base as full reduction (after limited-time prices), never changing money.
+        var giftStock = input.giftStock
+        for gift in input.gifts where gift.window.contains(input.now) {
+            let covered = input.lines.indices.filter { gift.covers(input.lines[$0]) }
+            guard !covered.isEmpty else { continue }
+            var base = Money.zero
+            for index in covered {
+                // Before full reduction: the amount less the limited-time saving.
+                base = Money(fen: base.fen + stage.draft.amounts[index].fen - stage.limitedTimeSaving(index).fen)
+            }
+            let status: GiftOutcome.Status
+            if base < gift.threshold {
+                status = .belowThreshold(missing: Money(fen: gift.threshold.fen - base.fen))
+            } else if (giftStock[gift.giftSKU] ?? 0) >= gift.giftQuantity {
+                status = .awarded
+                giftStock[gift.giftSKU, default: 0] -= gift.giftQuantity
+            } else {
+                status = .outOfStock
+            }
+            stage.gifts.append(GiftOutcome(activityID: gift.id, giftSKU: gift.giftSKU, quantity: gift.giftQuantity, status: status))
+        }
+        return stage
+    }
+
+    static func tierSummary(_ tier: PromotionTier, _ locale: MallLocale) -> String {
+        switch tier.benefit {
+        case .amountOff(let off):
+            locale.choose(zh: "满\(Coupon.yuan(tier.threshold))减\(Coupon.yuan(off))", en: "\(off.formatted(.en)) off \(tier.threshold.formatted(.en))")
+        case .payRate(let rate):
+            locale.choose(zh: "满\(Coupon.yuan(tier.threshold))打\(Coupon.zhe(rate))折",
+                          en: "\(Coupon.percentOff(rate))% off \(tier.threshold.formatted(.en))")
+        }
+    }
+
+    /// Where a coupon sits: one goods coupon and one shipping coupon per payer.
+    struct Slot: Hashable {
+        let payer: DiscountPayer
+        let shipping: Bool
+    }
+
+    static func slot(_ coupon: MemberCoupon) -> Slot { Slot(payer: coupon.coupon.payer, shipping: coupon.coupon.isShipping) }
+
+    /// Checks the one-per-slot rule and puts the coupons in application order: shop goods coupons
+    /// (by shop order), the platform goods coupon, then shipping coupons the same way.
+    static func orderedCoupons(_ coupons: [MemberCoupon], stage: Stage) throws(MarketingError) -> [MemberCoupon] {
+        var ids = Set<String>()
+        var slots = Set<Slot>()
+        for coupon in coupons {
+            guard ids.insert(coupon.id).inserted else { throw .duplicateCoupon(coupon.id) }
+            guard slots.insert(slot(coupon)).inserted else {
+                if case .merchant(let merchant) = coupon.coupon.payer { throw .tooManyMerchantCoupons(merchant: merchant) }
+                throw .tooManyPlatformCoupons
+            }
+        }
+        return coupons.sorted { order(slot($0), stage.draft.merchants) < order(slot($1), stage.draft.merchants) }
+    }
+
+    static func order(_ slot: Slot, _ merchants: [UUID]) -> Int {
+        let payer: Int
+        switch slot.payer {
+        case .merchant(let merchant): payer = merchants.firstIndex(of: merchant) ?? merchants.count
+        case .platform: payer = merchants.count + 1
+        }
+        return (slot.shipping ? 1 << 20 : 0) + payer
+    }
+
+    /// Pricing as it stands between steps.
+    struct Stage: Sendable {
+        var draft: CheckoutDraft
+        let lines: [PricingLine]
+        var shippingFees: [UUID: Money]
+        var steps: [PricingStep] = []
+        var sources: [String: DiscountSource] = [:]
+        /// Per line, the sources that cover it, whether or not they left it a fen.
+        var covering: [[DiscountSource]]
+        var limitedTimeUnits: [Int: Int64] = [:]
+        var shippingSavings: [UUID: [PricedAllocation]] = [:]
+        var gifts: [GiftOutcome] = []
+        var pointsUsed: Int64 = 0
+        var pointsValue = Money.zero
+
+        init(draft: CheckoutDraft, lines: [PricingLine], shippingFees: [UUID: Money]) {
+            self.draft = draft
+            self.lines = lines
+            self.shippingFees = shippingFees
+            self.covering = [[DiscountSource]](repeating: [], count: lines.count)
+        }
+
+        func limitedTimeSaving(_ index: Int) -> Money {
+            Money(fen: draft.allocations[index].filter { $0.kind == .limitedTime }.reduce(0) { $0 + $1.amount.fen })
+        }
+
+        mutating func spread(_ source: DiscountSource, label: String, amount: Money, lines indices: [Int]) throws(MarketingError) {
+            let skus = Set(indices.map { lines[$0].skuID })
+            do {
+                try draft.apply(CheckoutDiscount(id: source.discountID, kind: source.kind, label: label, amount: amount, scope: .platformLines(skus)))
+            } catch { throw .checkout(error) }
+            sources[source.discountID] = source
+            for index in indices { covering[index].append(source) }
+            steps.append(PricingStep(source: source, label: label, goods: amount, shipping: .zero))
+        }
+
+        mutating func apply(_ coupon: MemberCoupon, _ use: CouponUse, input: PricingInput) throws(MarketingError) {
+            let source = coupon.source
+            if coupon.coupon.isShipping {
+                for merchant in draft.merchants {
+                    guard let part = use.shippingSaving[merchant] else { continue }
+                    shippingFees[merchant] = Money(fen: (shippingFees[merchant] ?? .zero).fen - part.fen)
+                    shippingSavings[merchant, default: []].append(PricedAllocation(source: source, amount: part))
+                }
+                sources[source.discountID] = source
+                steps.append(PricingStep(source: source, label: coupon.coupon.name, goods: .zero, shipping: use.saving))
+            } else {
+                try spread(source, label: coupon.coupon.name, amount: use.goodsSaving, lines: use.lines)
+            }
+        }
+
+        mutating func applyPoints(_ input: PricingInput) throws(MarketingError) {
+            guard let rule = input.pointsRule else { return }
+            let eligible = lines.indices.filter { lines[$0].exclusiveActivity == nil }
+            guard !eligible.isEmpty else { return }
+            let redemption = rule.redemption(balance: input.pointsBalance, requested: input.pointsRequested, payable: draft.remaining(of: eligible))
+            guard redemption.points > 0 else { return }
+            try spread(PointsSpendRule.source, label: input.locale.choose(zh: "积分抵扣", en: "Points"), amount: redemption.value, lines: eligible)
+            pointsUsed = redemption.points
+            pointsValue = redemption.value
+        }
+
+        func finish(_ input: PricingInput) throws(MarketingError) -> PricingQuote {
+            let checkout: CheckoutQuote
+            do { checkout = try draft.quote(shippingFees: shippingFees) } catch { throw .checkout(error) }
+            var priced: [MarketingLine] = []
+            for (index, line) in lines.enumerated() {
+                let allocations = draft.allocations[index].compactMap { allocation in
+                    sources[allocation.discountID].map { PricedAllocation(source: $0, amount: allocation.amount) }
+                }
+                let paysCommission = MarketingCommission.paysCommission(sources: covering[index], exclusive: line.exclusiveActivity)
+                priced.append(MarketingLine(merchantID: line.merchantID, skuID: line.skuID, unitPrice: line.unitPrice, quantity: line.quantity,
+                                         amount: draft.amounts[index], limitedTimeUnits: limitedTimeUnits[index] ?? 0,
+                                         allocations: allocations, paid: draft.remaining[index], paysCommission: paysCommission))
+            }
+            // Checked with the goods in `promotions`.
+            let shippingAmount = Money(fen: input.shippingFees.values.reduce(0) { $0 + $1.fen })
+            let saving = steps.reduce(Int64(0)) { $0 + $1.amount.fen }
+            return PricingQuote(checkout: checkout, lines: priced, steps: steps, shippingSavings: shippingSavings, gifts: gifts,
+                                pointsUsed: pointsUsed, pointsValue: pointsValue, goodsAmount: draft.goodsTotal, shippingAmount: shippingAmount,
+                                savingTotal: Money(fen: saving), total: checkout.total)
+        }
+    }
+}
