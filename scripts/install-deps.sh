@@ -3,9 +3,9 @@
 #   scripts/install-deps.sh run|test|bench
 set -euo pipefail
 case "${1:-run}" in
-  run)   packages=(libqrencode-dev zlib1g-dev libcairo2-dev fonts-noto-cjk pkg-config) ;;
-  test)  packages=(libqrencode-dev zlib1g-dev libcairo2-dev fonts-noto-cjk pkg-config chromium curl zbar-tools) ;;
-  bench) packages=(libqrencode-dev zlib1g-dev libcairo2-dev fonts-noto-cjk pkg-config wrk curl) ;;
+  run)   packages=(libqrencode-dev zlib1g-dev libcairo2-dev libturbojpeg0-dev fonts-noto-cjk pkg-config) ;;
+  test)  packages=(libqrencode-dev zlib1g-dev libcairo2-dev libturbojpeg0-dev fonts-noto-cjk pkg-config chromium curl zbar-tools) ;;
+  bench) packages=(libqrencode-dev zlib1g-dev libcairo2-dev libturbojpeg0-dev fonts-noto-cjk pkg-config wrk curl) ;;
   *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
 esac
 command -v swift >/dev/null || { echo "Swift 6 is required (https://swift.org/install)" >&2; exit 1; }

@@ -129,4 +129,50 @@ import VaporTesting
             #expect(again.status == .conflict, "\(again.body.string)")
         }
     }
+
+    @Test func aReplayedKeyWithAnotherPayeeAnUnknownStateAndLongEnterpriseFieldsAreRefused() async throws {
+        try await withMallApp { t in
+            // setup: ¥30.00 settled for the sharer, one withdrawal to 张三's account under key w-2
+            let n = try await DistributionTests.network(t)
+            let order = try await DistributionTests.buy(t, n)
+            _ = try await OutboxDispatcher.run(t.app)
+            try await DistributionTests.ship(t, n, order, buyer: n.s.buyer)
+            t.clock.advance(seconds: 8 * 86_400)
+            _ = try await OrderJobs.runAll(t.app)
+            _ = try await OutboxDispatcher.run(t.app)
+            let sharer = try await DistributionTests.token(t, n.sharerID)
+            let boss = try await t.staffToken("boss", console: "platform")
+            let body = #"{"amountFen":1000,"channel":"bank_card","accountName":"张三","accountNumber":"6222020200112233445","bankName":"工商银行"}"#
+            #expect(try await t.postJSON("/api/v1/distribution/withdrawals", body, token: sharer, headers: ["Idempotency-Key": "w-2"]).status == .created)
+
+            // act + check: the same key and amount to another card is not a replay
+            let other = body.replacingOccurrences(of: "6222020200112233445", with: "6222020200119999999")
+            let reused = try await t.postJSON("/api/v1/distribution/withdrawals", other, token: sharer, headers: ["Idempotency-Key": "w-2"])
+            #expect(reused.status == .conflict)
+            #expect(reused.body.string.contains("该幂等键已用于另一笔提现"))
+            let replay = try await t.postJSON("/api/v1/distribution/withdrawals", body, token: sharer, headers: ["Idempotency-Key": "w-2"])
+            #expect(replay.status == .created || replay.status == .ok, "\(replay.body.string)")
+            #expect(try await Withdrawal.query(on: t.app.db).count() == 1)
+            #expect(try await DistributionTests.balance(t, .commissionAvailable, n.sharerID) == 2_000)
+
+            // An unknown state is a 422 on every list, not an empty list.
+            for path in ["/api/v1/admin/distribution/withdrawals?state=paidd", "/api/v1/admin/distribution/commissions?state=x",
+                         "/api/v1/admin/distribution/distributors?state=x"] {
+                let listed = try await t.get(path, token: boss)
+                #expect(listed.status == .unprocessableEntity, "\(path)")
+                #expect(listed.body.string.contains("状态须为"))
+            }
+            #expect(try await t.get("/api/v1/distribution/commissions?state=nope", token: sharer).status == .unprocessableEntity)
+            #expect(try await t.get("/api/v1/distribution/commissions?state=frozen", token: sharer).status == .ok)
+
+            // An individual's enterprise fields are bounded like an enterprise's.
+            let applicant = try await t.registerMember("13700000051")
+            let long = String(repeating: "企", count: 61)
+            let application = DistributionTests.applyJSON().replacingOccurrences(of: #""kind":"individual","#, with: #""kind":"individual","enterpriseName":"\#(long)","#)
+            let refused = try await t.postJSON("/api/v1/distribution/apply", application, token: applicant)
+            #expect(refused.status == .unprocessableEntity)
+            #expect(refused.error?.details.first?.field == "enterpriseName")
+            #expect(try await Distributor.find(try await t.memberID(phone: "13700000051"), on: t.app.db) == nil)
+        }
+    }
 }

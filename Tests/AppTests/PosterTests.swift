@@ -1,4 +1,5 @@
 import CCairo
+import CTurboJPEG
 import Foundation
 import MallCore
 import Testing
@@ -100,6 +101,37 @@ import Testing
         #expect(placeholder.pixel(x: 20, y: 20) == PosterPixels.RGB(r: 0xED, g: 0xED, b: 0xED))
         // The placeholder carries the title's first character.
         #expect(placeholder.count(in: Layout.image) { $0 != PosterPixels.RGB(r: 0xED, g: 0xED, b: 0xED) } > 1000)
+    }
+
+    /// A real baseline JPEG of one colour, made with libjpeg-turbo as a phone's camera would.
+    static func jpeg(width: Int32, height: Int32, rgb: [UInt8]) throws -> Data {
+        let handle = try #require(tjInitCompress())
+        defer { tjDestroy(handle) }
+        var pixels = [UInt8]((0..<Int(width * height)).flatMap { _ in rgb })
+        var output: UnsafeMutablePointer<UInt8>?
+        var size: UInt = 0
+        #expect(tjCompress2(handle, &pixels, width, 0, height, Int32(TJPF_RGB.rawValue), &output, &size, Int32(TJSAMP_444.rawValue), 95, 0) == 0)
+        defer { tjFree(output) }
+        return Data(bytes: try #require(output), count: Int(size))
+    }
+
+    @Test func aJPEGProductImageAndAvatarAreDrawnAndABrokenOneGetsThePlaceholder() throws {
+        // setup: a camera-style JPEG in blue, a JPEG avatar in green, and a JPEG cut short
+        let blue = try Self.jpeg(width: 40, height: 30, rgb: [30, 144, 255])
+        let green = try Self.jpeg(width: 16, height: 16, rgb: [20, 160, 60])
+        let broken = blue.prefix(blue.count / 3)
+
+        // act
+        let shown = try #require(PosterPixels(png: try PosterRenderer.png(Self.content(image: blue, avatar: green))))
+        let placeholder = try #require(PosterPixels(png: try PosterRenderer.png(Self.content(image: Data(broken)))))
+
+        // check: the picture's colour within JPEG's loss, the avatar inside its circle
+        let centre = shown.pixel(x: 375, y: 375)
+        #expect(abs(Int(centre.r) - 30) < 12 && abs(Int(centre.g) - 144) < 12 && abs(Int(centre.b) - 255) < 12, "\(centre)")
+        let face = shown.pixel(x: Int(Layout.avatar.midX), y: Int(Layout.avatar.midY))
+        #expect(abs(Int(face.r) - 20) < 12 && abs(Int(face.g) - 160) < 12 && abs(Int(face.b) - 60) < 12, "\(face)")
+        #expect(placeholder.count(in: Layout.image) { $0.b > $0.r + 50 } == 0)
+        #expect(placeholder.pixel(x: 20, y: 20) == PosterPixels.RGB(r: 0xED, g: 0xED, b: 0xED))
     }
 
     @Test func anAvatarIsClippedToACircle() throws {

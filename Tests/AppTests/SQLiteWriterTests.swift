@@ -9,7 +9,10 @@ import VaporTesting
 /// product over and over and a CSV import running at once give no 5xx.
 @Suite struct SQLiteWriterTests {
     @Test func browsingSavesAndImportsTogetherNeverFail() async throws {
-        try await withMallApp { t in
+        // The server's idle timeout counts silence on a connection even while a request is being
+        // handled; with the whole suite running on two cores the import can take longer than the
+        // default 30 s, so the connection is given longer here. What this test checks is the writer.
+        try await withMallApp(idleTimeoutSeconds: 600) { t in
             let f = try await CatalogFixture.make(t)
             let product = try await f.createProduct(f.productJSON("奶粉", category: f.milk, code: "RACE"))
             let member = try await t.registerMember("13800138011")

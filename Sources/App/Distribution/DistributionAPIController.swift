@@ -186,6 +186,16 @@ struct DistributionAPIController: RouteCollection {
         let limit: Int?
         let distributorId: UUID?
         let merchantId: UUID?
+
+        /// A state the list does not know is a 422, not an empty list that looks like "none".
+        func validState(_ known: [String]) throws -> String? {
+            guard let state else { return nil }
+            guard known.contains(state) else {
+                let list = known.joined(separator: ", ")
+                throw APIError.validation([.init("state", .init("状态须为 \(list) 之一", "The state must be one of \(list)"))])
+            }
+            return state
+        }
     }
 
     @Sendable func myCommissions(req: Request) async throws -> [CommissionDTO] {
@@ -193,7 +203,7 @@ struct DistributionAPIController: RouteCollection {
         let query = try req.query.decode(ListQuery.self)
         let limit = try LimitQuery(limit: query.limit).validatedLimit(default: 50)
         var builder = Commission.query(on: req.db).filter(\.$beneficiaryID == memberID)
-        if let state = query.state { builder = builder.filter(\.$state == state) }
+        if let state = try query.validState(CommissionState.allCases.map(\.rawValue)) { builder = builder.filter(\.$state == state) }
         let rows = try await builder.sort(\.$createdAt, .descending).sort(\.$id, .descending).limit(limit).all()
         return try await Self.dtos(rows, req: req)
     }
@@ -568,7 +578,7 @@ struct DistributionAPIController: RouteCollection {
         let query = try req.query.decode(ListQuery.self)
         let limit = try LimitQuery(limit: query.limit).validatedLimit()
         var builder = Distributor.query(on: req.db)
-        if let state = query.state { builder = builder.filter(\.$status == state) }
+        if let state = try query.validState(DistributorRecordStatus.allCases.map(\.rawValue)) { builder = builder.filter(\.$status == state) }
         return try await builder.sort(\.$createdAt, .descending).limit(limit).all().map { DistributorDTO($0, req.locale) }
     }
 
@@ -675,7 +685,7 @@ struct DistributionAPIController: RouteCollection {
         let query = try req.query.decode(ListQuery.self)
         let limit = try LimitQuery(limit: query.limit).validatedLimit()
         var builder = Commission.query(on: req.db)
-        if let state = query.state { builder = builder.filter(\.$state == state) }
+        if let state = try query.validState(CommissionState.allCases.map(\.rawValue)) { builder = builder.filter(\.$state == state) }
         if let id = query.distributorId { builder = builder.filter(\.$beneficiaryID == id) }
         if let id = query.merchantId { builder = builder.filter(\.$merchantID == id) }
         let rows = try await builder.sort(\.$createdAt, .descending).sort(\.$id, .descending).limit(limit).all()
@@ -759,7 +769,7 @@ struct DistributionAPIController: RouteCollection {
         let query = try req.query.decode(ListQuery.self)
         let limit = try LimitQuery(limit: query.limit).validatedLimit()
         var builder = Withdrawal.query(on: req.db)
-        if let state = query.state { builder = builder.filter(\.$state == state) }
+        if let state = try query.validState(WithdrawalState.allCases.map(\.rawValue)) { builder = builder.filter(\.$state == state) }
         if let id = query.distributorId { builder = builder.filter(\.$distributorID == id) }
         return try await builder.sort(\.$createdAt, .descending).limit(limit).all().map { WithdrawalDTO($0, req.locale) }
     }

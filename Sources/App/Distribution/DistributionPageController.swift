@@ -247,8 +247,11 @@ struct DistributionPageController: RouteCollection {
         try await req.takeAnonymousHit(RateLimits.postersPerMember, key: memberID.uuidString.lowercased())
         let storage = req.application.imageStorage
         let image = product.mainImage.isEmpty ? nil : try await storage.get(product.mainImage)
+        var avatar: [UInt8]?
+        if let key = distributor.avatar { avatar = try await storage.get(key) }
         let content = PosterContent(productImage: image.map { Data($0) }, title: product.title,
-                                    priceText: Money(fen: sku.price).formatted(.zhHans), distributorName: distributor.displayName, avatar: nil,
+                                    priceText: Money(fen: sku.price).formatted(.zhHans), distributorName: distributor.displayName,
+                                    avatar: avatar.map { Data($0) },
                                     link: link(req, code: distributor.code, productID: productID, source: "poster"))
         let png = try await req.application.threadPool.runIfActive { try PosterRenderer.png(content) }
         var headers = HTTPHeaders()

@@ -38,6 +38,9 @@ struct DistributorService {
         if !["individual", "enterprise"].contains(input.kind) { issues.append(.init("kind", .init("请选择个人或企业", "Choose individual or enterprise"))) }
         if !TextLength.isFilled(input.realName, max: 30) { issues.append(.init("realName", .init("请填写 1-30 字的真实姓名", "Give your real name, 1–30 characters"))) }
         if !ResidentIDNumber.isValid(input.idNumber) { issues.append(.init("idNumber", .init("身份证号格式不正确", "The ID number is not valid"))) }
+        // An individual's form may carry the enterprise fields empty; never longer than an enterprise's.
+        if !TextLength.fits(input.enterpriseName ?? "", max: 60) { issues.append(.init("enterpriseName", .init("企业名称最多 60 字", "The enterprise's name has at most 60 characters"))) }
+        if !TextLength.fits(input.licenceNumber ?? "", max: 30) { issues.append(.init("licenceNumber", .init("营业执照号最多 30 字", "The licence number has at most 30 characters"))) }
         if input.kind == "enterprise" {
             if !TextLength.isFilled(input.enterpriseName ?? "", max: 60) { issues.append(.init("enterpriseName", .init("请填写企业名称", "Give the enterprise's name"))) }
             if !TextLength.isFilled(input.licenceNumber ?? "", max: 30) { issues.append(.init("licenceNumber", .init("请填写营业执照号", "Give the business licence number"))) }

@@ -1,4 +1,5 @@
 import CCairo
+import CTurboJPEG
 import Foundation
 import MallCore
 
@@ -6,13 +7,13 @@ import MallCore
 /// merchants' titles and pictures, members' names and avatars — and is drawn defensively.
 struct PosterContent: Sendable {
     /// The product's main image bytes as the catalog stores them (see `ImageStorage`): PNG, JPEG,
-    /// GIF or WebP. Only PNG is drawn; see `PosterRenderer` for why.
+    /// GIF or WebP. PNG and JPEG are drawn; see `PosterRenderer`.
     var productImage: Data?
     var title: String
     /// Already formatted, e.g. "¥99.00".
     var priceText: String
     var distributorName: String
-    /// The distributor's avatar, PNG only; anything else gets the name's first character in a circle.
+    /// The distributor's avatar, PNG or JPEG; anything else gets the name's first character in a circle.
     var avatar: Data?
     /// The short link the QR code encodes.
     var link: String
@@ -23,8 +24,8 @@ struct PosterContent: Sendable {
 /// and the QR code of the distributor's link with 「长按识别二维码 / Scan to buy」.
 ///
 /// Pictures: the catalog keeps uploads exactly as they came (PNG, JPEG, GIF or WebP, checked by
-/// `ImageInspection`) and makes no converted variant. cairo decodes only PNG and the project has
-/// no JPEG, GIF or WebP decoder, so those — and any picture over `maxImageBytes` or
+/// `ImageInspection`) and makes no converted variant. cairo decodes PNG and libjpeg-turbo's
+/// TurboJPEG API decodes JPEG; GIF and WebP — and any picture over `maxImageBytes` or
 /// `maxImageSide`, or one that fails to decode — are drawn as a neutral block with the title's
 /// first character instead of being decoded.
 ///
@@ -109,7 +110,7 @@ enum PosterRenderer {
     private static func drawProductImage(_ bytes: Data?, title: String, on canvas: Canvas) throws {
         let box = Layout.image
         canvas.fill(box, 0xF4F4F4)
-        if let bytes, let picture = decodePNG(bytes) {
+        if let bytes, let picture = decodePicture(bytes) {
             defer { cairo_surface_destroy(picture) }
             canvas.draw(picture, in: box, cover: false)
         } else {
@@ -141,7 +142,7 @@ enum PosterRenderer {
 
     private static func drawRecommendation(name: String, avatar: Data?, on canvas: Canvas) throws {
         let circle = Layout.avatar
-        if let avatar, let picture = decodePNG(avatar) {
+        if let avatar, let picture = decodePicture(avatar) {
             defer { cairo_surface_destroy(picture) }
             canvas.withCircleClip(circle) { canvas.draw(picture, in: circle, cover: true) }
         } else {
@@ -261,6 +262,39 @@ enum PosterRenderer {
 
     private static func isWordCharacter(_ character: Character) -> Bool {
         character.isASCII && (character.isLetter || character.isNumber)
+    }
+
+    // MARK: - Pictures in, PNG out
+
+    /// PNG through cairo, JPEG through libjpeg-turbo; anything else is nil.
+    private static func decodePicture(_ bytes: Data) -> OpaquePointer? {
+        bytes.starts(with: [0xFF, 0xD8, 0xFF]) ? decodeJPEG(bytes) : decodePNG(bytes)
+    }
+
+    /// A cairo surface for JPEG bytes within the limits, or nil. The size is read from the header
+    /// first; TurboJPEG reports a broken stream as an error code, never by ending the process.
+    private static func decodeJPEG(_ bytes: Data) -> OpaquePointer? {
+        guard bytes.count <= maxImageBytes, let handle = tjInitDecompress() else { return nil }
+        defer { tjDestroy(handle) }
+        var buffer = [UInt8](bytes)
+        var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colourspace: Int32 = 0
+        guard tjDecompressHeader3(handle, &buffer, UInt(buffer.count), &width, &height, &subsampling, &colourspace) == 0,
+              (1...Int32(maxImageSide)).contains(width), (1...Int32(maxImageSide)).contains(height) else { return nil }
+        guard let surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height) else { return nil }
+        guard cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS, let pixels = cairo_image_surface_get_data(surface) else {
+            cairo_surface_destroy(surface)
+            return nil
+        }
+        let stride = cairo_image_surface_get_stride(surface)
+        // cairo's RGB24 is a native-endian 32-bit word per pixel: B, G, R, X in memory on little-endian machines.
+        let decoded = tjDecompress2(handle, &buffer, UInt(buffer.count), pixels, width, stride, height, Int32(TJPF_BGRX.rawValue), 0)
+        // A warning (a stream cut short, say) would leave part of the picture grey: the placeholder is better.
+        guard decoded == 0 else {
+            cairo_surface_destroy(surface)
+            return nil
+        }
+        cairo_surface_mark_dirty(surface)
+        return surface
     }
 
     // MARK: - PNG in and out

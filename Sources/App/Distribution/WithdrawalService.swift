@@ -34,6 +34,15 @@ struct WithdrawalService {
     /// Channels paid through a provider (`Application.payoutGateways`): approval hands them over.
     var automatic: Set<WithdrawalChannel> = []
 
+    /// A replayed key must name the same payee: the same key with another account is another withdrawal.
+    static func samePayee(_ earlier: Withdrawal, _ input: WithdrawalInput, cipher: PersonalDataCipher) throws -> Bool {
+        guard !earlier.accountCipher.isEmpty else { return true }
+        let payee = try JSONDecoder().decode(WithdrawalPayee.self, from: Data(try cipher.open(earlier.accountCipher).utf8))
+        let number = (input.accountNumber ?? "").trimmingCharacters(in: .whitespaces)
+        return payee.name == (input.accountName ?? "") && payee.number == number && payee.bank == (input.bankName ?? "")
+            && (payee.openid ?? "") == (earlier.channel == WithdrawalChannel.wechatTransfer.rawValue ? input.openId ?? "" : "")
+    }
+
     func request(distributorID: UUID, input: WithdrawalInput, idempotencyKey: String, cipher: PersonalDataCipher) async throws -> Withdrawal {
         // Before a repeated key is looked up, so that a replay never passes text the rules refuse.
         guard TextLength.fits(input.accountName ?? "", max: 30), TextLength.fits(input.accountNumber ?? "", max: 40),
@@ -45,7 +54,8 @@ struct WithdrawalService {
         // One request at a time per distributor, so the counts and the balance are read once.
         try await lockRow(Distributor.schema, distributorID, on: db)
         if let earlier = try await Withdrawal.query(on: db).filter(\.$distributorID == distributorID).filter(\.$idempotencyKey == idempotencyKey).first() {
-            guard earlier.amount == input.amountFen, earlier.channel == input.channel else {
+            guard earlier.amount == input.amountFen, earlier.channel == input.channel,
+                  try Self.samePayee(earlier, input, cipher: cipher) else {
                 throw APIError(.conflict, "idempotency_key_reused", .init("该幂等键已用于另一笔提现", "This Idempotency-Key was used for another withdrawal"))
             }
             return earlier
