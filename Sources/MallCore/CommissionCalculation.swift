@@ -344,7 +344,9 @@ extension CommissionRuleBook {
             guard !overflow else { throw .overflow(lineID: line.lineID) }
             base = Money(fen: product)
         }
-        guard let cap = CommissionMath.floorShare(base, settings.capRate) else { throw .overflow(lineID: line.lineID) }
+        // On the list price the cap still counts what the buyer paid, so a heavily discounted line
+        // never costs the shop more than the cap's share of its money.
+        guard let cap = CommissionMath.floorShare(min(base, line.paidAmount), settings.capRate) else { throw .overflow(lineID: line.lineID) }
         var result = CommissionLineResult(
             lineID: line.lineID, baseMode: settings.base, base: base, capRate: settings.capRate, cap: cap,
             quantity: line.quantity, unitListPrice: line.unitListPrice, paidAmount: line.paidAmount,

@@ -49,7 +49,7 @@ extension CommissionLineResult {
             guard !overflow else { throw .overflow(lineID: lineID) }
             newBase = Money(fen: product)
         }
-        guard newBase <= base, let newCap = CommissionMath.floorShare(newBase, capRate) else {
+        guard newBase <= base, let newCap = CommissionMath.floorShare(min(newBase, remainingPaidAmount), capRate) else {
             throw .invalidSnapshot(lineID: lineID)
         }
         let fullyRefunded = remainingPaidAmount.fen == 0 || remainingQuantity == 0

@@ -217,6 +217,20 @@ struct CommissionWorld {
         #expect(try list.calculate(W.member(), lines: [W.line()]).lines[0].base == Money(fen: 20_000))
     }
 
+    @Test func onTheListPriceTheCapStillCountsWhatTheBuyerPaid() throws {
+        // List 2 × ¥100 but ¥20 paid after discounts: 10 % / 5 % / 2 % of ¥200 is ¥34, the cap 50 % of ¥20 is ¥10.
+        let list = try CommissionRuleBook(rules: [W.globalRule], settings: CommissionSettings(base: .listPrice))
+        let result = try list.calculate(W.member(), lines: [W.line(paid: 2_000)]).lines[0]
+        #expect(result.base == Money(fen: 20_000))
+        #expect(result.cap == Money(fen: 1_000))
+        #expect(result.levels.map(\.amount.fen) == [1_000, 0, 0])
+        #expect(result.level2.unpaidReason == .reducedByCap)
+        // A refund of half the units recomputes under the same rule: ¥10 paid left, cap ¥5.
+        let after = try result.recompute(remainingPaidAmount: Money(fen: 1_000), remainingQuantity: 1)
+        #expect(after.cap == Money(fen: 500))
+        #expect(after.levels.map(\.after.fen) == [500, 0, 0])
+    }
+
     @Test func fixedAmountsAboveTheCapAreCutFromTheDeepestLevel() throws {
         // Base ¥180, cap 50 % = ¥90: ¥60 + ¥25 fit, level 3 gets the ¥5 left of its ¥20.
         let rule = CommissionRule(scope: .global, level1: CommissionLevelRule(.perUnit(Money(fen: 3_000))),

@@ -106,11 +106,20 @@ enum CommissionSettlement {
                 batch.approvedBy = ""
                 try await batch.create(on: db)
                 let batchID = try batch.requireID()
-                try await sql.raw("""
-                    UPDATE commissions SET batch_id = \(bind: batchID)
-                    WHERE merchant_id = \(bind: merchantID) AND state = 'frozen' AND held = \(bind: false) AND batch_id IS NULL
-                      AND settleable_at IS NOT NULL AND settleable_at < \(bind: cutoff)
-                    """).run()
+                // Automatic approval settles the rows in the same statement that gathers them: each row is written once.
+                if automatic {
+                    try await sql.raw("""
+                        UPDATE commissions SET batch_id = \(bind: batchID), state = 'settled', settled_at = \(bind: now), updated_at = \(bind: now)
+                        WHERE merchant_id = \(bind: merchantID) AND state = 'frozen' AND held = \(bind: false) AND batch_id IS NULL
+                          AND settleable_at IS NOT NULL AND settleable_at < \(bind: cutoff)
+                        """).run()
+                } else {
+                    try await sql.raw("""
+                        UPDATE commissions SET batch_id = \(bind: batchID)
+                        WHERE merchant_id = \(bind: merchantID) AND state = 'frozen' AND held = \(bind: false) AND batch_id IS NULL
+                          AND settleable_at IS NOT NULL AND settleable_at < \(bind: cutoff)
+                        """).run()
+                }
                 let totals = try await sql.raw("""
                     SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total FROM commissions WHERE batch_id = \(bind: batchID)
                     """).first()
@@ -122,7 +131,7 @@ enum CommissionSettlement {
                 }
                 try await batch.save(on: db)
                 guard automatic else { return (0, false) }
-                return (try await settleBatch(batch, by: "system", on: db, now: now), true)
+                return (try await settleBatch(batch, by: "system", on: db, now: now, rowsSettled: true), true)
             }
             guard let outcome else { continue }
             report.batches += 1
@@ -144,14 +153,16 @@ enum CommissionSettlement {
     /// Settles a batch in bulk: one statement moves its commissions to settled, then one ledger
     /// transaction per distributor moves the sum from frozen to available (its debt first). A
     /// member held since the batch was made stays frozen and leaves the batch for a later one.
-    static func settleBatch(_ batch: CommissionBatch, by approver: String, on db: any Database, now: Date) async throws -> Int {
+    static func settleBatch(_ batch: CommissionBatch, by approver: String, on db: any Database, now: Date, rowsSettled: Bool = false) async throws -> Int {
         let sql = try sqlDatabase(db)
         let batchID = try batch.requireID()
-        try await sql.raw("UPDATE commissions SET batch_id = NULL WHERE batch_id = \(bind: batchID) AND (state <> 'frozen' OR held = \(bind: true))").run()
-        try await sql.raw("""
-            UPDATE commissions SET state = 'settled', settled_at = \(bind: now), updated_at = \(bind: now)
-            WHERE batch_id = \(bind: batchID) AND state = 'frozen' AND held = \(bind: false)
-            """).run()
+        if !rowsSettled {
+            try await sql.raw("UPDATE commissions SET batch_id = NULL WHERE batch_id = \(bind: batchID) AND (state <> 'frozen' OR held = \(bind: true))").run()
+            try await sql.raw("""
+                UPDATE commissions SET state = 'settled', settled_at = \(bind: now), updated_at = \(bind: now)
+                WHERE batch_id = \(bind: batchID) AND state = 'frozen' AND held = \(bind: false)
+                """).run()
+        }
         let sums = try await sql.raw("""
             SELECT beneficiary_id, CAST(COUNT(*) AS BIGINT) AS n, CAST(SUM(amount) AS BIGINT) AS total FROM commissions
             WHERE batch_id = \(bind: batchID) AND state = 'settled' GROUP BY beneficiary_id ORDER BY beneficiary_id

@@ -120,13 +120,9 @@ struct DistributionAPIController: RouteCollection {
     }
 
     static func balances(_ memberID: UUID, on db: any Database, locale: MallLocale) async throws -> CommissionBalancesDTO {
-        let accounts = try await sqlDatabase(db).raw("""
-            SELECT purpose, balance FROM ledger_accounts WHERE owner_kind = 'member' AND owner_id = \(bind: LedgerOwner.member(memberID).ownerID)
-            """).all()
-        var by: [String: Int64] = [:]
-        for row in accounts { by[try row.decode(column: "purpose", as: String.self)] = try row.decode(column: "balance", as: Int64.self) }
+        let by = try await CommissionService(db: db, now: Date()).commissionAccounts(memberID)
         let withdrawals = try await sqlDatabase(db).raw("""
-            SELECT CAST(COALESCE(SUM(CASE WHEN state IN ('requested', 'approved') THEN amount ELSE 0 END), 0) AS BIGINT) AS withdrawing,
+            SELECT CAST(COALESCE(SUM(CASE WHEN state IN ('requested', 'approved', 'transferring') THEN amount ELSE 0 END), 0) AS BIGINT) AS withdrawing,
                    CAST(COALESCE(SUM(CASE WHEN state = 'paid' THEN amount ELSE 0 END), 0) AS BIGINT) AS withdrawn
             FROM withdrawals WHERE distributor_id = \(bind: memberID)
             """).first()
@@ -229,10 +225,11 @@ struct DistributionAPIController: RouteCollection {
         var current = [memberID]
         for level in 1...2 where !current.isEmpty {
             let rows = try await Distributor.query(on: req.db).filter(\.$parentID ~~ current).sort(\.$createdAt).limit(500).all()
+            let sales = try await CommissionService(db: req.db, now: req.now).periodSales(rows.compactMap(\.id))
             var total: Int64 = 0
             for row in rows {
                 let id = try row.requireID()
-                let sold = try await CommissionService(db: req.db, now: req.now).periodSales(id)
+                let sold = sales[id] ?? .zero
                 total += sold.fen
                 members.append(TeamMemberDTO(memberId: id, name: ReviewRules.maskedName(row.displayName), level: level, status: row.status,
                                              sales: .init(sold, req.locale)))

@@ -239,11 +239,12 @@ struct DistributionConsolePageController: RouteCollection {
             var current = [rootID]
             for level in 1...2 where !current.isEmpty {
                 let rows = try await Distributor.query(on: req.db).filter(\.$parentID ~~ current).sort(\.$createdAt).limit(200).all()
+                let ids = rows.compactMap(\.id)
+                let (sales, below) = (try await service.periodSales(ids), try await service.downlineCounts(ids))
                 for row in rows {
                     guard let id = row.id else { continue }
-                    let below = try await Distributor.query(on: req.db).filter(\.$parentID == id).count()
                     tree.append(.init(level: level, name: row.displayName, code: row.code, status: (DistributorRecordStatus(rawValue: row.status) ?? .removed).name(locale),
-                                      sales: try await service.periodSales(id).formatted(locale), downlines: below))
+                                      sales: (sales[id] ?? .zero).formatted(locale), downlines: below[id] ?? 0))
                 }
                 current = rows.compactMap(\.id)
             }
