@@ -103,6 +103,7 @@ func routes(_ app: Application) throws {
     try api.register(collection: ReviewAPIController())
     try api.register(collection: ReconciliationAPIController())
     try api.register(collection: DistributionAPIController())
+    try api.register(collection: CouponAPIController())
 
     let web = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try web.register(collection: StorefrontPageController())
@@ -123,6 +124,7 @@ func routes(_ app: Application) throws {
     try web.register(collection: DistributionPageController())
     try web.register(collection: DistributionConsolePageController())
     try web.register(collection: ShopDistributionPageController())
+    try web.register(collection: CouponPageController())
 }
 
 @Sendable func health(req: Request) async throws -> Response {

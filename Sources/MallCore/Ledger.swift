@@ -68,10 +68,13 @@ public enum LedgerAccountPurpose: String, Codable, Sendable, CaseIterable {
     case commissionAvailable = "commission_available"
     /// What a distributor owes back after a refund of settled commission.
     case commissionDebt = "commission_debt"
+    /// What the platform spent on its own coupons: the part of a shop's sale the buyer did not
+    /// pay because of a platform coupon, paid to the shop by the platform.
+    case marketingCost = "marketing_cost"
 
     public var ownerKind: LedgerOwnerKind {
         switch self {
-        case .paymentClearing, .platformCash, .feeRevenue, .withdrawalsInTransit, .paymentsToReturn: .platform
+        case .paymentClearing, .platformCash, .feeRevenue, .withdrawalsInTransit, .paymentsToReturn, .marketingCost: .platform
         case .merchantReceivable, .merchantPending: .merchant
         case .memberBalance, .commissionPending, .commissionFrozen, .commissionAvailable, .commissionDebt: .member
         }
@@ -80,7 +83,7 @@ public enum LedgerAccountPurpose: String, Codable, Sendable, CaseIterable {
     /// Assets grow with debits; what the platform owes and earns grows with credits.
     public var normalSide: LedgerSide {
         switch self {
-        case .paymentClearing, .platformCash, .commissionDebt: .debit
+        case .paymentClearing, .platformCash, .commissionDebt, .marketingCost: .debit
         default: .credit
         }
     }

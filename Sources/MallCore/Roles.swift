@@ -49,6 +49,8 @@ public enum Permission: String, Codable, Sendable, CaseIterable {
     case manageDistribution = "distribution.manage"
     /// Reviewing and paying distributors' withdrawals.
     case payoutWithdrawals = "distribution.payout"
+    /// Platform coupons and other marketing activities; stopping any shop's.
+    case manageMarketing = "marketing.manage"
     // merchant
     case viewShop = "shop.view"
     case manageShop = "shop.manage"

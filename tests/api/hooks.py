@@ -936,6 +936,39 @@ def both(*fixes):
     return fix
 
 
+def fix_coupon(case) -> None:
+    """A template the rules accept: a kind with what it needs, a threshold above the amount off,
+    days after receipt rather than a window, and the whole mall (or the whole shop) in scope."""
+    body = case.body if isinstance(case.body, dict) else {}
+    kind = rng.choice(["full_reduction", "discount", "no_threshold", "new_user"])
+    off = rng.randint(1, 5_000)
+    body.update({"name": body.get("name") if isinstance(body.get("name"), str) and body["name"].strip(SWIFT_WS) else "券" + token(6),
+                 "kind": kind, "scope": "all", "scopeIds": None, "startsAt": None, "endsAt": None,
+                 "validDays": rng.randint(1, 365)})
+    if kind == "discount":
+        body.update({"payRateBp": rng.randint(1, 9_999), "amountOffFen": None, "thresholdFen": rng.randint(0, 100_000)})
+    else:
+        body.update({"payRateBp": None, "maximumOffFen": None, "amountOffFen": off,
+                     "thresholdFen": 0 if kind == "no_threshold" else off + rng.randint(1, 100_000)})
+    case.body = body
+
+
+def coupon_offer_ids() -> list[str]:
+    """Coupons in the coupon centre; the member holds at most the limit of each, then a 409 says so."""
+    return cached("coupon-offers", lambda: ids(api("GET", "/api/v1/coupons")), ttl=2.0)
+
+
+def admin_coupon_ids() -> list[str]:
+    """The operator's templates that are not stopped (a stopped one answers resume with a 409)."""
+    def load():
+        return [row["id"] for row in api("GET", "/api/v1/admin/coupons") if row.get("status") != "stopped"]
+    return cached("admin-coupons", load, ttl=2.0)
+
+
+def shop_coupon_ids() -> list[str]:
+    return cached("shop-coupons", lambda: ids(api("GET", "/api/v1/merchant/coupons")), ttl=2.0)
+
+
 BODY_FIXES = {
     "createProduct": fix_product,
     "updateProduct": fix_product,
@@ -974,6 +1007,8 @@ BODY_FIXES = {
     "refundOrderLine": fix_refund,
     "setStoreDistribution": fix_store_distribution,
     "setDistributorAvatar": fix_avatar,
+    "createAdminCoupon": fix_coupon,
+    "createShopCoupon": fix_coupon,
 }
 PATH_FIXES = {
     "getProduct": path_id("productID", public_product_ids),
@@ -1042,6 +1077,12 @@ PATH_FIXES = {
     "syncWithdrawal": path_id("withdrawalID", withdrawals_in("transferring")),
     "approveShopCommissionBatch": path_id("batchID", shop_batch_ids),
     "setStoreDistribution": path_id("storeID", own_store_ids),
+    "claimCoupon": path_id("templateID", coupon_offer_ids),
+    "pauseAdminCoupon": path_id("templateID", admin_coupon_ids),
+    "resumeAdminCoupon": path_id("templateID", admin_coupon_ids),
+    "stopAdminCoupon": path_id("templateID", admin_coupon_ids),
+    "sendAdminCoupon": path_id("templateID", admin_coupon_ids),
+    "sendShopCoupon": path_id("templateID", shop_coupon_ids),
 }
 
 _seen_phases: set[tuple[str, str]] = set()

@@ -202,6 +202,7 @@ struct AccountService {
         } catch let error as any DatabaseError where error.isConstraintFailure {
             throw AuthError.phoneTaken
         }
+        try await CouponService(db: db, now: now).issueOnRegistration(memberID: member.requireID())
         return member
     }
 

@@ -95,8 +95,12 @@ struct RefundService {
         let fee = Money(fen: refund.feeReversal)
         // The shop gives back what it got for this money; the platform gives back its fee.
         let shopAccount: LedgerAccountPurpose = order.orderState == .completed ? .merchantReceivable : .merchantPending
-        var entries: [LedgerEntry] = [.debit(try LedgerAccountKey(shopAccount, .merchant(order.merchantID)), try total.subtracting(fee))]
+        // The platform's share of the refunded units' coupons goes back to the platform's marketing cost.
+        let coupons = CouponService(db: db, now: now)
+        let platformShare = try await coupons.reversePlatformShare(refund)
+        var entries: [LedgerEntry] = [.debit(try LedgerAccountKey(shopAccount, .merchant(order.merchantID)), try total.subtracting(fee).adding(platformShare))]
         if fee.fen > 0 { entries.append(.debit(.platform(.feeRevenue), fee)) }
+        if platformShare.fen > 0 { entries.append(.credit(.platform(.marketingCost), platformShare)) }
         if refund.method == PaymentMethod.balance.rawValue {
             entries.append(.credit(try LedgerAccountKey(.memberBalance, .member(order.memberID)), total))
         } else {
@@ -112,6 +116,7 @@ struct RefundService {
             try await AfterSaleService(db: db, now: now).move(sale, .refundSucceeded, actor: .provider, note: providerRefundNo)
         }
         try await orders.enqueue("order.refunded", subject: refund.requireID(), payload: order.requireID().uuidString)
+        try await coupons.giveBackIfFullyRefunded(paymentID: order.paymentID)
         // Everything paid has gone back: the order closes.
         guard let fresh = try await Order.find(refund.orderID, on: db), fresh.refundedAmount >= fresh.payable,
               [.paid, .shipped, .received].contains(fresh.orderState) else { return }

@@ -23,6 +23,9 @@ struct CheckoutInput: Content {
     let addressId: UUID?
     let deliveries: [Delivery]?
     let note: String?
+    /// Member coupon ids to use. Absent: the best combination the member holds
+    /// (`Pricing.suggestCoupons`); empty: none.
+    var couponIds: [UUID]? = nil
 
     /// The same request again gives the same digest, whatever the key order of its JSON.
     var digest: String {
@@ -51,6 +54,9 @@ struct CheckoutPlan {
     let fromCart: Bool
     let cartItemIDs: [UUID]
     let note: String
+    /// The marketing quote the orders come from, and the coupons it uses.
+    let pricing: PricingQuote
+    let coupons: CouponChoice
 
     static let maxLines = 50
 }
@@ -58,6 +64,9 @@ struct CheckoutPlan {
 struct CheckoutPlanner {
     let db: any Database
     let memberID: UUID
+    /// The request's clock (coupon validity is decided on it).
+    var now: Date = Date()
+    var locale: MallLocale = .zhHans
 
     func plan(_ input: CheckoutInput) async throws -> CheckoutPlan {
         let note = (input.note ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
@@ -169,11 +178,19 @@ struct CheckoutPlanner {
             }
         }
 
-        let checkoutLines = groups.flatMap { group in
-            group.lines.map { CheckoutLine(merchantID: group.key, skuID: $0.sku.sku.id ?? UUID(), unitPrice: Money(fen: $0.sku.sku.price), quantity: $0.quantity) }
+        // Coupons are priced per shop (one shop coupon covers all its lines), the orders per shop and delivery.
+        let (pricing, coupons) = try await CouponCheckout(db: db, memberID: memberID, now: now, locale: locale)
+            .price(groups: groups, shippingFees: shippingFees, couponIds: input.couponIds)
+        var orderOf: [UUID: UUID] = [:]
+        for group in groups { for line in group.lines { orderOf[line.sku.sku.id ?? UUID()] = group.key } }
+        var feesAfterCoupons: [UUID: Money] = [:]
+        for order in pricing.checkout.orders {
+            guard let group = groups.first(where: { $0.merchant.id == order.merchantID && $0.fulfilment == .express }) else { continue }
+            feesAfterCoupons[group.key] = order.shippingFee
         }
-        let quote = try Checkout.quote(lines: checkoutLines, shippingFees: shippingFees)
-        return CheckoutPlan(groups: groups, quote: quote, address: address, fromCart: input.items == nil, cartItemIDs: cartItemIDs, note: note)
+        let quote = try pricing.orders(orderOf: orderOf, keys: groups.map(\.key), shippingFees: feesAfterCoupons)
+        return CheckoutPlan(groups: groups, quote: quote, address: address, fromCart: input.items == nil, cartItemIDs: cartItemIDs, note: note,
+                            pricing: pricing, coupons: coupons)
     }
 }
 
@@ -194,7 +211,7 @@ enum CheckoutPlacement {
         // Planned before the write transaction, so the reads wait for no writer: the order is
         // what the buyer would have got a moment earlier. Stock, the one thing that must not
         // change in between, is taken by conditional updates inside the transaction.
-        let plan = try await CheckoutPlanner(db: req.db, memberID: memberID).plan(input)
+        let plan = try await CheckoutPlanner(db: req.db, memberID: memberID, now: now, locale: req.locale).plan(input)
         do {
             let paymentID = try await req.writeTransaction { db in
                 let payment = try await OrderService(db: db, now: now).place(plan, memberID: memberID, cipher: cipher, payMinutes: payMinutes)

@@ -116,7 +116,14 @@ struct ShoppingPageController: RouteCollection {
         let note: String
         /// One per rendering: a double-tapped 提交订单 places one order.
         let idempotencyKey: String
+        /// Each saving in stacking order: 「优惠券 -¥20.00」.
+        let savings: [Saving]
+        let coupons: [CouponOption]
+        let couponsSuggested: Bool
     }
+
+    struct Saving: Encodable, Sendable { let label: String; let amount: String }
+    struct CouponOption: Encodable, Sendable { let id: String; let name: String; let summary: String; let chosen: Bool; let reason: String }
 
     /// The checkout's input from the query (GET) or the form (POST): a buy-now SKU or the cart,
     /// the chosen address, and per shop a delivery method and store.
@@ -131,7 +138,16 @@ struct ShoppingPageController: RouteCollection {
             let method = values("method_\(merchant)") ?? "express"
             deliveries.append(.init(merchantId: merchantID, method: method, storeId: values("store_\(merchant)").flatMap(UUID.init(uuidString:))))
         }
-        return CheckoutInput(items: items, addressId: values("address").flatMap(UUID.init(uuidString:)), deliveries: deliveries, note: values("note"))
+        // The coupon selector: ticked boxes on the form, a comma list in the query; neither is the best suggestion.
+        var couponIds: [UUID]?
+        if values("coupons_set") == "1" {
+            couponIds = all("coupon").prefix(CouponService.maxPerCheckout).compactMap(UUID.init(uuidString:))
+        } else if let list = values("coupons") {
+            couponIds = list.split(separator: ",").prefix(CouponService.maxPerCheckout).compactMap { UUID(uuidString: String($0)) }
+        }
+        var input = CheckoutInput(items: items, addressId: values("address").flatMap(UUID.init(uuidString:)), deliveries: deliveries, note: values("note"))
+        input.couponIds = couponIds
+        return input
     }
 
     @Sendable func checkout(req: Request) async throws -> Response {
@@ -141,10 +157,12 @@ struct ShoppingPageController: RouteCollection {
         var input = Self.input({ query[$0] }, all: { name in query[name].map { [$0] } ?? [] })
         let addresses = try await AddressService.list(memberID: memberID, on: req.db)
         if input.addressId == nil, let first = addresses.first?.id {
+            let coupons = input.couponIds
             input = CheckoutInput(items: input.items, addressId: first, deliveries: input.deliveries, note: input.note)
+            input.couponIds = coupons
         }
         do {
-            let plan = try await CheckoutPlanner(db: req.db, memberID: memberID).plan(input)
+            let plan = try await CheckoutPlanner(db: req.db, memberID: memberID, now: req.now, locale: req.locale).plan(input)
             return try await req.page("shopping/checkout", try await Self.checkoutPage(plan, input: input, addresses: addresses, req: req))
         } catch {
             let apiError = ErrorMapping.apiError(for: error)
@@ -177,7 +195,13 @@ struct ShoppingPageController: RouteCollection {
             needsAddress: plan.groups.contains { $0.fulfilment == .express }, hasAddresses: !addresses.isEmpty, groups: groups,
             goodsAmount: preview.goodsAmount.display, shippingFee: preview.shippingFee.display, discountAmount: preview.discountAmount.display,
             total: preview.total.display, sku: input.items?.first?.skuId.uuidString ?? "", qty: input.items.map { String($0.first?.quantity ?? 1) } ?? "",
-            note: input.note ?? "", idempotencyKey: Tokens.random())
+            note: input.note ?? "", idempotencyKey: Tokens.random(),
+            savings: plan.pricing.steps.map { step in
+                let name = step.source.kind == .coupon ? (PageStrings.all["cp_checkout_coupons"].map { $0(req.locale) } ?? "") + " " + step.label : step.label
+                return Saving(label: name, amount: "-" + step.amount.formatted(req.locale))
+            },
+            coupons: plan.coupons.offered.map { .init(id: $0.id.uuidString, name: $0.name, summary: $0.summary, chosen: $0.chosen, reason: $0.reason ?? "") },
+            couponsSuggested: plan.coupons.suggested && !plan.coupons.chosen.isEmpty)
     }
 
     @Sendable func place(req: Request) async throws -> Response {
@@ -189,6 +213,7 @@ struct ShoppingPageController: RouteCollection {
         if form.first("action") == "recalculate" {
             var query = ["address=\(input.addressId?.uuidString ?? "")"]
             if let item = input.items?.first { query += ["sku=\(item.skuId.uuidString)", "qty=\(item.quantity)"] }
+            if let coupons = input.couponIds { query.append("coupons=" + coupons.map(\.uuidString).joined(separator: ",")) }
             for delivery in input.deliveries ?? [] {
                 query += ["merchant=\(delivery.merchantId.uuidString)", "method_\(delivery.merchantId.uuidString)=\(delivery.method)"]
                 if let store = delivery.storeId { query.append("store_\(delivery.merchantId.uuidString)=\(store.uuidString)") }

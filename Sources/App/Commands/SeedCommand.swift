@@ -100,6 +100,7 @@ enum DemoData {
                 ]))
             try await DemoCatalog.seed(on: tx, now: app.clock.now(), onboardedMerchant: onboardedMerchantID, storage: app.imageStorage)
             try await DistributionDemo.seed(on: tx, now: app.clock.now())
+            try await CouponDemo.seed(on: tx, now: app.clock.now(), shop: onboardedMerchantID)
             try await AuditLog.record(on: tx, actor: nil, action: "seed", target: "demo data", ip: "seed", at: app.clock.now())
         }
         try await ReconciliationDemo.seed(app: app)

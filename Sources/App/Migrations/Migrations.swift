@@ -38,6 +38,7 @@ enum Migrations {
         CreateDistribution(),
         AddWithdrawalTransfers(),
         ExtendDistribution(),
+        CreateCoupons(),
     ]
 }
 

@@ -28,7 +28,7 @@ struct OrderAPIController: RouteCollection {
     @Sendable func preview(req: Request) async throws -> CheckoutPreviewDTO {
         let memberID = try req.requireMember().requireID()
         let input = try req.content.decode(CheckoutInput.self)
-        let plan = try await CheckoutPlanner(db: req.db, memberID: memberID).plan(input)
+        let plan = try await CheckoutPlanner(db: req.db, memberID: memberID, now: req.now, locale: req.locale).plan(input)
         return CheckoutPreviewDTO(plan, req.locale, storage: req.application.imageStorage)
     }
 

@@ -180,6 +180,7 @@ struct CheckoutPreviewDTO: Content {
     let discountAmount: MoneyDTO
     let shippingFee: MoneyDTO
     let total: MoneyDTO
+    let coupons: CheckoutCouponsDTO
 
     init(_ plan: CheckoutPlan, _ locale: MallLocale, storage: any ImageStorage) {
         orders = zip(plan.groups, plan.quote.orders).map { group, quote in
@@ -200,5 +201,6 @@ struct CheckoutPreviewDTO: Content {
         discountAmount = .init(plan.quote.discountTotal, locale)
         shippingFee = .init(plan.quote.shippingTotal, locale)
         total = .init(plan.quote.total, locale)
+        coupons = CheckoutCouponsDTO(plan, locale)
     }
 }

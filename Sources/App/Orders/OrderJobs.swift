@@ -137,6 +137,7 @@ enum OrderJobs {
                     try await commissions.ensureBooked(fresh)
                     let kept = fresh.payable - fresh.serviceFee - (fresh.refundedAmount - fresh.feeReturned)
                         - (try await commissions.outstanding(orderID: fresh.requireID()))
+                        + (try await CouponService(db: db, now: now).platformShare(orderID: fresh.requireID())).fen
                     if kept > 0 {
                         let shop = LedgerOwner.merchant(fresh.merchantID)
                         _ = try await LedgerService(db: db, now: now).postWithinTransaction(LedgerTransactionDraft(

@@ -55,6 +55,10 @@ struct OrderService {
         var storeStock: [(storeID: UUID, skuID: UUID, quantity: Int64, name: String)] = []
         // One random stem per checkout and the group's place after it, so the orders sort as planned.
         let stem = Self.number(prefix: "", at: now, randomDigits: 8)
+        var sources: [String: DiscountSource] = [:]
+        for line in plan.pricing.lines { for allocation in line.allocations { sources[allocation.source.discountID] = allocation.source } }
+        var couponOrders: [UUID: UUID] = [:]
+        var firstOrderID: UUID?
         for (index, (group, quote)) in zip(plan.groups, plan.quote.orders).enumerated() {
             let order = Order()
             order.orderNo = stem + String(format: "%02d", index + 1)
@@ -118,13 +122,25 @@ struct OrderService {
                 row.adjustmentAmount = 0
                 row.paidAmount = line.paid.fen
                 row.allocationsJSON = String(decoding: try JSONEncoder().encode(line.allocations), as: UTF8.self)
+                let lineID = UUID()
                 try await sql.raw("""
                     INSERT INTO order_lines (id, order_id, position, product_id, sku_id, sku_code, title, spec_text, image, unit_price, quantity,
                       weight_grams, line_amount, discount_amount, adjustment_amount, paid_amount, allocations_json, refunded_quantity, refunded_amount)
-                    VALUES (\(bind: UUID()), \(bind: orderID), \(bind: position), \(bind: row.productID), \(bind: row.skuID), \(bind: row.skuCode),
+                    VALUES (\(bind: lineID), \(bind: orderID), \(bind: position), \(bind: row.productID), \(bind: row.skuID), \(bind: row.skuCode),
                       \(bind: row.title), \(bind: row.specText), \(bind: row.image), \(bind: row.unitPrice), \(bind: row.quantity), \(bind: row.weightGrams),
                       \(bind: row.lineAmount), \(bind: row.discountAmount), 0, \(bind: row.paidAmount), \(bind: row.allocationsJSON), 0, 0)
                     """).run()
+                // Each discount's share of the line, by source and payer, for refunds, statements and commission.
+                for allocation in line.allocations where allocation.amount.fen > 0 {
+                    guard let source = sources[allocation.discountID] else { continue }
+                    let payerMerchant: UUID? = if case .merchant(let id) = source.payer { id } else { nil }
+                    try await sql.raw("""
+                        INSERT INTO order_line_discounts (id, order_id, order_line_id, source_kind, source_id, payer, payer_merchant_id, amount, reversed_amount, pays_commission)
+                        VALUES (\(bind: UUID()), \(bind: orderID), \(bind: lineID), \(bind: source.kind.rawValue), \(bind: source.id),
+                          \(bind: payerMerchant == nil ? "platform" : "merchant"), \(bind: payerMerchant), \(bind: allocation.amount.fen), 0, \(bind: source.paysCommission))
+                        """).run()
+                    if source.kind == .coupon, let coupon = UUID(uuidString: source.id), couponOrders[coupon] == nil { couponOrders[coupon] = orderID }
+                }
                 if group.fulfilment == .pickup, let storeID = group.store?.id {
                     storeStock.append((storeID, line.skuID, line.quantity, group.store?.name ?? ""))
                 } else {
@@ -132,6 +148,7 @@ struct OrderService {
                 }
             }
             try await appendEvent(orderID: orderID, from: nil, to: .pendingPayment, action: "place", actor: .member(memberID), reason: "")
+            if firstOrderID == nil { firstOrderID = orderID }
         }
 
         for take in centralStock.sorted(by: { $0.skuID.uuidString < $1.skuID.uuidString }) {
@@ -150,6 +167,12 @@ struct OrderService {
                 WHERE store_id = \(bind: take.storeID) AND sku_id = \(bind: take.skuID) AND stock >= \(bind: take.quantity) RETURNING stock
                 """).all()
             guard !taken.isEmpty else { throw CheckoutRefusal.pickupUnavailable(field: "deliveries", store: take.name) }
+        }
+        if !plan.coupons.chosen.isEmpty {
+            // A shipping coupon has no line share: it is recorded on the checkout's first order.
+            var orderOf = couponOrders
+            for id in plan.coupons.chosen where orderOf[id] == nil { orderOf[id] = firstOrderID }
+            try await CouponService(db: db, now: now).markUsed(plan.coupons.chosen, memberID: memberID, paymentID: paymentID, orderOf: orderOf)
         }
         if plan.fromCart, !plan.cartItemIDs.isEmpty {
             try await CartItem.query(on: db).filter(\.$memberID == memberID).filter(\.$id ~~ plan.cartItemIDs).delete()
@@ -217,6 +240,7 @@ struct OrderService {
             try await transition(order, action, actor: actor, reason: reason, stamp: "finished_at")
             try await returnStock(of: order)
         }
+        try await CouponService(db: db, now: now).giveBack(paymentID: paymentID)
         return true
     }
 

@@ -117,12 +117,16 @@ struct PaymentService {
         let orders = try await Order.query(on: db).filter(\.$paymentID == paymentID).sort(\.$orderNo).all()
         var entries = source
         var fees = Money.zero
+        var subsidies = Money.zero
         let service = OrderService(db: db, now: now)
         for order in orders {
             let goods = Money(fen: order.payable - order.shippingFee)
             let fee = try ServiceFee.charge(on: goods, rate: BasisPoints(order.serviceRateBP))
             fees = try fees.adding(fee)
-            let toMerchant = try Money(fen: order.payable).subtracting(fee)
+            // A platform coupon's part of the goods is the platform's cost: it pays the shop that part.
+            let platformShare = try await CouponService(db: db, now: now).platformShare(orderID: order.requireID())
+            subsidies = try subsidies.adding(platformShare)
+            let toMerchant = try Money(fen: order.payable).adding(platformShare).subtracting(fee)
             if toMerchant.fen > 0 { entries.append(.credit(try LedgerAccountKey(.merchantPending, .merchant(order.merchantID)), toMerchant)) }
             try await sqlDatabase(db).raw("UPDATE orders SET service_fee = \(bind: fee.fen) WHERE id = \(bind: order.requireID())").run()
             order.serviceFee = fee.fen
@@ -137,6 +141,7 @@ struct PaymentService {
                 """).run()
         }
         if fees.fen > 0 { entries.append(.credit(.platform(.feeRevenue), fees)) }
+        if subsidies.fen > 0 { entries.append(.debit(.platform(.marketingCost), subsidies)) }
         _ = try await LedgerService(db: db, now: now).postWithinTransaction(LedgerTransactionDraft(
             idempotencyKey: "payment:\(payment.paymentNo)", kind: "order_payment", memo: method.rawValue, entries: entries))
     }

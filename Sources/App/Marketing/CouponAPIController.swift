@@ -1,0 +1,189 @@
+import Fluent
+import Foundation
+import MallCore
+import Vapor
+
+/// Coupons under `/api/v1`: the operator's (`/admin/coupons`), a shop's (`/merchant/coupons`) and
+/// the member's coupon centre and own coupons.
+struct CouponAPIController: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let admin = routes.grouped("admin", "coupons")
+        admin.get(use: adminList)
+        admin.post(use: adminCreate)
+        admin.post(":templateID", "pause", use: adminPause)
+        admin.post(":templateID", "resume", use: adminResume)
+        admin.post(":templateID", "stop", use: adminStop)
+        admin.post(":templateID", "send", use: adminSend)
+
+        let shop = routes.grouped("merchant", "coupons")
+        shop.get(use: shopList)
+        shop.post(use: shopCreate)
+        shop.post(":templateID", "send", use: shopSend)
+
+        routes.get("coupons", use: centre)
+        routes.post("coupons", ":templateID", "claim", use: claim)
+        routes.get("me", "coupons", use: mine)
+    }
+
+    static let listLimit = 200
+
+    // MARK: operator
+
+    @Sendable func adminList(req: Request) async throws -> [CouponTemplateDTO] {
+        _ = try req.requireStaff(.manageMarketing)
+        return try await CouponTemplate.query(on: req.db).sort(\.$createdAt, .descending).sort(\.$id).limit(Self.listLimit).all()
+            .map { try CouponTemplateDTO($0, req.locale) }
+    }
+
+    @Sendable func adminCreate(req: Request) async throws -> Response {
+        let staff = try req.requireStaff(.manageMarketing)
+        return try await create(req, merchantID: nil, actor: staff)
+    }
+
+    @Sendable func adminPause(req: Request) async throws -> CouponTemplateDTO { try await setStatus(req, .paused) }
+    @Sendable func adminResume(req: Request) async throws -> CouponTemplateDTO { try await setStatus(req, .active) }
+    @Sendable func adminStop(req: Request) async throws -> CouponTemplateDTO { try await setStatus(req, .stopped) }
+
+    private func setStatus(_ req: Request, _ status: CouponTemplateStatus) async throws -> CouponTemplateDTO {
+        let staff = try req.requireStaff(.manageMarketing)
+        let id = try req.uuidParameter("templateID")
+        let (now, ip) = (req.now, req.clientIP)
+        let template = try await req.writeTransaction { db in
+            let template = try await CouponService(db: db, now: now).setStatus(id, to: status, merchantID: nil)
+            try await AuditLog.record(on: db, actor: staff, action: "coupon.\(status.rawValue)", target: id.uuidString, ip: ip, at: now)
+            return template
+        }
+        return try CouponTemplateDTO(template, req.locale)
+    }
+
+    @Sendable func adminSend(req: Request) async throws -> CouponSendResultDTO {
+        _ = try req.requireStaff(.manageMarketing)
+        let id = try req.uuidParameter("templateID")
+        return try await CouponSending.send(try req.content.decode(CouponSendInput.self), templateID: id, merchantID: nil, req: req)
+    }
+
+    // MARK: shop
+
+    @Sendable func shopList(req: Request) async throws -> [CouponTemplateDTO] {
+        let scope = try req.merchantScope()
+        return try await CouponTemplate.query(on: req.db).filter(\.$merchantID == scope.merchantID).sort(\.$createdAt, .descending).sort(\.$id)
+            .limit(Self.listLimit).all().map { try CouponTemplateDTO($0, req.locale) }
+    }
+
+    @Sendable func shopCreate(req: Request) async throws -> Response {
+        let scope = try req.merchantScope(.manageShop)
+        return try await create(req, merchantID: scope.merchantID, actor: try req.requireStaff(.manageShop))
+    }
+
+    @Sendable func shopSend(req: Request) async throws -> CouponSendResultDTO {
+        let scope = try req.merchantScope(.manageShop)
+        let id = try req.uuidParameter("templateID")
+        return try await CouponSending.send(try req.content.decode(CouponSendInput.self), templateID: id, merchantID: scope.merchantID, req: req)
+    }
+
+    private func create(_ req: Request, merchantID: UUID?, actor: StaffUser) async throws -> Response {
+        let input = try req.content.decode(CouponTemplateInput.self)
+        let (now, ip) = (req.now, req.clientIP)
+        let template = try await req.writeTransaction { db in
+            let template = try await CouponService(db: db, now: now).create(input, merchantID: merchantID)
+            try await AuditLog.record(on: db, actor: actor, action: "coupon.create", target: template.requireID().uuidString, ip: ip, at: now)
+            return template
+        }
+        return try await CouponTemplateDTO(template, req.locale).encodeResponse(status: .created, for: req)
+    }
+
+    // MARK: member
+
+    /// The coupon centre: active, listed templates still claimable now.
+    @Sendable func centre(req: Request) async throws -> [CouponOfferDTO] {
+        var memberID: UUID?
+        if case .member(let member) = req.principal { memberID = member.id }
+        return try await CouponQueries.offers(on: req.db, memberID: memberID, now: req.now, locale: req.locale)
+    }
+
+    @Sendable func claim(req: Request) async throws -> Response {
+        let memberID = try req.requireMember().requireID()
+        let id = try req.uuidParameter("templateID")
+        let now = req.now
+        let record = try await req.writeTransaction { db in
+            try await CouponService(db: db, now: now).claim(templateID: id, memberID: memberID, source: "claim", listedOnly: true)
+        }
+        let dto = try await CouponQueries.memberCoupons(on: req.db, memberID: memberID, now: now, locale: req.locale).first { $0.id == record.id }
+        guard let dto else { throw APIError.notFound }
+        return try await dto.encodeResponse(status: .created, for: req)
+    }
+
+    @Sendable func mine(req: Request) async throws -> [MemberCouponDTO] {
+        let memberID = try req.requireMember().requireID()
+        let state = try? req.query.get(String.self, at: "state")
+        let all = try await CouponQueries.memberCoupons(on: req.db, memberID: memberID, now: req.now, locale: req.locale)
+        guard let state, !state.isEmpty else { return all }
+        guard ["available", "used", "expired"].contains(state) else {
+            throw APIError.validation([.init("state", .init("state 应为 available、used 或 expired", "state must be available, used or expired"))])
+        }
+        return all.filter { $0.state == state }
+    }
+}
+
+/// Reads for the coupon lists and pages.
+enum CouponQueries {
+    static func offers(on db: any Database, memberID: UUID?, now: Date, locale: MallLocale) async throws -> [CouponOfferDTO] {
+        let templates = try await CouponTemplate.query(on: db).filter(\.$status == CouponTemplateStatus.active.rawValue).filter(\.$claimable == true)
+            .sort(\.$createdAt, .descending).sort(\.$id).limit(CouponAPIController.listLimit).all()
+        let shops = try await shopNames(templates.compactMap(\.merchantID), on: db)
+        var held: [UUID: Int64] = [:]
+        if let memberID {
+            for record in try await MemberCouponRecord.query(on: db).filter(\.$memberID == memberID).limit(CouponService.maxHeld * 5).all() {
+                held[record.templateID, default: 0] += 1
+            }
+        }
+        return templates.compactMap { template in
+            guard let id = template.id, let coupon = try? CouponService.coupon(template) else { return nil }
+            if case .window(let window) = coupon.validity, now >= window.end { return nil }
+            if let total = template.totalCount, template.issued >= total { return nil }
+            return CouponOfferDTO(id: id, name: template.name, kind: template.kind, summary: coupon.summary(locale),
+                                  shop: template.merchantID.flatMap { shops[$0] }, validity: validityText(coupon, locale),
+                                  remaining: template.totalCount.map { $0 - template.issued }, held: held[id] ?? 0)
+        }
+    }
+
+    static func memberCoupons(on db: any Database, memberID: UUID, now: Date, locale: MallLocale) async throws -> [MemberCouponDTO] {
+        let held = try await CouponService(db: db, now: now).held(memberID: memberID, states: [.available, .used])
+        let shops = try await shopNames(held.compactMap { $0.template.merchantID }, on: db)
+        return held.compactMap { pair in
+            guard let id = pair.record.id, let coupon = try? CouponService.coupon(pair.template) else { return nil }
+            var state = pair.record.state
+            if state == MemberCouponState.available.rawValue, pair.record.validUntil <= now { state = MemberCouponState.expired.rawValue }
+            let label = switch state {
+            case "available": LocalizedText("可使用", "Available")(locale)
+            case "used": LocalizedText("已使用", "Used")(locale)
+            default: LocalizedText("已过期", "Expired")(locale)
+            }
+            return MemberCouponDTO(id: id, templateId: pair.record.templateID, name: pair.template.name, kind: pair.template.kind,
+                                   summary: coupon.summary(locale), shop: pair.template.merchantID.flatMap { shops[$0] }, state: state,
+                                   stateLabel: label, validFrom: pair.record.validFrom, validUntil: pair.record.validUntil, usedOrderId: pair.record.usedOrderID)
+        }
+    }
+
+    static func validityText(_ coupon: Coupon, _ locale: MallLocale) -> String {
+        switch coupon.validity {
+        case .daysAfterReceipt(let days): LocalizedText("领取后 \(days) 天内有效", "Valid for \(days) days after claiming")(locale)
+        case .window(let window): LocalizedText("有效期至 \(PageDates.chinaMinute(window.end))", "Valid until \(PageDates.chinaMinute(window.end)) (China time)")(locale)
+        }
+    }
+
+    static func shopNames(_ ids: [UUID], on db: any Database) async throws -> [UUID: String] {
+        let unique = Array(Set(ids))
+        guard !unique.isEmpty else { return [:] }
+        let merchants = try await Merchant.query(on: db).filter(\.$id ~~ unique).all()
+        return Dictionary(merchants.compactMap { merchant in merchant.id.map { ($0, merchant.name) } }, uniquingKeysWith: { first, _ in first })
+    }
+}
+
+enum PageDates {
+    /// "2025-06-18 20:00" in China time.
+    static func chinaMinute(_ date: Date) -> String {
+        let parts = CouponService.chinaCalendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+        return String(format: "%04d-%02d-%02d %02d:%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0, parts.hour ?? 0, parts.minute ?? 0)
+    }
+}

@@ -1,0 +1,103 @@
+import Fluent
+import Foundation
+import MallCore
+import Vapor
+
+/// The coupons of one checkout: which were used, which the member holds, and why each other one
+/// was not chosen.
+struct CouponChoice: Sendable {
+    struct Offered: Sendable {
+        let id: UUID
+        let name: String
+        let summary: String
+        let payer: DiscountPayer
+        let validUntil: Date
+        let chosen: Bool
+        /// Why it is not in the combination; nil when chosen.
+        let reason: String?
+    }
+
+    /// Member coupon ids, in application order.
+    let chosen: [UUID]
+    /// True when the buyer named none and the best combination was taken.
+    let suggested: Bool
+    let offered: [Offered]
+
+    static let none = CouponChoice(chosen: [], suggested: false, offered: [])
+}
+
+/// Prices a checkout with the engine: the lines as marketing sees them (shop, product, category
+/// and its ancestors), the shipping per shop, the member's coupons; `Pricing.quote` decides.
+struct CouponCheckout {
+    let db: any Database
+    let memberID: UUID
+    let now: Date
+    let locale: MallLocale
+
+    func price(groups: [CheckoutPlan.Group], shippingFees: [UUID: Money], couponIds: [UUID]?) async throws -> (PricingQuote, CouponChoice) {
+        if let couponIds, couponIds.count > CouponService.maxPerCheckout {
+            throw APIError.validation([.init("couponIds", .init("一次最多使用 \(CouponService.maxPerCheckout) 张优惠券",
+                                                                "At most \(CouponService.maxPerCheckout) coupons per checkout"))])
+        }
+        let ancestors = try await categoryAncestors()
+        var lines: [PricingLine] = []
+        var fees: [UUID: Money] = [:]
+        for group in groups {
+            let merchantID = try group.merchant.requireID()
+            if let fee = shippingFees[group.key] { fees[merchantID] = fee }
+            for line in group.lines {
+                let categoryID = line.sku.product.$category.id
+                lines.append(PricingLine(merchantID: merchantID, skuID: try line.sku.sku.requireID(), productID: try line.sku.product.requireID(),
+                                         categoryIDs: ancestors[categoryID] ?? [categoryID], unitPrice: Money(fen: line.sku.sku.price),
+                                         quantity: line.quantity))
+            }
+        }
+        let service = CouponService(db: db, now: now)
+        let isNew = try await service.isNewMember(memberID)
+        var input = PricingInput(lines: lines, shippingFees: fees, now: now, isNewMember: isNew, locale: locale)
+        let usable = try await service.usable(memberID: memberID)
+        let offered = try usable.map { try CouponService.memberCoupon($0.record, $0.template) }
+
+        var chosen: [MemberCoupon] = []
+        var reasons: [String: String] = [:]
+        if !offered.isEmpty {
+            let suggestion = try Pricing.suggestCoupons(input, from: offered)
+            for (id, reason) in suggestion.notChosen { reasons[id] = reason.localizedMessage(locale) }
+            if couponIds == nil { chosen = suggestion.chosen.compactMap { id in offered.first { $0.id == id } } }
+        }
+        if let couponIds, !couponIds.isEmpty {
+            let records = try await MemberCouponRecord.query(on: db).filter(\.$memberID == memberID).filter(\.$id ~~ couponIds).all()
+            for (index, id) in couponIds.enumerated() {
+                guard let record = records.first(where: { $0.id == id }),
+                      let template = try await CouponTemplate.find(record.templateID, on: db) else { throw CouponFailure.notYours(field: "couponIds[\(index)]") }
+                guard template.status != CouponTemplateStatus.stopped.rawValue else { throw CouponStopped.stopped(field: "couponIds[\(index)]") }
+                chosen.append(try CouponService.memberCoupon(record, template))
+            }
+        }
+        input.coupons = chosen
+        let quote = try Pricing.quote(input)
+        let chosenIDs = Set(chosen.map(\.id))
+        let list = zip(usable, offered).map { pair, coupon in
+            CouponChoice.Offered(id: pair.record.id ?? UUID(), name: pair.template.name, summary: coupon.coupon.summary(locale),
+                                 payer: coupon.coupon.payer, validUntil: coupon.validUntil, chosen: chosenIDs.contains(coupon.id),
+                                 reason: chosenIDs.contains(coupon.id) ? nil : reasons[coupon.id])
+        }
+        let ordered = quote.steps.compactMap { step -> UUID? in step.source.kind == .coupon ? UUID(uuidString: step.source.id) : nil }
+        // Coupons chosen but saving nothing are still used (the buyer named them): keep them all.
+        let used = ordered + chosen.compactMap { UUID(uuidString: $0.id) }.filter { !ordered.contains($0) }
+        return (quote, CouponChoice(chosen: used, suggested: couponIds == nil, offered: list))
+    }
+
+    /// Each category with all its ancestors, for category scopes.
+    private func categoryAncestors() async throws -> [UUID: Set<UUID>] {
+        let parents = Category.parents(try await Category.query(on: db).all())
+        var result: [UUID: Set<UUID>] = [:]
+        for id in parents.keys {
+            var chain: Set<UUID> = [id]
+            var current = parents[id] ?? nil
+            while let parent = current, chain.insert(parent).inserted { current = parents[parent] ?? nil }
+            result[id] = chain
+        }
+        return result
+    }
+}

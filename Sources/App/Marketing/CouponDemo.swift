@@ -1,0 +1,19 @@
+import Fluent
+import Foundation
+import MallCore
+
+/// The demo mall's coupons, both in the coupon centre: the platform's 满199减20 and the
+/// onboarded shop's 9折 (at most ¥50 off).
+enum CouponDemo {
+    static func seed(on db: any Database, now: Date, shop: UUID) async throws {
+        let service = CouponService(db: db, now: now)
+        _ = try await service.create(CouponTemplateInput(
+            name: "平台满199减20", kind: CouponKind.fullReduction.rawValue, thresholdFen: 19_900, amountOffFen: 2_000, payRateBp: nil, maximumOffFen: nil,
+            scope: "all", scopeIds: nil, startsAt: nil, endsAt: nil, validDays: 30, totalCount: 10_000, perMember: 1, perMemberPerDay: nil, perDay: nil,
+            paysCommission: true, claimable: true), merchantID: nil)
+        _ = try await service.create(CouponTemplateInput(
+            name: "暖暖母婴 9折券", kind: CouponKind.discount.rawValue, thresholdFen: 0, amountOffFen: nil, payRateBp: 9_000, maximumOffFen: 5_000,
+            scope: "all", scopeIds: nil, startsAt: nil, endsAt: nil, validDays: 30, totalCount: 5_000, perMember: 1, perMemberPerDay: nil, perDay: nil,
+            paysCommission: true, claimable: true), merchantID: shop)
+    }
+}

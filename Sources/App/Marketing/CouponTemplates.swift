@@ -1,0 +1,178 @@
+import Fluent
+import Foundation
+import MallCore
+import SQLKit
+import Vapor
+
+/// Creating, pausing and stopping templates, and sending coupons to members.
+extension CouponService {
+    static let maxName = 40
+    static let maxScopeIDs = 100
+    static let maxRecipients = 100
+    /// ¥100 000 000: far above any real threshold, far below overflow.
+    static let maxAmountFen: Int64 = 10_000_000_000
+    static let maxCount: Int64 = 100_000_000
+
+    /// Checks every field, then lets MallCore's `Coupon` judge the whole; writes nothing on a refusal.
+    /// A shop's coupon is paid by the shop and only covers its own products.
+    func create(_ input: CouponTemplateInput, merchantID: UUID?) async throws -> CouponTemplate {
+        var issues: [APIError.FieldIssue] = []
+        func issue(_ field: String, _ zh: String, _ en: String) { issues.append(.init(field, .init(zh, en))) }
+        let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !TextLength.isFilled(input.name, max: Self.maxName) { issue("name", "请填写券名称（最多 \(Self.maxName) 字）", "Enter a name of at most \(Self.maxName) characters") }
+        let kind = CouponKind(rawValue: input.kind)
+        if kind == nil || kind == .shipping {
+            issue("kind", "券类型应为 full_reduction（满减）、discount（折扣）、no_threshold（无门槛）或 new_user（新人）",
+                  "kind must be full_reduction, discount, no_threshold or new_user")
+        }
+        for (field, value) in [("thresholdFen", input.thresholdFen), ("amountOffFen", input.amountOffFen), ("maximumOffFen", input.maximumOffFen)] {
+            if let value, !(0...Self.maxAmountFen).contains(value) { issue(field, "金额应在 0 到 1 亿元之间", "The amount must be between 0 and ¥100,000,000") }
+        }
+        if let rate = input.payRateBp, !(1...9_999).contains(rate) { issue("payRateBp", "折扣应在 1 到 9999（0.01 折到 9.999 折）之间", "payRateBp must be between 1 and 9999") }
+        let scopeName = input.scope ?? "all"
+        let scopes = ["all", "categories", "products", "all_except_products", "all_except_categories"]
+        if !scopes.contains(scopeName) { issue("scope", "适用范围应为 \(scopes.joined(separator: "、"))", "scope must be one of \(scopes.joined(separator: ", "))") }
+        let scopeIDs = input.scopeIds ?? []
+        if scopeIDs.count > Self.maxScopeIDs { issue("scopeIds", "最多选择 \(Self.maxScopeIDs) 项", "At most \(Self.maxScopeIDs) entries") }
+        for (field, value) in [("totalCount", input.totalCount), ("perMember", input.perMember), ("perMemberPerDay", input.perMemberPerDay), ("perDay", input.perDay)] {
+            if let value, !(1...Self.maxCount).contains(value) { issue(field, "数量应在 1 到 1 亿之间", "The number must be between 1 and 100,000,000") }
+        }
+        var start: Date?
+        var end: Date?
+        let formatter = ISO8601DateFormatter()
+        if let text = input.startsAt {
+            start = text.count <= 40 ? formatter.date(from: text) : nil
+            if start == nil { issue("startsAt", "时间格式应为 ISO 8601，如 2025-06-18T00:00:00+08:00", "Use an ISO 8601 time such as 2025-06-18T00:00:00+08:00") }
+        }
+        if let text = input.endsAt {
+            end = text.count <= 40 ? formatter.date(from: text) : nil
+            if end == nil { issue("endsAt", "时间格式应为 ISO 8601，如 2025-06-30T23:59:59+08:00", "Use an ISO 8601 time such as 2025-06-30T23:59:59+08:00") }
+        }
+        if let days = input.validDays, !(1...CouponValidity.maxDays).contains(days) { issue("validDays", "有效天数应在 1 到 \(CouponValidity.maxDays) 之间", "validDays must be between 1 and \(CouponValidity.maxDays)") }
+        let hasWindow = input.startsAt != nil || input.endsAt != nil
+        if hasWindow == (input.validDays != nil) {
+            issue("validDays", "请填写起止时间（startsAt、endsAt）或领取后有效天数（validDays），二选一", "Give either startsAt and endsAt, or validDays")
+        } else if hasWindow, start == nil || end == nil, issues.isEmpty {
+            issue("endsAt", "请同时填写开始和结束时间", "Give both startsAt and endsAt")
+        }
+        if let start, let end {
+            if end <= start { issue("endsAt", "结束时间应晚于开始时间", "endsAt must be after startsAt") }
+            if end <= now { issue("endsAt", "结束时间应晚于现在", "endsAt must be in the future") }
+            if end.timeIntervalSince(now) > Double(CouponValidity.maxDays) * 86_400 { issue("endsAt", "结束时间最多在十年内", "endsAt must be within ten years") }
+        }
+        guard issues.isEmpty, let kind else { throw APIError.validation(issues) }
+
+        // The set scopes name products or categories that exist (a shop's: its own products).
+        if scopeName != "all" {
+            let unique = Array(Set(scopeIDs))
+            if scopeName.hasSuffix("products") {
+                var query = Product.query(on: db).filter(\.$id ~~ unique)
+                if let merchantID { query = query.filter(\.$merchant.$id == merchantID) }
+                if try await query.count() != unique.count {
+                    throw APIError.validation([.init("scopeIds", .init(merchantID == nil ? "有商品不存在" : "只能选择本店的商品",
+                                                                        merchantID == nil ? "Some products do not exist" : "Choose your own shop's products only"))])
+                }
+            } else if try await Category.query(on: db).filter(\.$id ~~ unique).count() != unique.count {
+                throw APIError.validation([.init("scopeIds", .init("有类目不存在", "Some categories do not exist"))])
+            }
+        }
+
+        let template = CouponTemplate()
+        template.id = UUID()
+        template.name = name
+        template.kind = kind.rawValue
+        template.threshold = input.thresholdFen ?? 0
+        if kind == .discount || (kind == .newUser && input.payRateBp != nil) {
+            template.benefit = "pay_rate"
+            template.payRateBP = input.payRateBp ?? 0
+            template.amountOff = 0
+            template.maximumOff = input.maximumOffFen ?? 0
+        } else {
+            template.benefit = "amount_off"
+            template.amountOff = input.amountOffFen ?? 0
+            template.payRateBP = 0
+            template.maximumOff = 0
+        }
+        template.scope = merchantID != nil && scopeName == "all" ? "merchant" : scopeName
+        template.scopeIDs = String(decoding: try JSONEncoder().encode(scopeName == "all" ? [] : Array(Set(scopeIDs)).sorted { $0.uuidString < $1.uuidString }), as: UTF8.self)
+        template.validity = hasWindow ? "window" : "days"
+        template.startsAt = start
+        template.endsAt = end
+        template.validDays = input.validDays ?? 0
+        template.totalCount = input.totalCount
+        template.perMember = input.perMember
+        template.perMemberPerDay = input.perMemberPerDay
+        template.perDay = input.perDay
+        template.issued = 0
+        template.payer = merchantID == nil ? "platform" : "merchant"
+        template.merchantID = merchantID
+        template.status = CouponTemplateStatus.active.rawValue
+        template.paysCommission = input.paysCommission ?? ActivityKind.coupon.paysCommissionByDefault
+        template.claimable = input.claimable ?? true
+        template.createdAt = now
+        template.updatedAt = now
+        // The engine judges the whole: amount below threshold, rate, scope, limits.
+        _ = try Self.coupon(template)
+        try await template.create(on: db)
+        return template
+    }
+
+    /// Pause, resume or stop; a stopped template stays stopped, and its coupons can no longer be used.
+    func setStatus(_ id: UUID, to status: CouponTemplateStatus, merchantID: UUID?) async throws -> CouponTemplate {
+        guard let template = try await CouponTemplate.find(id, on: db), merchantID == nil || template.merchantID == merchantID else { throw APIError.notFound }
+        guard template.status != CouponTemplateStatus.stopped.rawValue || status == .stopped else {
+            throw APIError(.conflict, "coupon.stopped", .init("该优惠券已停止，不能再启用", "This coupon is stopped and cannot be resumed"))
+        }
+        template.status = status.rawValue
+        template.updatedAt = now
+        try await template.save(on: db)
+        return template
+    }
+}
+
+/// Sending coupons to named members: each recipient in a transaction of its own, so one refusal
+/// (a limit reached) does not stop the others.
+enum CouponSending {
+    static func send(_ input: CouponSendInput, templateID: UUID, merchantID: UUID?, req: Request) async throws -> CouponSendResultDTO {
+        let ids = input.memberIds ?? []
+        let phones = input.phones ?? []
+        guard !ids.isEmpty || !phones.isEmpty else {
+            throw APIError.validation([.init("memberIds", .init("请填写会员 ID 或手机号", "Give member ids or phone numbers"))])
+        }
+        guard ids.count + phones.count <= CouponService.maxRecipients else {
+            throw APIError.validation([.init("memberIds", .init("一次最多发给 \(CouponService.maxRecipients) 人", "At most \(CouponService.maxRecipients) recipients at a time"))])
+        }
+        for (index, phone) in phones.enumerated() where phone.count > 20 || PhoneNumber(phone) == nil {
+            throw APIError.validation([.init("phones[\(index)]", .init("手机号格式不正确", "Not a valid phone number"))])
+        }
+        guard let template = try await CouponTemplate.find(templateID, on: req.db), merchantID == nil || template.merchantID == merchantID else {
+            throw APIError.notFound
+        }
+        var recipients: [(label: String, id: UUID?)] = ids.map { ($0.uuidString.lowercased(), $0) }
+        for phone in phones {
+            let digits = PhoneNumber(phone)?.digits ?? phone
+            let member = try await Member.query(on: req.db).filter(\.$phoneHash == req.personalData.lookupHash(digits)).first()
+            recipients.append((PhoneNumber(phone)?.masked ?? "***", member?.id))
+        }
+        var sent = 0
+        var refused: [CouponSendResultDTO.Refused] = []
+        let now = req.now
+        for recipient in recipients {
+            guard let memberID = recipient.id, try await Member.find(memberID, on: req.db) != nil else {
+                refused.append(.init(recipient: recipient.label, code: "not_found", message: LocalizedText("没有这个会员", "No such member")(req.locale)))
+                continue
+            }
+            do {
+                try await req.writeTransaction { db in
+                    _ = try await CouponService(db: db, now: now).claim(templateID: templateID, memberID: memberID, source: "send", listedOnly: false)
+                }
+                sent += 1
+            } catch {
+                let apiError = ErrorMapping.apiError(for: error)
+                guard apiError.status.code < 500 else { throw error }
+                refused.append(.init(recipient: recipient.label, code: apiError.code, message: apiError.message(req.locale)))
+            }
+        }
+        return CouponSendResultDTO(sent: sent, refused: refused)
+    }
+}
