@@ -357,4 +357,29 @@ import VaporTesting
             #expect(try await Self.ledger(t).verify().ok)
         }
     }
+
+    @Test func aCouponWhoseSwitchIsOffLeavesItsLinesWithoutCommission() async throws {
+        try await withMallApp { t in
+            // setup: the same network, a platform coupon that pays no commission
+            let n = try await DistributionTests.network(t)
+            try await OrderFlowTests.topUp(t, phone: "13600000001", fen: 100_000)
+            try await Sku.query(on: t.app.db).filter(\.$id == n.s.milk.skus[0].id).set(\.$price, to: 10_000).update()
+            let body = Self.platformCoupon.replacingOccurrences(of: "{", with: #"{"paysCommission":false,"#, options: [], range: Self.platformCoupon.range(of: "{"))
+            let coupon = try await Self.createCoupon(t, body, token: n.s.f.operatorToken)
+            let held = try await Self.claim(t, coupon.id, token: n.s.buyer)
+
+            // act
+            let json = #"{"items":[{"skuId":"\#(n.s.milk.skus[0].id)","quantity":3}],"addressId":"\#(n.s.address)","couponIds":["\#(held.id)"]}"#
+            let result = try await t.postJSON("/api/v1/checkout", json, token: n.s.buyer).content.decode(CheckoutResultDTO.self)
+            #expect(try await t.postJSON("/api/v1/payments/\(result.payment.id)/pay", #"{"method":"balance"}"#, token: n.s.buyer).status == .ok)
+            _ = try await OutboxDispatcher.run(t.app)
+
+            // check: no commission, and the snapshot says why
+            #expect(try await DistributionTests.commissions(t, order: result.orders[0].id).isEmpty)
+            let line = try #require(try await OrderLine.query(on: t.app.db).first())
+            let snapshot = try #require(try await CommissionLineSnapshot.find(try line.requireID(), on: t.app.db))
+            #expect(snapshot.snapshotJSON.contains("marketing_excluded"))
+            #expect(try await Self.ledger(t).verify().ok)
+        }
+    }
 }

@@ -145,9 +145,12 @@ struct CommissionService {
             let book = try await ruleBook(config)
             let participants = try await participants(buyerID: order.memberID)
             let categories = try await productCategories(lines.map(\.productID))
+            // A line under a promotion whose "pays commission" switch is off pays no level.
+            let excluded = Set(try await OrderLineDiscount.query(on: db).filter(\.$orderID == orderID).filter(\.$paysCommission == false).all().map(\.orderLineID))
             let inputs = lines.map { line in
                 CommissionLineInput(lineID: line.id ?? UUID(), skuID: line.skuID, productID: line.productID, categoryID: categories[line.productID],
-                                    quantity: line.quantity, unitListPrice: Money(fen: line.unitPrice), paidAmount: Money(fen: line.paidAmount))
+                                    quantity: line.quantity, unitListPrice: Money(fen: line.unitPrice), paidAmount: Money(fen: line.paidAmount),
+                                    marketingExcluded: line.id.map(excluded.contains) ?? false)
             }
             results = try book.calculate(participants, lines: inputs).lines
         }
