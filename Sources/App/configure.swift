@@ -17,7 +17,9 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         app.databases.use(.postgres(configuration: postgres, maxConnectionsPerEventLoop: config.postgresConnectionsPerEventLoop), as: .psql)
         app.writeGate = .none
     } else {
-        app.databases.use(.sqlite(.file(config.sqlitePath)), as: .sqlite)
+        // SQLite has one connection per event loop: a request waits while a long write (an import)
+        // holds its loop's connection, rather than failing after the driver's default 10 s.
+        app.databases.use(.sqlite(.file(config.sqlitePath), connectionPoolTimeout: .seconds(180)), as: .sqlite)
         app.writeGate = .serial()
         app.lifecycle.use(SQLiteConnectionSetup())
     }

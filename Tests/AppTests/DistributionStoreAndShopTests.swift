@@ -235,4 +235,36 @@ import VaporTesting
             #expect(try await CommissionRuleRecord.find(record.id, on: t.app.db) == nil)
         }
     }
+
+    @Test func theCentreAndTheAPIShowCommissionEarnedAndThisMonthsRanking() async throws {
+        try await withMallApp { t in
+            // setup: 3 × ¥100 paid by the sharer's customer: ¥30.00 at level 1, ¥15.00 at level 2
+            let n = try await DistributionTests.network(t)
+            _ = try await DistributionTests.buy(t, n)
+            _ = try await OutboxDispatcher.run(t.app)
+
+            // check: today, this month and in all
+            let me = try await t.get("/api/v1/distribution/me", token: n.sharer).content.decode(MyDistributionDTO.self)
+            #expect(me.earned?.today.fen == 3_000)
+            #expect(me.earned?.month.fen == 3_000)
+            #expect(me.earned?.total.fen == 3_000)
+            let upline = try await t.get("/api/v1/distribution/me", token: n.upline).content.decode(MyDistributionDTO.self)
+            #expect(upline.earned?.total.fen == 1_500)
+
+            // The ranking: the sharer first by own sales of ¥300, its name masked for anyone else.
+            let mine = try await t.get("/api/v1/distribution/ranking", token: n.sharer).content.decode([DistributionAPIController.RankingEntryDTO].self)
+            #expect(mine.first?.isMe == true)
+            #expect(mine.first?.sales.fen == 30_000)
+            let seen = try await t.get("/api/v1/distribution/ranking", token: n.upline).content.decode([DistributionAPIController.RankingEntryDTO].self)
+            #expect(seen.first?.isMe == false)
+            #expect(seen.first?.name.contains("*") == true)
+            #expect(try await t.get("/api/v1/distribution/ranking", token: n.s.buyer).status == .notFound)
+
+            // The centre page shows the same.
+            let sharer = try await ConsolePageTests.signedIn(t, "/login", ["phone": "13700000002", "password": "Member2026"])
+            let html = try await sharer.get("/distribution").body.string
+            #expect(html.contains(#"id="dist-earned""#))
+            #expect(html.contains("今日 ¥30.00"))
+        }
+    }
 }

@@ -16,6 +16,7 @@ struct DistributionAPIController: RouteCollection {
         mine.post("touch", use: touch)
         mine.get("commissions", use: myCommissions)
         mine.get("team", use: team)
+        mine.get("ranking", use: ranking)
         mine.get("earn", use: earn)
         mine.get("posters", ":productID", use: poster)
         mine.get("withdrawals", use: myWithdrawals)
@@ -116,7 +117,8 @@ struct DistributionAPIController: RouteCollection {
         return MyDistributionDTO(distributor: DistributorDTO(distributor, req.locale),
                                  balances: try await balances(memberID, on: req.db, locale: req.locale),
                                  links: active ? DistributionLinksDTO(shop: "/s/\(distributor.code)", shopQrCode: "/s/\(distributor.code)/qr.svg") : nil,
-                                 boundTo: boundTo, admissionMode: config.admission.mode, agreementVersion: config.admission.agreementVersion)
+                                 boundTo: boundTo, admissionMode: config.admission.mode, agreementVersion: config.admission.agreementVersion,
+                                 earned: try await earned(memberID, on: req.db, now: req.now, locale: req.locale))
     }
 
     static func balances(_ memberID: UUID, on db: any Database, locale: MallLocale) async throws -> CommissionBalancesDTO {
@@ -238,6 +240,57 @@ struct DistributionAPIController: RouteCollection {
             current = rows.compactMap(\.id)
         }
         return TeamDTO(levels: levels, members: members)
+    }
+
+    struct RankingEntryDTO: Content {
+        let place: Int
+        /// Masked, except the caller's own.
+        let name: String
+        /// Own (level-1) sales this month.
+        let sales: MoneyDTO
+        let isMe: Bool
+    }
+
+    /// This month's top ten distributors by their own sales (本月排行).
+    @Sendable func ranking(req: Request) async throws -> [RankingEntryDTO] {
+        let memberID = try req.requireMember().requireID()
+        guard try await Distributor.find(memberID, on: req.db) != nil else { throw APIError.notFound }
+        return try await Self.rankingEntries(req, memberID: memberID)
+    }
+
+    static func rankingEntries(_ req: Request, memberID: UUID) async throws -> [RankingEntryDTO] {
+        let rows = try await sqlDatabase(req.db).raw("""
+            SELECT c.beneficiary_id AS id, d.display_name AS name, CAST(SUM(c.base) AS BIGINT) AS sales
+            FROM commissions c JOIN distributors d ON d.id = c.beneficiary_id
+            WHERE c.level = 1 AND c.state <> 'voided' AND c.created_at >= \(bind: CommissionService.monthStart(req.now))
+            GROUP BY c.beneficiary_id, d.display_name ORDER BY sales DESC, c.beneficiary_id LIMIT 10
+            """).all()
+        return try rows.enumerated().map { index, row in
+            let id = try row.decode(column: "id", as: UUID.self)
+            let name = try row.decode(column: "name", as: String.self)
+            return RankingEntryDTO(place: index + 1, name: id == memberID ? name : ReviewRules.maskedName(name),
+                                   sales: .init(Money(fen: try row.decode(column: "sales", as: Int64.self)), req.locale), isMe: id == memberID)
+        }
+    }
+
+    struct EarnedDTO: Content {
+        let today: MoneyDTO
+        let month: MoneyDTO
+        let total: MoneyDTO
+    }
+
+    /// Commission earned today, this month and in all (China time), whatever its state, less what refunds took back.
+    static func earned(_ memberID: UUID, on db: any Database, now: Date, locale: MallLocale) async throws -> EarnedDTO {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = CommissionService.chinaTime
+        let row = try await sqlDatabase(db).raw("""
+            SELECT CAST(COALESCE(SUM(CASE WHEN created_at >= \(bind: calendar.startOfDay(for: now)) THEN amount ELSE 0 END), 0) AS BIGINT) AS today,
+                   CAST(COALESCE(SUM(CASE WHEN created_at >= \(bind: CommissionService.monthStart(now)) THEN amount ELSE 0 END), 0) AS BIGINT) AS month,
+                   CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total
+            FROM commissions WHERE beneficiary_id = \(bind: memberID) AND state <> 'voided'
+            """).first()
+        func money(_ column: String) throws -> MoneyDTO { .init(Money(fen: try row?.decode(column: column, as: Int64.self) ?? 0), locale) }
+        return EarnedDTO(today: try money("today"), month: try money("month"), total: try money("total"))
     }
 
     struct EarnQuery: Content {

@@ -64,6 +64,8 @@ struct MyDistributionDTO: Content {
     let boundTo: String?
     let admissionMode: String
     let agreementVersion: String
+    /// Commission earned today, this month and in all; a distributor's only.
+    var earned: DistributionAPIController.EarnedDTO? = nil
 }
 
 struct CommissionDTO: Content {

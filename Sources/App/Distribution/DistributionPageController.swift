@@ -319,6 +319,9 @@ struct DistributionPageController: RouteCollection {
         let visitsTotal: Int
         let orders: Int
         let monthSales: String
+        let commissionToday: String
+        let commissionMonth: String
+        let commissionTotal: String
         let ranking: [Ranked]
         struct Ranked: Encodable, Sendable {
             let place: Int
@@ -330,17 +333,8 @@ struct DistributionPageController: RouteCollection {
 
     /// This month's top distributors by their own sales (level 1), names masked.
     static func ranking(_ req: Request, memberID: UUID) async throws -> [CentrePage.Ranked] {
-        let rows = try await sqlDatabase(req.db).raw("""
-            SELECT c.beneficiary_id AS id, d.display_name AS name, CAST(SUM(c.base) AS BIGINT) AS sales
-            FROM commissions c JOIN distributors d ON d.id = c.beneficiary_id
-            WHERE c.level = 1 AND c.state <> 'voided' AND c.created_at >= \(bind: CommissionService.monthStart(req.now))
-            GROUP BY c.beneficiary_id, d.display_name ORDER BY sales DESC, c.beneficiary_id LIMIT 10
-            """).all()
-        return try rows.enumerated().map { index, row in
-            let id = try row.decode(column: "id", as: UUID.self)
-            return CentrePage.Ranked(place: index + 1, name: id == memberID ? try row.decode(column: "name", as: String.self)
-                                                                              : ReviewRules.maskedName(try row.decode(column: "name", as: String.self)),
-                                     sales: Money(fen: try row.decode(column: "sales", as: Int64.self)).formatted(req.locale), isMe: id == memberID)
+        try await DistributionAPIController.rankingEntries(req, memberID: memberID).map {
+            CentrePage.Ranked(place: $0.place, name: $0.name, sales: $0.sales.display, isMe: $0.isMe)
         }
     }
 
@@ -360,6 +354,7 @@ struct DistributionPageController: RouteCollection {
         var visits = (0, 0)
         var orders = 0
         var monthSales = Money.zero
+        var earned = DistributionAPIController.EarnedDTO(today: .init(.zero, locale), month: .init(.zero, locale), total: .init(.zero, locale))
         var ranking: [CentrePage.Ranked] = []
         if distributor != nil {
             let today = CommissionSettlement.period("daily", of: req.now).label
@@ -370,6 +365,7 @@ struct DistributionPageController: RouteCollection {
                 """).first()
             orders = Int(try counted?.decode(column: "n", as: Int64.self) ?? 0)
             monthSales = try await CommissionService(db: req.db, now: req.now).periodSales(memberID)
+            earned = try await DistributionAPIController.earned(memberID, on: req.db, now: req.now, locale: locale)
             ranking = try await Self.ranking(req, memberID: memberID)
             let commissions = try await Commission.query(on: req.db).filter(\.$beneficiaryID == memberID).sort(\.$createdAt, .descending).limit(30).all()
             rows = try await DistributionAPIController.dtos(commissions, req: req).map {
@@ -403,7 +399,8 @@ struct DistributionPageController: RouteCollection {
             commissions: rows, withdrawals: withdrawals,
             channels: (settings?.channels ?? []).map { CentrePage.Channel(key: $0.rawValue, name: $0.name(locale), arrival: $0.expectedArrival(locale)) },
             feeText: feeText, idempotencyKey: UUID().uuidString.lowercased(), teamLevel1: team.0, teamLevel2: team.1,
-            visitsToday: visits.0, visitsTotal: visits.1, orders: orders, monthSales: monthSales.formatted(locale), ranking: ranking)
+            visitsToday: visits.0, visitsTotal: visits.1, orders: orders, monthSales: monthSales.formatted(locale),
+            commissionToday: earned.today.display, commissionMonth: earned.month.display, commissionTotal: earned.total.display, ranking: ranking)
     }
 
     @Sendable func apply(req: Request) async throws -> Response {

@@ -3,6 +3,8 @@ import MallCore
 /// Page texts of the distributor homepage, store QR codes, documents and the shop's console.
 enum DistributionPageStrings {
     static let table: [String: LocalizedText] = [
+        "dist_earned": .init("佣金收入", "Commission earned"),
+        "dist_this_month": .init("本月", "this month"),
         "dh_title": .init("分销小店", "Distributor's picks"),
         "dh_recommends": .init("的推荐", "recommends"),
         "dh_mine": .init("这是您的分销小店，分享链接：", "This is your page; share it:"),
