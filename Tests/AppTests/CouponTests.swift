@@ -303,6 +303,7 @@ import VaporTesting
             #expect(try await t.postJSON("/api/v1/coupons/not-a-uuid/claim", "{}", token: s.buyer).status == .notFound)
             #expect(try await t.postJSON("/api/v1/coupons/\(UUID())/claim", "{}", token: s.buyer).status == .notFound)
             #expect(try await t.get("/api/v1/me/coupons?state=everything", token: s.buyer).status == .unprocessableEntity)
+            #expect(try await t.get("/api/v1/me/coupons?state=", token: s.buyer).status == .unprocessableEntity)
             let phones = (0..<101).map { "\"1390000\(String(format: "%04d", $0))\"" }.joined(separator: ",")
             #expect(try await t.postJSON("/api/v1/admin/coupons/\(coupon.id)/send", #"{"phones":[\#(phones)]}"#, token: boss).status == .unprocessableEntity)
             #expect(try await t.postJSON("/api/v1/admin/coupons/\(coupon.id)/send", #"{"phones":["12"]}"#, token: boss).status == .unprocessableEntity)

@@ -1106,6 +1106,10 @@ ALWAYS_REAL = {
     "syncWithdrawal",
     # A member applies once, and the member's run is a distributor's: a complete application is a 409.
     "applyAsDistributor",
+    # An avatar must be the member's own upload: any other key is a 422 with the reason.
+    "setDistributorAvatar",
+    # A store's staff distributor is named by a real, active code: any other is a 422 with the reason.
+    "setStoreDistribution",
 }
 
 

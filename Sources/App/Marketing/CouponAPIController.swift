@@ -117,7 +117,8 @@ struct CouponAPIController: RouteCollection {
         let memberID = try req.requireMember().requireID()
         let state = try? req.query.get(String.self, at: "state")
         let all = try await CouponQueries.memberCoupons(on: req.db, memberID: memberID, now: req.now, locale: req.locale)
-        guard let state, !state.isEmpty else { return all }
+        // An empty state is not "all": like any other unknown state it is refused.
+        guard let state else { return all }
         guard ["available", "used", "expired"].contains(state) else {
             throw APIError.validation([.init("state", .init("state 应为 available、used 或 expired", "state must be available, used or expired"))])
         }
