@@ -145,13 +145,7 @@ struct DistributionConsolePageController: RouteCollection {
         let rates = (1...3).map { level in global?.levels[String(level)]?.rateBp.map { PageFormat.percent(BasisPoints($0)).replacingOccurrences(of: "%", with: "") } ?? "" }
         let rules = dtos.map { dto in
             Page.Rule(id: dto.id.uuidString.lowercased(), scope: dto.scopeId.map { "\(dto.scope) \($0.uuidString.lowercased())" } ?? dto.scope,
-                      levels: dto.levels.sorted { $0.key < $1.key }.map { key, value in
-                          var parts: [String] = []
-                          if let rate = value.rateBp, rate > 0 { parts.append(PageFormat.percent(BasisPoints(rate))) }
-                          if let unit = value.perUnitFen, unit > 0 { parts.append("\(Money(fen: unit).formatted(locale))/\(locale == .zhHans ? "件" : "unit")") }
-                          if let order = value.perOrderFen, order > 0 { parts.append("\(Money(fen: order).formatted(locale))/\(locale == .zhHans ? "单" : "order")") }
-                          return "L\(key) " + (parts.isEmpty ? "0" : parts.joined(separator: " + "))
-                      }.joined(separator: " · "), isGlobal: dto.scope == "global")
+                      levels: dto.levelsText(locale), isGlobal: dto.scope == "global")
         }
         let gradeList = try await DistributionAPIController.gradeList(on: req.db)
         let gradeNames = Dictionary(gradeList.map { ($0.id, $0.name) }) { first, _ in first }

@@ -291,6 +291,17 @@ struct CommissionRuleDTO: Content {
         self.levels = levels
         updatedAt = record.updatedAt
     }
+
+    /// 「L1 10% + ¥2.00/件 · L2 5%」 for the consoles' rule lists.
+    func levelsText(_ locale: MallLocale) -> String {
+        levels.sorted { $0.key < $1.key }.map { key, value in
+            var parts: [String] = []
+            if let rate = value.rateBp, rate > 0 { parts.append(PageFormat.percent(BasisPoints(rate))) }
+            if let unit = value.perUnitFen, unit > 0 { parts.append("\(Money(fen: unit).formatted(locale))/\(locale == .zhHans ? "件" : "unit")") }
+            if let order = value.perOrderFen, order > 0 { parts.append("\(Money(fen: order).formatted(locale))/\(locale == .zhHans ? "单" : "order")") }
+            return "L\(key) " + (parts.isEmpty ? "0" : parts.joined(separator: " + "))
+        }.joined(separator: " · ")
+    }
 }
 
 extension CommissionRuleScope {

@@ -57,12 +57,7 @@ struct ShopDistributionPageController: RouteCollection {
         let records = try await CommissionRuleRecord.query(on: req.db).filter(\.$merchantID == scope.merchantID).sort(\.$scopeKey).limit(200).all()
         let rules = try records.map(CommissionRuleDTO.init).map { dto in
             Page.Rule(id: dto.id.uuidString.lowercased(), scope: dto.scope, target: dto.scopeId?.uuidString.lowercased() ?? "",
-                      levels: dto.levels.sorted { $0.key < $1.key }.map { key, value in
-                          var parts: [String] = []
-                          if let rate = value.rateBp, rate > 0 { parts.append(PageFormat.percent(BasisPoints(rate))) }
-                          if let unit = value.perUnitFen, unit > 0 { parts.append("\(Money(fen: unit).formatted(locale))/\(locale == .zhHans ? "件" : "unit")") }
-                          return "L\(key) " + (parts.isEmpty ? "0" : parts.joined(separator: " + "))
-                      }.joined(separator: " · "))
+                      levels: dto.levelsText(locale))
         }
         let stores = try await Store.query(on: req.db).filter(\.$merchant.$id == scope.merchantID).sort(\.$name).limit(200).all()
         let staffIDs = stores.compactMap(\.staffDistributorID)
