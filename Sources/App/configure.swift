@@ -106,6 +106,7 @@ func routes(_ app: Application) throws {
     try api.register(collection: ReconciliationAPIController())
     try api.register(collection: DistributionAPIController())
     try api.register(collection: CouponAPIController())
+    try api.register(collection: PromotionAPIController())
 
     let web = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try web.register(collection: StorefrontPageController())
@@ -127,6 +128,7 @@ func routes(_ app: Application) throws {
     try web.register(collection: DistributionConsolePageController())
     try web.register(collection: ShopDistributionPageController())
     try web.register(collection: CouponPageController())
+    try web.register(collection: PromotionPageController())
 }
 
 @Sendable func health(req: Request) async throws -> Response {

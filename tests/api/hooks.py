@@ -969,6 +969,37 @@ def shop_coupon_ids() -> list[str]:
     return cached("shop-coupons", lambda: ids(api("GET", "/api/v1/merchant/coupons")), ttl=2.0)
 
 
+def fix_promotion(case) -> None:
+    """An activity the rules accept: 满减 over the whole mall (or the whole shop) with ascending
+    tiers, each amount below its threshold, in a window that has started and ends within days."""
+    body = case.body if isinstance(case.body, dict) else {}
+    now = datetime.datetime.now(datetime.timezone.utc)
+    first = rng.randint(1_000, 100_000)
+    off = rng.randint(1, first - 1)
+    tiers = [{"thresholdFen": first, "amountOffFen": off}]
+    if rng.random() < 0.5:
+        tiers.append({"thresholdFen": first + rng.randint(1, 100_000), "amountOffFen": off + rng.randint(1, first - off)})
+    body.update({"name": body.get("name") if isinstance(body.get("name"), str) and body["name"].strip(SWIFT_WS) else "满减" + token(6),
+                 "kind": "full_reduction", "scope": "all", "merchantId": None, "productIds": None, "skus": None, "perMemberLimit": None,
+                 "startsAt": (now - datetime.timedelta(minutes=1)).isoformat(timespec="seconds"),
+                 "endsAt": (now + datetime.timedelta(days=rng.randint(1, 30))).isoformat(timespec="seconds"),
+                 "tiers": tiers})
+    case.body = body
+
+
+def admin_promotion_ids() -> list[str]:
+    """The operator's activities that are not stopped (a stopped one answers resume with a 409)."""
+    def load():
+        return [row["id"] for row in api("GET", "/api/v1/admin/promotions") if row.get("status") != "stopped"]
+    return cached("admin-promotions", load, ttl=2.0)
+
+
+def shop_promotion_ids() -> list[str]:
+    def load():
+        return [row["id"] for row in api("GET", "/api/v1/merchant/promotions") if row.get("status") != "stopped"]
+    return cached("shop-promotions", load, ttl=2.0)
+
+
 BODY_FIXES = {
     "createProduct": fix_product,
     "updateProduct": fix_product,
@@ -1009,6 +1040,8 @@ BODY_FIXES = {
     "setDistributorAvatar": fix_avatar,
     "createAdminCoupon": fix_coupon,
     "createShopCoupon": fix_coupon,
+    "createAdminPromotion": fix_promotion,
+    "createShopPromotion": fix_promotion,
 }
 PATH_FIXES = {
     "getProduct": path_id("productID", public_product_ids),
@@ -1083,6 +1116,12 @@ PATH_FIXES = {
     "stopAdminCoupon": path_id("templateID", admin_coupon_ids),
     "sendAdminCoupon": path_id("templateID", admin_coupon_ids),
     "sendShopCoupon": path_id("templateID", shop_coupon_ids),
+    "pauseAdminPromotion": path_id("promotionID", admin_promotion_ids),
+    "resumeAdminPromotion": path_id("promotionID", admin_promotion_ids),
+    "stopAdminPromotion": path_id("promotionID", admin_promotion_ids),
+    "pauseShopPromotion": path_id("promotionID", shop_promotion_ids),
+    "resumeShopPromotion": path_id("promotionID", shop_promotion_ids),
+    "stopShopPromotion": path_id("promotionID", shop_promotion_ids),
 }
 
 _seen_phases: set[tuple[str, str]] = set()

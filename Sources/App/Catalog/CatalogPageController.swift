@@ -123,6 +123,8 @@ struct CatalogPageController: RouteCollection {
         let reviews: ProductReviewSection
         /// For a signed-in active distributor: what sharing earns and where its link, QR and poster are.
         let share: DistributionPageController.ShareBlock?
+        /// Running 满减 and 限时折扣 activities that cover it.
+        let promotions: [PromotionBadge]
     }
 
     @Sendable func product(req: Request) async throws -> Response {
@@ -147,7 +149,9 @@ struct CatalogPageController: RouteCollection {
             specs: detail.specs.map { .init(name: $0.name, values: $0.values) }, hasSpecs: !detail.specs.isEmpty, skus: skus,
             totalStock: detail.skus.reduce(0) { $0 + $1.stock }, images: images, hasImages: !images.isEmpty, firstImage: images.first ?? "",
             redeemStores: stores, hasRedeemStores: !stores.isEmpty, onlySku: skus.count == 1 ? skus[0].id : "", reviews: reviews,
-            share: try await DistributionPageController.shareBlock(req, productID: detail.id)))
+            share: try await DistributionPageController.shareBlock(req, productID: detail.id),
+            promotions: try await PromotionQueries.badges(productID: detail.id, merchantID: detail.merchantId, skuIDs: Set(detail.skus.map(\.id)),
+                                                          on: req.db, now: req.now, locale: req.locale)))
     }
 
     @Sendable func shop(req: Request) async throws -> Response {

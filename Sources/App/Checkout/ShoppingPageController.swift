@@ -197,7 +197,12 @@ struct ShoppingPageController: RouteCollection {
             total: preview.total.display, sku: input.items?.first?.skuId.uuidString ?? "", qty: input.items.map { String($0.first?.quantity ?? 1) } ?? "",
             note: input.note ?? "", idempotencyKey: Tokens.random(),
             savings: plan.pricing.steps.map { step in
-                let name = step.source.kind == .coupon ? (PageStrings.all["cp_checkout_coupons"].map { $0(req.locale) } ?? "") + " " + step.label : step.label
+                let name: String = switch step.source.kind {
+                case .coupon: (PageStrings.all["cp_checkout_coupons"].map { $0(req.locale) } ?? "") + " " + step.label
+                // 「满减 双11满减 满199减20」, 「限时折扣 夏日限时价」.
+                case .fullReduction, .limitedTime: (ActivityKind(rawValue: step.source.kind.rawValue)?.name(req.locale)).map { $0 + " " + step.label } ?? step.label
+                default: step.label
+                }
                 return Saving(label: name, amount: "-" + step.amount.formatted(req.locale))
             },
             coupons: plan.coupons.offered.map { .init(id: $0.id.uuidString, name: $0.name, summary: $0.summary, chosen: $0.chosen, reason: $0.reason ?? "") },

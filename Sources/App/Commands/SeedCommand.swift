@@ -101,6 +101,7 @@ enum DemoData {
             try await DemoCatalog.seed(on: tx, now: app.clock.now(), onboardedMerchant: onboardedMerchantID, storage: app.imageStorage)
             try await DistributionDemo.seed(on: tx, now: app.clock.now())
             try await CouponDemo.seed(on: tx, now: app.clock.now(), shop: onboardedMerchantID)
+            try await PromotionDemo.seed(on: tx, now: app.clock.now())
             try await AuditLog.record(on: tx, actor: nil, action: "seed", target: "demo data", ip: "seed", at: app.clock.now())
         }
         try await ReconciliationDemo.seed(app: app)

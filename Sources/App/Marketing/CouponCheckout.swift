@@ -55,6 +55,12 @@ struct CouponCheckout {
         let service = CouponService(db: db, now: now)
         let isNew = try await service.isNewMember(memberID)
         var input = PricingInput(lines: lines, shippingFees: fees, now: now, isNewMember: isNew, locale: locale)
+        // Promotions come first in the stacking: limited-time price → full reduction → coupons → points.
+        let promotions = PromotionService(db: db, now: now)
+        let (fullReductions, offers) = try await promotions.engineInputs()
+        input.fullReductions = fullReductions
+        input.limitedTimeOffers = offers
+        input.boughtUnderOffers = try await promotions.boughtUnder(offers, memberID: memberID, skus: Set(lines.map(\.skuID)))
         let usable = try await service.usable(memberID: memberID)
         let offered = try usable.map { try CouponService.memberCoupon($0.record, $0.template) }
 

@@ -39,6 +39,7 @@ enum Migrations {
         AddWithdrawalTransfers(),
         ExtendDistribution(),
         CreateCoupons(),
+        CreatePromotions(),
     ]
 }
 

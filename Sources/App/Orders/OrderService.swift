@@ -141,6 +141,8 @@ struct OrderService {
                         """).run()
                     if source.kind == .coupon, let coupon = UUID(uuidString: source.id), couponOrders[coupon] == nil { couponOrders[coupon] = orderID }
                 }
+                try await PromotionService.recordPurchases(plan.pricing.lines.first { $0.skuID == line.skuID }, memberID: memberID, orderID: orderID,
+                                                           lineID: lineID, now: now, sql: sql)
                 if group.fulfilment == .pickup, let storeID = group.store?.id {
                     storeStock.append((storeID, line.skuID, line.quantity, group.store?.name ?? ""))
                 } else {

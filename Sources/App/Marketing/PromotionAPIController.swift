@@ -1,0 +1,102 @@
+import Fluent
+import Foundation
+import MallCore
+import Vapor
+
+/// Promotions under `/api/v1`: the operator's (`/admin/promotions`), a shop's
+/// (`/merchant/promotions`) and the public list of running ones (`/promotions`).
+struct PromotionAPIController: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let admin = routes.grouped("admin", "promotions")
+        admin.get(use: adminList)
+        admin.post(use: adminCreate)
+        admin.post(":promotionID", "pause", use: adminPause)
+        admin.post(":promotionID", "resume", use: adminResume)
+        admin.post(":promotionID", "stop", use: adminStop)
+
+        let shop = routes.grouped("merchant", "promotions")
+        shop.get(use: shopList)
+        shop.post(use: shopCreate)
+        shop.post(":promotionID", "pause", use: shopPause)
+        shop.post(":promotionID", "resume", use: shopResume)
+        shop.post(":promotionID", "stop", use: shopStop)
+
+        routes.get("promotions", use: running)
+    }
+
+    static let listLimit = 200
+
+    // MARK: operator
+
+    @Sendable func adminList(req: Request) async throws -> [PromotionDTO] {
+        _ = try req.requireStaff(.manageMarketing)
+        return try await PromotionActivity.query(on: req.db).sort(\.$createdAt, .descending).sort(\.$id).limit(Self.listLimit).all()
+            .map { try PromotionDTO($0, req.locale) }
+    }
+
+    @Sendable func adminCreate(req: Request) async throws -> Response {
+        let staff = try req.requireStaff(.manageMarketing)
+        return try await create(req, merchantID: nil, actor: staff)
+    }
+
+    @Sendable func adminPause(req: Request) async throws -> PromotionDTO { try await setStatus(req, .paused, shop: false) }
+    @Sendable func adminResume(req: Request) async throws -> PromotionDTO { try await setStatus(req, .active, shop: false) }
+    @Sendable func adminStop(req: Request) async throws -> PromotionDTO { try await setStatus(req, .stopped, shop: false) }
+
+    // MARK: shop
+
+    @Sendable func shopList(req: Request) async throws -> [PromotionDTO] {
+        let scope = try req.merchantScope()
+        return try await PromotionActivity.query(on: req.db).filter(\.$merchantID == scope.merchantID).sort(\.$createdAt, .descending).sort(\.$id)
+            .limit(Self.listLimit).all().map { try PromotionDTO($0, req.locale) }
+    }
+
+    @Sendable func shopCreate(req: Request) async throws -> Response {
+        let scope = try req.merchantScope(.manageShop)
+        return try await create(req, merchantID: scope.merchantID, actor: try req.requireStaff(.manageShop))
+    }
+
+    @Sendable func shopPause(req: Request) async throws -> PromotionDTO { try await setStatus(req, .paused, shop: true) }
+    @Sendable func shopResume(req: Request) async throws -> PromotionDTO { try await setStatus(req, .active, shop: true) }
+    @Sendable func shopStop(req: Request) async throws -> PromotionDTO { try await setStatus(req, .stopped, shop: true) }
+
+    // MARK: public
+
+    /// The activities running now, for the activity page.
+    @Sendable func running(req: Request) async throws -> [PromotionDTO] {
+        try await PromotionService(db: req.db, now: req.now).active().map { try PromotionDTO($0, req.locale) }
+    }
+
+    // MARK: shared
+
+    private func create(_ req: Request, merchantID: UUID?, actor: StaffUser) async throws -> Response {
+        let input = try req.content.decode(PromotionInput.self)
+        let (now, ip) = (req.now, req.clientIP)
+        let activity = try await req.writeTransaction { db in
+            let activity = try await PromotionService(db: db, now: now).create(input, merchantID: merchantID)
+            try await AuditLog.record(on: db, actor: actor, action: "promotion.create", target: activity.requireID().uuidString, ip: ip, at: now)
+            return activity
+        }
+        return try await PromotionDTO(activity, req.locale).encodeResponse(status: .created, for: req)
+    }
+
+    private func setStatus(_ req: Request, _ status: PromotionStatus, shop: Bool) async throws -> PromotionDTO {
+        let staff: StaffUser
+        let merchantID: UUID?
+        if shop {
+            merchantID = try req.merchantScope(.manageShop).merchantID
+            staff = try req.requireStaff(.manageShop)
+        } else {
+            staff = try req.requireStaff(.manageMarketing)
+            merchantID = nil
+        }
+        let id = try req.uuidParameter("promotionID")
+        let (now, ip) = (req.now, req.clientIP)
+        let activity = try await req.writeTransaction { db in
+            let activity = try await PromotionService(db: db, now: now).setStatus(id, to: status, merchantID: merchantID)
+            try await AuditLog.record(on: db, actor: staff, action: "promotion.\(status.rawValue)", target: id.uuidString, ip: ip, at: now)
+            return activity
+        }
+        return try PromotionDTO(activity, req.locale)
+    }
+}
