@@ -27,6 +27,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.lifecycle.use(ScheduledSweep())
     app.lifecycle.use(ScheduledOrderJobs())
     DistributionOutbox.register(app)
+    PointsJobs.register(app)
     app.lifecycle.use(ScheduledReconciliation())
 
     app.decoyPasswordHash = try Bcrypt.hash(Tokens.random(), cost: config.bcryptCost)
@@ -107,6 +108,7 @@ func routes(_ app: Application) throws {
     try api.register(collection: DistributionAPIController())
     try api.register(collection: CouponAPIController())
     try api.register(collection: PromotionAPIController())
+    try api.register(collection: MembersAPIController())
 
     let web = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try web.register(collection: StorefrontPageController())
@@ -129,6 +131,7 @@ func routes(_ app: Application) throws {
     try web.register(collection: ShopDistributionPageController())
     try web.register(collection: CouponPageController())
     try web.register(collection: PromotionPageController())
+    try web.register(collection: MembersPageController())
 }
 
 @Sendable func health(req: Request) async throws -> Response {

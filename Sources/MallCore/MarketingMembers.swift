@@ -240,3 +240,14 @@ public struct PointsLedger: Hashable, Codable, Sendable {
         return (movements, left)
     }
 }
+
+/// Points spent at checkout come back with refunds in the share of their value reversed.
+public enum PointsReturn {
+    /// What the refunds so far earn back of `spent` points worth `value` fen, `reversed` of that
+    /// value having been reversed: rounded down, and all of them once the whole value is reversed.
+    public static func earnedBack(reversed: Int64, spent: Int64, value: Int64) -> Int64 {
+        guard value > 0, spent > 0, reversed > 0 else { return 0 }
+        guard reversed < value else { return spent }
+        return MarketingMath.mulDiv(reversed, spent, value) ?? 0
+    }
+}

@@ -199,6 +199,71 @@ import VaporTesting
         }
     }
 
+    @Test func simultaneousCheckoutsOfOneMemberNeverTakeMoreThanTheLimitAtTheOfferPrice() async throws {
+        try await withMallApp { t in
+            // setup: milk at ¥89 instead of ¥99, two per member
+            let s = try await OrderFlowTests.shop(t)
+            let sku = s.milk.skus[0].id
+            _ = try await Self.create(t, Self.limitedTimeJSON(t, sku: sku, priceFen: 8_900, limit: 2), token: s.f.shopAToken,
+                                      path: "/api/v1/merchant/promotions")
+            let json = #"{"items":[{"skuId":"\#(sku)","quantity":2}],"addressId":"\#(s.address)","couponIds":[]}"#
+
+            // act: six checkouts of two units each at once
+            let statuses = try await withThrowingTaskGroup(of: (UInt, String).self) { group in
+                for _ in 0..<6 {
+                    group.addTask {
+                        let response = try await t.postJSON("/api/v1/checkout", json, token: s.buyer)
+                        return (response.status.code, response.body.string)
+                    }
+                }
+                return try await group.reduce(into: [(UInt, String)]()) { $0.append($1) }
+            }
+
+            // check: only two units were ever at ¥89; a checkout that lost the race was told so and wrote nothing
+            #expect(statuses.allSatisfy { code, body in code == 201 || (code == 409 && body.contains("每人限购 2 件")) }, "\(statuses)")
+            let codes = statuses.map(\.0)
+            let placed = codes.filter { $0 == 201 }.count
+            #expect(placed >= 1)
+            #expect(try await PromotionPurchase.query(on: t.app.db).all().map(\.units) == [2])
+            let discounted = try await OrderLine.query(on: t.app.db).all().filter { $0.discountAmount > 0 }
+            #expect(discounted.map(\.discountAmount) == [2_000])
+            let orders = try await Order.query(on: t.app.db).all()
+            #expect(orders.count == placed)
+            #expect(try await Payment.query(on: t.app.db).count() == placed)
+        }
+    }
+
+    @Test func aRefundReversesAShopsLimitedTimeMarkdownWithoutTouchingThePlatformsCost() async throws {
+        try await withMallApp { t in
+            // setup: two milk units at ¥89 (¥10 off each, paid by shop A)
+            let s = try await OrderFlowTests.shop(t)
+            try await OrderFlowTests.topUp(t, phone: "13600000001", fen: 50_000)
+            let sku = s.milk.skus[0].id
+            _ = try await Self.create(t, Self.limitedTimeJSON(t, sku: sku, priceFen: 8_900, limit: 2), token: s.f.shopAToken,
+                                      path: "/api/v1/merchant/promotions")
+            let json = #"{"items":[{"skuId":"\#(sku)","quantity":2}],"addressId":"\#(s.address)","couponIds":[]}"#
+            let result = try await t.postJSON("/api/v1/checkout", json, token: s.buyer).content.decode(CheckoutResultDTO.self)
+            try await Self.pay(t, result, token: s.buyer)
+
+            // act: one unit back
+            let order = try await t.get("/api/v1/me/orders/\(result.orders[0].id)", token: s.buyer).content.decode(OrderDTO.self)
+            let sale = try await t.postJSON("/api/v1/me/orders/\(order.id)/after-sales",
+                                            #"{"lineId":"\#(order.lines[0].id)","kind":"refund_only","units":1,"reason":"不想要了"}"#, token: s.buyer)
+                .content.decode(AfterSaleDTO.self)
+            let done = try await t.postJSON("/api/v1/merchant/after-sales/\(sale.id)/approve", "{}", token: s.f.shopAToken)
+            #expect(try done.content.decode(AfterSaleDTO.self).state == "refunded", "\(done.body.string)")
+
+            // check: half the shop's ¥20 markdown is reversed; the platform paid nothing and takes nothing back
+            let line = try #require(try await OrderLine.find(order.lines[0].id, on: t.app.db))
+            #expect(line.refundedAmount == 8_900)
+            let rows = try await OrderLineDiscount.query(on: t.app.db).all()
+            #expect(rows.map(\.amount) == [2_000])
+            #expect(rows.map(\.reversedAmount) == [1_000])
+            #expect(try await CouponTests.ledger(t).balance(of: .platform(.marketingCost)).fen == 0)
+            #expect(try await CouponTests.ledger(t).verify().ok)
+        }
+    }
+
     @Test func aRefundReversesThePlatformsPromotionShareInProportion() async throws {
         try await withMallApp { t in
             // setup: paid with the platform's ¥20 off

@@ -1000,7 +1000,22 @@ def shop_promotion_ids() -> list[str]:
     return cached("shop-promotions", load, ttl=2.0)
 
 
+def fix_members_settings(case) -> None:
+    """Generated levels made into a ladder: the first from growth 0, each higher than the last, ids unique."""
+    body = case.body
+    if not isinstance(body, dict) or not isinstance(body.get("levels"), list) or not body["levels"]:
+        return
+    growth = 0
+    for index, level in enumerate(body["levels"]):
+        if not isinstance(level, dict):
+            return
+        level["id"] = f"l{index}"
+        level["minimumGrowth"] = growth
+        growth += rng.randrange(1, 10_000)
+
+
 BODY_FIXES = {
+    "putMembersSettings": fix_members_settings,
     "createProduct": fix_product,
     "updateProduct": fix_product,
     "createMerchantStaff": fix_staff,
@@ -1149,6 +1164,8 @@ ALWAYS_REAL = {
     "setDistributorAvatar",
     # A store's staff distributor is named by a real, active code: any other is a 422 with the reason.
     "setStoreDistribution",
+    # Member levels must form a ladder from growth 0: any other is a 422 with the reason.
+    "putMembersSettings",
 }
 
 

@@ -97,7 +97,15 @@ struct RefundService {
         let shopAccount: LedgerAccountPurpose = order.orderState == .completed ? .merchantReceivable : .merchantPending
         // The platform's share of the refunded units' coupons goes back to the platform's marketing cost.
         let coupons = CouponService(db: db, now: now)
-        let platformShare = try await coupons.reversePlatformShare(refund)
+        let points = PointsService(db: db, now: now)
+        let pointsBefore = try await points.checkoutPoints(paymentID: order.paymentID)
+        let platformShare = try await coupons.reverseDiscounts(refund)
+        // Points spent on the checkout come back in the share of their value this refund reversed.
+        let pointsAfter = try await points.checkoutPoints(paymentID: order.paymentID)
+        let pointsBack = PointsReturn.earnedBack(reversed: pointsAfter.reversed, spent: pointsAfter.spent, value: pointsAfter.value)
+            - PointsReturn.earnedBack(reversed: pointsBefore.reversed, spent: pointsBefore.spent, value: pointsBefore.value)
+        try await points.giveBack(paymentID: order.paymentID, points: pointsBack,
+                                  returnRef: PointsService.spendRef(paymentID: order.paymentID) + ":return:" + refund.refundNo)
         var entries: [LedgerEntry] = [.debit(try LedgerAccountKey(shopAccount, .merchant(order.merchantID)), try total.subtracting(fee).adding(platformShare))]
         if fee.fen > 0 { entries.append(.debit(.platform(.feeRevenue), fee)) }
         if platformShare.fen > 0 { entries.append(.credit(.platform(.marketingCost), platformShare)) }

@@ -26,6 +26,8 @@ struct CheckoutInput: Content {
     /// Member coupon ids to use. Absent: the best combination the member holds
     /// (`Pricing.suggestCoupons`); empty: none.
     var couponIds: [UUID]? = nil
+    /// Points to spend (积分抵扣), at most what the settings allow; absent or 0: none.
+    var points: Int64? = nil
 
     /// The same request again gives the same digest, whatever the key order of its JSON.
     var digest: String {
@@ -57,6 +59,7 @@ struct CheckoutPlan {
     /// The marketing quote the orders come from, and the coupons it uses.
     let pricing: PricingQuote
     let coupons: CouponChoice
+    let points: PointsChoice
 
     static let maxLines = 50
 }
@@ -179,8 +182,8 @@ struct CheckoutPlanner {
         }
 
         // Coupons are priced per shop (one shop coupon covers all its lines), the orders per shop and delivery.
-        let (pricing, coupons) = try await CouponCheckout(db: db, memberID: memberID, now: now, locale: locale)
-            .price(groups: groups, shippingFees: shippingFees, couponIds: input.couponIds)
+        let (pricing, coupons, points) = try await CouponCheckout(db: db, memberID: memberID, now: now, locale: locale)
+            .price(groups: groups, shippingFees: shippingFees, couponIds: input.couponIds, points: input.points)
         var orderOf: [UUID: UUID] = [:]
         for group in groups { for line in group.lines { orderOf[line.sku.sku.id ?? UUID()] = group.key } }
         var feesAfterCoupons: [UUID: Money] = [:]
@@ -190,7 +193,7 @@ struct CheckoutPlanner {
         }
         let quote = try pricing.orders(orderOf: orderOf, keys: groups.map(\.key), shippingFees: feesAfterCoupons)
         return CheckoutPlan(groups: groups, quote: quote, address: address, fromCart: input.items == nil, cartItemIDs: cartItemIDs, note: note,
-                            pricing: pricing, coupons: coupons)
+                            pricing: pricing, coupons: coupons, points: points)
     }
 }
 

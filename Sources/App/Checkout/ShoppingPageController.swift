@@ -120,6 +120,9 @@ struct ShoppingPageController: RouteCollection {
         let savings: [Saving]
         let coupons: [CouponOption]
         let couponsSuggested: Bool
+        let pointsBalance: Int64
+        let pointsUsable: Int64
+        let pointsUsed: Int64
     }
 
     struct Saving: Encodable, Sendable { let label: String; let amount: String }
@@ -147,6 +150,8 @@ struct ShoppingPageController: RouteCollection {
         }
         var input = CheckoutInput(items: items, addressId: values("address").flatMap(UUID.init(uuidString:)), deliveries: deliveries, note: values("note"))
         input.couponIds = couponIds
+        // Points: a whole number typed on the form; anything else spends none (the API refuses it instead).
+        input.points = values("points").flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }.map { min(max($0, 0), MembersConfig.maxPoints) }
         return input
     }
 
@@ -157,9 +162,10 @@ struct ShoppingPageController: RouteCollection {
         var input = Self.input({ query[$0] }, all: { name in query[name].map { [$0] } ?? [] })
         let addresses = try await AddressService.list(memberID: memberID, on: req.db)
         if input.addressId == nil, let first = addresses.first?.id {
-            let coupons = input.couponIds
+            let (coupons, points) = (input.couponIds, input.points)
             input = CheckoutInput(items: input.items, addressId: first, deliveries: input.deliveries, note: input.note)
             input.couponIds = coupons
+            input.points = points
         }
         do {
             let plan = try await CheckoutPlanner(db: req.db, memberID: memberID, now: req.now, locale: req.locale).plan(input)
@@ -201,12 +207,14 @@ struct ShoppingPageController: RouteCollection {
                 case .coupon: (PageStrings.all["cp_checkout_coupons"].map { $0(req.locale) } ?? "") + " " + step.label
                 // 「满减 双11满减 满199减20」, 「限时折扣 夏日限时价」.
                 case .fullReduction, .limitedTime: (ActivityKind(rawValue: step.source.kind.rawValue)?.name(req.locale)).map { $0 + " " + step.label } ?? step.label
+                case .points: LocalizedText("积分抵扣 \(plan.points.used) 积分", "\(plan.points.used) points")(req.locale)
                 default: step.label
                 }
                 return Saving(label: name, amount: "-" + step.amount.formatted(req.locale))
             },
             coupons: plan.coupons.offered.map { .init(id: $0.id.uuidString, name: $0.name, summary: $0.summary, chosen: $0.chosen, reason: $0.reason ?? "") },
-            couponsSuggested: plan.coupons.suggested && !plan.coupons.chosen.isEmpty)
+            couponsSuggested: plan.coupons.suggested && !plan.coupons.chosen.isEmpty,
+            pointsBalance: plan.points.balance, pointsUsable: plan.points.usable, pointsUsed: plan.points.used)
     }
 
     @Sendable func place(req: Request) async throws -> Response {
@@ -219,6 +227,7 @@ struct ShoppingPageController: RouteCollection {
             var query = ["address=\(input.addressId?.uuidString ?? "")"]
             if let item = input.items?.first { query += ["sku=\(item.skuId.uuidString)", "qty=\(item.quantity)"] }
             if let coupons = input.couponIds { query.append("coupons=" + coupons.map(\.uuidString).joined(separator: ",")) }
+            if let points = input.points, points > 0 { query.append("points=\(points)") }
             for delivery in input.deliveries ?? [] {
                 query += ["merchant=\(delivery.merchantId.uuidString)", "method_\(delivery.merchantId.uuidString)=\(delivery.method)"]
                 if let store = delivery.storeId { query.append("store_\(delivery.merchantId.uuidString)=\(store.uuidString)") }

@@ -26,6 +26,17 @@ struct CouponChoice: Sendable {
     static let none = CouponChoice(chosen: [], suggested: false, offered: [])
 }
 
+/// Points at one checkout: what the member holds, the most this checkout lets them spend, and what
+/// was spent and what it paid.
+struct PointsChoice: Sendable {
+    let balance: Int64
+    let usable: Int64
+    let used: Int64
+    let value: Money
+
+    static let none = PointsChoice(balance: 0, usable: 0, used: 0, value: .zero)
+}
+
 /// Prices a checkout with the engine: the lines as marketing sees them (shop, product, category
 /// and its ancestors), the shipping per shop, the member's coupons; `Pricing.quote` decides.
 struct CouponCheckout {
@@ -34,7 +45,11 @@ struct CouponCheckout {
     let now: Date
     let locale: MallLocale
 
-    func price(groups: [CheckoutPlan.Group], shippingFees: [UUID: Money], couponIds: [UUID]?) async throws -> (PricingQuote, CouponChoice) {
+    func price(groups: [CheckoutPlan.Group], shippingFees: [UUID: Money], couponIds: [UUID]?,
+               points requested: Int64? = nil) async throws -> (PricingQuote, CouponChoice, PointsChoice) {
+        if let requested, !(0...MembersConfig.maxPoints).contains(requested) {
+            throw APIError.validation([.init("points", .init("积分数应为 0-\(MembersConfig.maxPoints)", "Points are 0–\(MembersConfig.maxPoints)"))])
+        }
         if let couponIds, couponIds.count > CouponService.maxPerCheckout {
             throw APIError.validation([.init("couponIds", .init("一次最多使用 \(CouponService.maxPerCheckout) 张优惠券",
                                                                 "At most \(CouponService.maxPerCheckout) coupons per checkout"))])
@@ -81,7 +96,17 @@ struct CouponCheckout {
             }
         }
         input.coupons = chosen
+        // Points come last: a share of what the goods still cost after coupons.
+        let pointsService = PointsService(db: db, now: now)
+        let balance = try await pointsService.usableBalance(memberID)
+        let rule = try await MembersConfig.load(on: db).spendRule()
+        input.pointsRule = rule
+        input.pointsBalance = balance
+        input.pointsRequested = requested ?? 0
         let quote = try Pricing.quote(input)
+        let beforePoints = try quote.lines.reduce(Money.zero) { try $0.adding($1.paid) }.adding(quote.pointsValue)
+        let points = PointsChoice(balance: balance, usable: rule.redemption(balance: balance, requested: nil, payable: beforePoints).points,
+                                  used: quote.pointsUsed, value: quote.pointsValue)
         let chosenIDs = Set(chosen.map(\.id))
         let list = zip(usable, offered).map { pair, coupon in
             CouponChoice.Offered(id: pair.record.id ?? UUID(), name: pair.template.name, summary: coupon.coupon.summary(locale),
@@ -91,7 +116,7 @@ struct CouponCheckout {
         let ordered = quote.steps.compactMap { step -> UUID? in step.source.kind == .coupon ? UUID(uuidString: step.source.id) : nil }
         // Coupons chosen but saving nothing are still used (the buyer named them): keep them all.
         let used = ordered + chosen.compactMap { UUID(uuidString: $0.id) }.filter { !ordered.contains($0) }
-        return (quote, CouponChoice(chosen: used, suggested: couponIds == nil, offered: list))
+        return (quote, CouponChoice(chosen: used, suggested: couponIds == nil, offered: list), points)
     }
 
     /// Each category with all its ancestors, for category scopes.

@@ -229,11 +229,12 @@ struct CouponService {
         return Money(fen: try row?.decode(column: "share", as: Int64.self) ?? 0)
     }
 
-    /// The part of the line's platform-paid discounts this refund reverses (`MarketingRefunds`),
-    /// recorded on the allocations.
-    func reversePlatformShare(_ refund: Refund) async throws -> Money {
+    /// Reverses the part of each of the line's discounts this refund takes back (`MarketingRefunds`),
+    /// whoever paid it, so statements show the net cost; returns the platform-paid part, which the
+    /// ledger takes back from the shop.
+    func reverseDiscounts(_ refund: Refund) async throws -> Money {
         guard let lineID = refund.orderLineID, let line = try await OrderLine.find(lineID, on: db) else { return .zero }
-        let rows = try await OrderLineDiscount.query(on: db).filter(\.$orderLineID == lineID).filter(\.$payer == "platform").sort(\.$id).all()
+        let rows = try await OrderLineDiscount.query(on: db).filter(\.$orderLineID == lineID).sort(\.$id).all()
         guard !rows.isEmpty else { return .zero }
         let before = try await Refund.query(on: db).filter(\.$orderLineID == lineID).filter(\.$status == RefundStatus.succeeded.rawValue)
             .filter(\.$id != refund.requireID()).all()
@@ -242,7 +243,8 @@ struct CouponService {
         let refundable = try RefundableLine(paid: Money(fen: line.paidAmount), quantity: line.quantity, refundedUnits: min(units, line.quantity),
                                             refundedAmount: Money(fen: min(amount, line.paidAmount)))
         let sources = rows.map { row in
-            PricedAllocation(DiscountSource(kind: DiscountKind(rawValue: row.sourceKind) ?? .other, id: row.id?.uuidString ?? "", payer: .platform),
+            PricedAllocation(DiscountSource(kind: DiscountKind(rawValue: row.sourceKind) ?? .other, id: row.id?.uuidString ?? "",
+                                            payer: row.payerMerchantID.map { .merchant($0) } ?? .platform),
                              Money(fen: row.amount))
         }
         let reversal = try MarketingRefunds.reversal(sources, line: refundable, units: min(refund.units, refundable.remainingUnits),
@@ -255,7 +257,7 @@ struct CouponService {
             try await sqlDatabase(db).raw("""
                 UPDATE order_line_discounts SET reversed_amount = reversed_amount + \(bind: amount) WHERE id = \(bind: row.requireID())
                 """).run()
-            total += amount
+            if row.payer == "platform" { total += amount }
         }
         return Money(fen: total)
     }

@@ -293,11 +293,28 @@ struct PromotionService {
         return activity
     }
 
-    /// After an order is placed: the units each of its lines got at a limited-time price.
-    static func recordPurchases(_ line: MarketingLine?, memberID: UUID, orderID: UUID, lineID: UUID, now: Date, sql: any SQLDatabase) async throws {
+    /// After an order is placed: the units each of its lines got at a limited-time price. The
+    /// member's earlier units are counted again in the placing transaction, which holds the
+    /// member's row (`OrderService.place`), so two checkouts at once cannot both take the last
+    /// units of the limit.
+    static func recordPurchases(_ line: MarketingLine?, memberID: UUID, orderID: UUID, lineID: UUID, now: Date, db: any Database) async throws {
         guard let line, line.limitedTimeUnits > 0,
               let source = line.allocations.first(where: { $0.source.kind == .limitedTime })?.source,
               let parts = offerParts(source.id) else { return }
+        let sql = try sqlDatabase(db)
+        if let limit = try await PromotionActivity.find(parts.activity, on: db)?.perMemberLimit {
+            let row = try await sql.raw("""
+                SELECT CAST(COALESCE(SUM(p.units), 0) AS BIGINT) AS units FROM promotion_purchases p JOIN orders o ON o.id = p.order_id
+                WHERE p.activity_id = \(bind: parts.activity) AND p.member_id = \(bind: memberID) AND p.sku_id = \(bind: parts.sku)
+                  AND o.state NOT IN ('cancelled', 'closed')
+                """).first()
+            let already = try row?.decode(column: "units", as: Int64.self) ?? 0
+            guard already <= limit - line.limitedTimeUnits else {
+                throw APIError(.conflict, "promotion.limitReached",
+                               .init("限时折扣每人限购 \(limit) 件，你已购买 \(already) 件，请重新下单",
+                                     "The limited-time price is limited to \(limit) per member and you have bought \(already); please check out again"))
+            }
+        }
         try await sql.raw("""
             INSERT INTO promotion_purchases (id, activity_id, sku_id, member_id, order_id, order_line_id, units, created_at)
             VALUES (\(bind: UUID()), \(bind: parts.activity), \(bind: parts.sku), \(bind: memberID), \(bind: orderID), \(bind: lineID),

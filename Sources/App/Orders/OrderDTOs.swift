@@ -181,6 +181,7 @@ struct CheckoutPreviewDTO: Content {
     let shippingFee: MoneyDTO
     let total: MoneyDTO
     let coupons: CheckoutCouponsDTO
+    let points: CheckoutPointsDTO
 
     init(_ plan: CheckoutPlan, _ locale: MallLocale, storage: any ImageStorage) {
         orders = zip(plan.groups, plan.quote.orders).map { group, quote in
@@ -202,5 +203,14 @@ struct CheckoutPreviewDTO: Content {
         shippingFee = .init(plan.quote.shippingTotal, locale)
         total = .init(plan.quote.total, locale)
         coupons = CheckoutCouponsDTO(plan, locale)
+        points = CheckoutPointsDTO(balance: plan.points.balance, usable: plan.points.usable, used: plan.points.used, value: .init(plan.points.value, locale))
     }
+}
+
+/// Points at checkout: what the member holds, the most this order lets them spend, what it spends and saves.
+struct CheckoutPointsDTO: Content {
+    let balance: Int64
+    let usable: Int64
+    let used: Int64
+    let value: MoneyDTO
 }

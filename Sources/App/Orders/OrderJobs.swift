@@ -228,6 +228,7 @@ struct OrderJobsCommand: AsyncCommand {
         context.console.print("outbox handled \(outbox.handled), failed \(outbox.failed)")
         let settlement = try await CommissionSettlement.run(context.application)
         context.console.print("commission batches \(settlement.batches), settled \(settlement.settled), awaiting approval \(settlement.awaitingApproval)")
+        context.console.print("points expired \(try await PointsJobs.expire(context.application))")
         context.console.print("closed \(report.closed), paid on query \(report.paidOnQuery), received \(report.received), completed \(report.completed), rejections closed \(report.rejectionsClosed), refunds sent \(report.refundsSent)")
     }
 }
@@ -275,6 +276,12 @@ struct ScheduledOrderJobs: LifecycleHandler {
                     if report != .init() { app.logger.info("commission settlement: \(report)") }
                 } catch {
                     app.logger.error("commission settlement failed: \(error)")
+                }
+                do {
+                    let expired = try await PointsJobs.expire(app)
+                    if expired > 0 { app.logger.info("points expired: \(expired)") }
+                } catch {
+                    app.logger.error("points expiry failed: \(error)")
                 }
                 do {
                     let report = try await WithdrawalPayouts.sync(app)

@@ -30,6 +30,9 @@ struct OrderService {
     /// taken, the cart lines removed. Stock is taken by conditional updates in SKU order, so two
     /// checkouts never wait on each other in a circle and stock never goes below zero.
     func place(_ plan: CheckoutPlan, memberID: UUID, cipher: PersonalDataCipher, payMinutes: Int) async throws -> Payment {
+        // Per-member limits are counted again while placing: one checkout of the member at a time.
+        // Taken before any insert, whose foreign keys share-lock the member's row.
+        if plan.pricing.lines.contains(where: { $0.limitedTimeUnits > 0 }) { try await lockRow("members", memberID, on: db) }
         let payment = Payment()
         payment.paymentNo = Self.number(prefix: "P", at: now)
         payment.memberID = memberID
@@ -142,7 +145,7 @@ struct OrderService {
                     if source.kind == .coupon, let coupon = UUID(uuidString: source.id), couponOrders[coupon] == nil { couponOrders[coupon] = orderID }
                 }
                 try await PromotionService.recordPurchases(plan.pricing.lines.first { $0.skuID == line.skuID }, memberID: memberID, orderID: orderID,
-                                                           lineID: lineID, now: now, sql: sql)
+                                                           lineID: lineID, now: now, db: db)
                 if group.fulfilment == .pickup, let storeID = group.store?.id {
                     storeStock.append((storeID, line.skuID, line.quantity, group.store?.name ?? ""))
                 } else {
@@ -175,6 +178,9 @@ struct OrderService {
             var orderOf = couponOrders
             for id in plan.coupons.chosen where orderOf[id] == nil { orderOf[id] = firstOrderID }
             try await CouponService(db: db, now: now).markUsed(plan.coupons.chosen, memberID: memberID, paymentID: paymentID, orderOf: orderOf)
+        }
+        if plan.pricing.pointsUsed > 0 {
+            try await PointsService(db: db, now: now).spend(memberID, points: plan.pricing.pointsUsed, ref: PointsService.spendRef(paymentID: paymentID))
         }
         if plan.fromCart, !plan.cartItemIDs.isEmpty {
             try await CartItem.query(on: db).filter(\.$memberID == memberID).filter(\.$id ~~ plan.cartItemIDs).delete()
@@ -243,6 +249,9 @@ struct OrderService {
             try await returnStock(of: order)
         }
         try await CouponService(db: db, now: now).giveBack(paymentID: paymentID)
+        let points = PointsService(db: db, now: now)
+        let spent = try await points.checkoutPoints(paymentID: paymentID).spent
+        try await points.giveBack(paymentID: paymentID, points: spent, returnRef: PointsService.spendRef(paymentID: paymentID) + ":return:close")
         return true
     }
 

@@ -90,6 +90,7 @@ struct ReviewService {
         } catch let error as any DatabaseError where error.isConstraintFailure {
             throw ReviewError.alreadyReviewed
         }
+        try await PointsJobs.reviewed(try review.requireID(), memberID: memberID, withPhotos: !photos.isEmpty, on: db, now: now)
 
         let lines = try await OrderLine.query(on: db).filter(\.$order.$id == orderID).all()
         let held = Set(lines.filter { $0.refundedQuantity < $0.quantity }.compactMap(\.id))
