@@ -361,8 +361,14 @@ import VaporTesting
                 #expect(answer.isEmpty)
                 // Closed after about 2 s; without the timeout the read would wait all 30.
                 #expect(waited < .seconds(20), "the connection was held \(waited)")
-                let health = try await live.send(.GET, "/healthz")
-                #expect(health.status == .ok)
+                // The server still serves. On a loaded machine a request can outlast the 2 s idle
+                // limit and lose its connection (the idle timer does not pause for a request in
+                // flight), so a closed connection is tried again.
+                var healthy = false
+                for _ in 0..<3 where !healthy {
+                    healthy = (try? await live.send(.GET, "/healthz"))?.status == .ok
+                }
+                #expect(healthy)
             }
         }
     }
