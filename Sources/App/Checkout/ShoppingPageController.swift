@@ -120,6 +120,10 @@ struct ShoppingPageController: RouteCollection {
         let savings: [Saving]
         let coupons: [CouponOption]
         let couponsSuggested: Bool
+        /// The group-buy activity and group, or the bargain, the form carries on.
+        var groupActivity = ""
+        var group = ""
+        var bargain = ""
     }
 
     struct Saving: Encodable, Sendable { let label: String; let amount: String }
@@ -147,6 +151,11 @@ struct ShoppingPageController: RouteCollection {
         }
         var input = CheckoutInput(items: items, addressId: values("address").flatMap(UUID.init(uuidString:)), deliveries: deliveries, note: values("note"))
         input.couponIds = couponIds
+        // 开团 / 参团 from a product or group page, 砍价 payment from a bargain page.
+        if let activity = values("group_activity").flatMap(UUID.init(uuidString:)) {
+            input.groupBuy = .init(activityId: activity, groupId: values("group").flatMap(UUID.init(uuidString:)))
+        }
+        input.bargainId = values("bargain").flatMap(UUID.init(uuidString:))
         return input
     }
 
@@ -157,9 +166,11 @@ struct ShoppingPageController: RouteCollection {
         var input = Self.input({ query[$0] }, all: { name in query[name].map { [$0] } ?? [] })
         let addresses = try await AddressService.list(memberID: memberID, on: req.db)
         if input.addressId == nil, let first = addresses.first?.id {
-            let coupons = input.couponIds
+            let (coupons, groupBuy, bargain) = (input.couponIds, input.groupBuy, input.bargainId)
             input = CheckoutInput(items: input.items, addressId: first, deliveries: input.deliveries, note: input.note)
             input.couponIds = coupons
+            input.groupBuy = groupBuy
+            input.bargainId = bargain
         }
         do {
             let plan = try await CheckoutPlanner(db: req.db, memberID: memberID, now: req.now, locale: req.locale).plan(input)
@@ -200,13 +211,15 @@ struct ShoppingPageController: RouteCollection {
                 let name: String = switch step.source.kind {
                 case .coupon: (PageStrings.all["cp_checkout_coupons"].map { $0(req.locale) } ?? "") + " " + step.label
                 // 「满减 双11满减 满199减20」, 「限时折扣 夏日限时价」.
-                case .fullReduction, .limitedTime: (ActivityKind(rawValue: step.source.kind.rawValue)?.name(req.locale)).map { $0 + " " + step.label } ?? step.label
+                case .fullReduction, .limitedTime, .groupBuy, .bargain: (ActivityKind(rawValue: step.source.kind.rawValue)?.name(req.locale)).map { $0 + " " + step.label } ?? step.label
                 default: step.label
                 }
                 return Saving(label: name, amount: "-" + step.amount.formatted(req.locale))
             },
             coupons: plan.coupons.offered.map { .init(id: $0.id.uuidString, name: $0.name, summary: $0.summary, chosen: $0.chosen, reason: $0.reason ?? "") },
-            couponsSuggested: plan.coupons.suggested && !plan.coupons.chosen.isEmpty)
+            couponsSuggested: plan.coupons.suggested && !plan.coupons.chosen.isEmpty,
+            groupActivity: input.groupBuy?.activityId.uuidString ?? "", group: input.groupBuy?.groupId?.uuidString ?? "",
+            bargain: input.bargainId?.uuidString ?? "")
     }
 
     @Sendable func place(req: Request) async throws -> Response {
@@ -219,6 +232,11 @@ struct ShoppingPageController: RouteCollection {
             var query = ["address=\(input.addressId?.uuidString ?? "")"]
             if let item = input.items?.first { query += ["sku=\(item.skuId.uuidString)", "qty=\(item.quantity)"] }
             if let coupons = input.couponIds { query.append("coupons=" + coupons.map(\.uuidString).joined(separator: ",")) }
+            if let groupBuy = input.groupBuy {
+                query.append("group_activity=\(groupBuy.activityId.uuidString)")
+                if let group = groupBuy.groupId { query.append("group=\(group.uuidString)") }
+            }
+            if let bargain = input.bargainId { query.append("bargain=\(bargain.uuidString)") }
             for delivery in input.deliveries ?? [] {
                 query += ["merchant=\(delivery.merchantId.uuidString)", "method_\(delivery.merchantId.uuidString)=\(delivery.method)"]
                 if let store = delivery.storeId { query.append("store_\(delivery.merchantId.uuidString)=\(store.uuidString)") }

@@ -34,7 +34,8 @@ struct CouponCheckout {
     let now: Date
     let locale: MallLocale
 
-    func price(groups: [CheckoutPlan.Group], shippingFees: [UUID: Money], couponIds: [UUID]?) async throws -> (PricingQuote, CouponChoice) {
+    func price(groups: [CheckoutPlan.Group], shippingFees: [UUID: Money], couponIds: [UUID]?,
+               exclusive: [UUID: ExclusiveActivity] = [:]) async throws -> (PricingQuote, CouponChoice) {
         if let couponIds, couponIds.count > CouponService.maxPerCheckout {
             throw APIError.validation([.init("couponIds", .init("一次最多使用 \(CouponService.maxPerCheckout) 张优惠券",
                                                                 "At most \(CouponService.maxPerCheckout) coupons per checkout"))])
@@ -49,7 +50,7 @@ struct CouponCheckout {
                 let categoryID = line.sku.product.$category.id
                 lines.append(PricingLine(merchantID: merchantID, skuID: try line.sku.sku.requireID(), productID: try line.sku.product.requireID(),
                                          categoryIDs: ancestors[categoryID] ?? [categoryID], unitPrice: Money(fen: line.sku.sku.price),
-                                         quantity: line.quantity))
+                                         quantity: line.quantity, exclusiveActivity: exclusive[try line.sku.sku.requireID()]))
             }
         }
         let service = CouponService(db: db, now: now)

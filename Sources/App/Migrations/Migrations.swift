@@ -40,6 +40,8 @@ enum Migrations {
         ExtendDistribution(),
         CreateCoupons(),
         CreatePromotions(),
+        CreateGroupBuys(),
+        CreateBargains(),
     ]
 }
 
