@@ -142,7 +142,7 @@ import Testing
         let activity = ExclusiveActivity(kind: kind, id: "a1", price: Money(fen: price), payer: .merchant(F.shopA), name: "两人团")
         let lines = [PricingLine(merchantID: F.shopA, skuID: F.a1, productID: F.productA1, unitPrice: Money(fen: unit), quantity: quantity,
                                  exclusiveActivity: activity)]
-        let quote = try Pricing.quote(PricingInput(lines: lines, coupons: [try F.coupon("p", .noThreshold, F.off(100))], now: F.now))
+        let quote = try Pricing.quote(PricingInput(lines: lines, fullReductions: [try Self.shopTiers()], now: F.now))
         #expect(quote.lines[0].allocations.map(\.amount.fen) == (saving > 0 ? [saving] : []))
         #expect(quote.lines[0].allocations.allSatisfy { $0.source.kind.rawValue == sourceKind && !$0.source.paysCommission })
         #expect(quote.lines[0].paid.fen == price * quantity)
