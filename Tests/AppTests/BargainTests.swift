@@ -79,6 +79,11 @@ struct BargainTestRandom: RandomNumberGenerator {
             #expect(page.status == .ok)
             #expect(page.body.string.contains("¥49.00"))
             #expect(page.body.string.contains("value=\"100\""))
+            #expect(try await t.get("/bargains/\(bargain.id)/qr.svg").status == .ok)
+            let poster = try await t.get("/bargains/\(bargain.id)/poster.png")
+            #expect(poster.status == .ok && poster.headers.contentType == .png)
+            let product = try await t.get("/products/\(s.milk.id)")
+            #expect(product.body.string.contains("最低砍至 ¥49.00"))
             #expect(try await CouponTests.ledger(t).verify().ok)
         }
     }

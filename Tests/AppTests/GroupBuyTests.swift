@@ -100,6 +100,39 @@ import VaporTesting
         }
     }
 
+    @Test func aFriendWhoOpensTheGroupBindsToTheLeadersDistributorLikeAnyLink() async throws {
+        try await withMallApp { t in
+            // setup: the buyer is bound to the sharer and opens a group; a friend has an account
+            let n = try await DistributionTests.network(t)
+            try await OrderFlowTests.topUp(t, phone: "13600000001", fen: 50_000)
+            let activity = try await Self.activity(t, n.s)
+            let leader = try await Self.place(t, activity: activity.id, address: n.s.address, token: n.s.buyer).content.decode(CheckoutResultDTO.self)
+            try await PromotionTests.pay(t, leader, token: n.s.buyer)
+            let groupID = try await Self.group(ofOrder: leader.orders[0].id, t).requireID()
+            try await t.registerMember("13700000009")
+            let visitor = PageClient(app: t.app)
+
+            // act: the friend opens the group's link, then signs in
+            let page = try await visitor.get("/groups/\(groupID)")
+            try await visitor.get("/login")
+            _ = try await visitor.post("/login", form: ["phone": "13700000009", "password": "Member2026"])
+
+            // check: the visit counted for the sharer and the friend is bound to the sharer
+            #expect(page.status == .ok)
+            #expect(page.body.string.contains("立即参团"))
+            #expect(visitor.cookies["fm_share"] == n.sharerCode)
+            let friend = try await t.memberID(phone: "13700000009")
+            #expect(try await CustomerBinding.find(friend, on: t.app.db)?.distributorID == n.sharerID)
+            // The product page offers the group; the group's poster renders.
+            let product = try await visitor.get("/products/\(n.s.milk.id)")
+            #expect(product.body.string.contains("2人团 ¥69.00"))
+            #expect(product.body.string.contains("发起拼团"))
+            let poster = try await visitor.get("/groups/\(groupID)/poster.png")
+            #expect(poster.status == .ok)
+            #expect(poster.headers.contentType == .png)
+        }
+    }
+
     @Test func aGroupThatExpiresRefundsEveryMemberInFullThroughTheSandbox() async throws {
         try await withMallApp { t in
             // setup: a group of three with two paid members at the sandbox
