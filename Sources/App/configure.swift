@@ -109,6 +109,7 @@ func routes(_ app: Application) throws {
     try api.register(collection: CouponAPIController())
     try api.register(collection: PromotionAPIController())
     try api.register(collection: MembersAPIController())
+    try api.register(collection: GroupBuyAPIController())
 
     let web = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try web.register(collection: StorefrontPageController())
@@ -132,6 +133,7 @@ func routes(_ app: Application) throws {
     try web.register(collection: CouponPageController())
     try web.register(collection: PromotionPageController())
     try web.register(collection: MembersPageController())
+    try web.register(collection: ActivityPageController())
 }
 
 @Sendable func health(req: Request) async throws -> Response {

@@ -25,6 +25,10 @@ public enum DiscountKind: String, CaseIterable, Codable, Sendable {
     case points
     /// A merchant's 改价 before payment (see `PriceChange`).
     case priceChange = "price_change"
+    /// The part of a line's price a flash sale, group buy or bargain took off.
+    case flashSale = "flash_sale"
+    case groupBuy = "group_buy"
+    case bargain
     case other
 }
 

@@ -6,11 +6,30 @@ public struct ExclusiveActivity: Hashable, Codable, Sendable {
     public let kind: ActivityKind
     public let id: String
     public let paysCommission: Bool
+    /// The activity's unit price when the line carries the normal price: the difference is the
+    /// activity's saving, recorded per line like any other (nil: the line's price is already the
+    /// activity's and nothing is recorded).
+    public let price: Money?
+    public let payer: DiscountPayer
+    public let name: String
 
-    public init(kind: ActivityKind, id: String, paysCommission: Bool? = nil) {
+    public init(kind: ActivityKind, id: String, paysCommission: Bool? = nil, price: Money? = nil, payer: DiscountPayer = .platform, name: String = "") {
         self.kind = kind
         self.id = id
         self.paysCommission = paysCommission ?? kind.paysCommissionByDefault
+        self.price = price
+        self.payer = payer
+        self.name = name
+    }
+
+    public var source: DiscountSource {
+        let discountKind: DiscountKind = switch kind {
+        case .flashSale: .flashSale
+        case .groupBuy: .groupBuy
+        case .bargain: .bargain
+        default: .other
+        }
+        return DiscountSource(kind: discountKind, id: id, payer: payer, paysCommission: paysCommission)
     }
 }
 
@@ -205,6 +224,17 @@ public enum Pricing {
         // Goods and shipping together must fit: every saving and every sum of savings is below it.
         var grand = stage.draft.goodsTotal
         for fee in input.shippingFees.values { grand = try MarketingMath.add(grand, fee) }
+
+        // 0. Activity prices of exclusive lines: the saving below the normal price, on that line only.
+        for (index, line) in input.lines.enumerated() {
+            guard let exclusive = line.exclusiveActivity, let price = exclusive.price else { continue }
+            guard price.fen >= 0, price <= line.unitPrice else { throw .invalidAmount }
+            guard price < line.unitPrice else { continue }
+            // (unit − price) × quantity ≤ unit × quantity, which the draft checked fits.
+            let saving = Money(fen: (line.unitPrice.fen - price.fen) * line.quantity)
+            let label = exclusive.name.isEmpty ? exclusive.kind.name(input.locale) : exclusive.name
+            try stage.spread(exclusive.source, label: label, amount: saving, lines: [index])
+        }
 
         // 1. Limited-time prices: the first active offer for each line's SKU.
         for (index, line) in input.lines.enumerated() where line.exclusiveActivity == nil {

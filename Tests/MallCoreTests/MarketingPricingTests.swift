@@ -133,6 +133,28 @@ import Testing
         #expect(quote.lines[1].paysCommission)
     }
 
+    @Test(arguments: [
+        (ActivityKind.groupBuy, "group_buy", Int64(9_900), Int64(6_900), Int64(2), Int64(6_000)),
+        (ActivityKind.bargain, "bargain", Int64(9_900), Int64(1), Int64(1), Int64(9_899)),
+        (ActivityKind.groupBuy, "group_buy", Int64(9_900), Int64(9_900), Int64(1), Int64(0)),
+    ])
+    func anActivityPriceIsRecordedAsTheLinesSaving(kind: ActivityKind, sourceKind: String, unit: Int64, price: Int64, quantity: Int64, saving: Int64) throws {
+        let activity = ExclusiveActivity(kind: kind, id: "a1", price: Money(fen: price), payer: .merchant(F.shopA), name: "两人团")
+        let lines = [PricingLine(merchantID: F.shopA, skuID: F.a1, productID: F.productA1, unitPrice: Money(fen: unit), quantity: quantity,
+                                 exclusiveActivity: activity)]
+        let quote = try Pricing.quote(PricingInput(lines: lines, fullReductions: [try Self.shopTiers()], now: F.now))
+        #expect(quote.lines[0].allocations.map(\.amount.fen) == (saving > 0 ? [saving] : []))
+        #expect(quote.lines[0].allocations.allSatisfy { $0.source.kind.rawValue == sourceKind && !$0.source.paysCommission })
+        #expect(quote.lines[0].paid.fen == price * quantity)
+        #expect(!quote.lines[0].paysCommission)
+    }
+
+    @Test func anActivityPriceAboveTheNormalPriceIsRefused() {
+        let activity = ExclusiveActivity(kind: .bargain, id: "b", price: Money(fen: 10_000))
+        let lines = [PricingLine(merchantID: F.shopA, skuID: F.a1, productID: F.productA1, unitPrice: Money(fen: 9_900), quantity: 1, exclusiveActivity: activity)]
+        #expect(throws: MarketingError.invalidAmount) { try Pricing.quote(PricingInput(lines: lines, now: F.now)) }
+    }
+
     @Test func aLineUnderAnActivityWithItsSwitchOffPaysNoCommission() throws {
         let quote = try Pricing.quote(PricingInput(lines: Self.lines, fullReductions: [try Self.shopTiers(paysCommission: false)], now: F.now))
         #expect(quote.lines.map(\.paysCommission) == [false, false, true])

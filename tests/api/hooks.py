@@ -622,6 +622,9 @@ def fix_checkout(case) -> None:
     if isinstance(case.body, dict) and public_sku_ids():
         case.body["items"] = [{"skuId": rng.choice(public_sku_ids()), "quantity": 1}]
         case.body["addressId"] = own_address_id()
+        # A made-up group-buy activity or bargain is a 422 with the reason; a plain checkout names neither.
+        case.body["groupBuy"] = None
+        case.body["bargainId"] = None
         case.body["deliveries"] = None
 
 
@@ -987,6 +990,52 @@ def fix_promotion(case) -> None:
     case.body = body
 
 
+def fix_group_buy(pool):
+    """A group buy the rules accept: a real SKU (the shop's own for a shop) at 1 fen, a window that has started."""
+    def fix(case) -> None:
+        body = case.body if isinstance(case.body, dict) else {}
+        skus = pool()
+        if not skus:
+            return
+        now = datetime.datetime.now(datetime.timezone.utc)
+        body.update({"name": body.get("name") if isinstance(body.get("name"), str) and body["name"].strip(SWIFT_WS) else "拼团" + token(6),
+                     "skuId": rng.choice(skus), "priceFen": 1, "size": rng.randint(2, 100), "durationMinutes": rng.randint(1, 10_080),
+                     "startsAt": (now - datetime.timedelta(minutes=1)).isoformat(timespec="seconds"),
+                     "endsAt": (now + datetime.timedelta(days=rng.randint(1, 30))).isoformat(timespec="seconds")})
+        case.body = body
+    return fix
+
+
+def fix_bargain(pool):
+    """A bargain the rules accept: a real SKU (the shop's own for a shop) cut down to 0 fen."""
+    def fix(case) -> None:
+        body = case.body if isinstance(case.body, dict) else {}
+        skus = pool()
+        if not skus:
+            return
+        now = datetime.datetime.now(datetime.timezone.utc)
+        body.update({"name": body.get("name") if isinstance(body.get("name"), str) and body["name"].strip(SWIFT_WS) else "砍价" + token(6),
+                     "skuId": rng.choice(skus), "floorPriceFen": 0, "maxCuts": rng.randint(1, 1_000), "durationMinutes": rng.randint(1, 10_080),
+                     "dailyCutLimit": rng.randint(1, 100),
+                     "startsAt": (now - datetime.timedelta(minutes=1)).isoformat(timespec="seconds"),
+                     "endsAt": (now + datetime.timedelta(days=rng.randint(1, 30))).isoformat(timespec="seconds")})
+        case.body = body
+    return fix
+
+
+def activity_ids(path: str, running_only: bool = True):
+    """Activities of a console list that are not stopped (a stopped one answers resume with a 409)."""
+    def load():
+        return [row["id"] for row in api("GET", path) if not running_only or row.get("status") != "stopped"]
+    return lambda: cached(path, load, ttl=2.0)
+
+
+def fix_bargain_start(case) -> None:
+    running = cached("bargain-activities", lambda: ids(api("GET", "/api/v1/bargain-activities", auth=False)), ttl=2.0)
+    if running:
+        case.body = {"activityId": rng.choice(running)}
+
+
 def admin_promotion_ids() -> list[str]:
     """The operator's activities that are not stopped (a stopped one answers resume with a 409)."""
     def load():
@@ -1057,6 +1106,11 @@ BODY_FIXES = {
     "createShopCoupon": fix_coupon,
     "createAdminPromotion": fix_promotion,
     "createShopPromotion": fix_promotion,
+    "createAdminGroupBuy": fix_group_buy(public_sku_ids),
+    "createShopGroupBuy": fix_group_buy(own_sku_ids),
+    "createAdminBargain": fix_bargain(public_sku_ids),
+    "createShopBargain": fix_bargain(own_sku_ids),
+    "startBargain": fix_bargain_start,
 }
 PATH_FIXES = {
     "getProduct": path_id("productID", public_product_ids),
@@ -1137,6 +1191,22 @@ PATH_FIXES = {
     "pauseShopPromotion": path_id("promotionID", shop_promotion_ids),
     "resumeShopPromotion": path_id("promotionID", shop_promotion_ids),
     "stopShopPromotion": path_id("promotionID", shop_promotion_ids),
+    "pauseAdminGroupBuy": path_id("activityID", activity_ids("/api/v1/admin/group-buys")),
+    "resumeAdminGroupBuy": path_id("activityID", activity_ids("/api/v1/admin/group-buys")),
+    "stopAdminGroupBuy": path_id("activityID", activity_ids("/api/v1/admin/group-buys")),
+    "groupBuyAdminResults": path_id("activityID", activity_ids("/api/v1/admin/group-buys", running_only=False)),
+    "pauseAdminBargain": path_id("activityID", activity_ids("/api/v1/admin/bargains")),
+    "resumeAdminBargain": path_id("activityID", activity_ids("/api/v1/admin/bargains")),
+    "stopAdminBargain": path_id("activityID", activity_ids("/api/v1/admin/bargains")),
+    "bargainAdminResults": path_id("activityID", activity_ids("/api/v1/admin/bargains", running_only=False)),
+    "pauseShopGroupBuy": path_id("activityID", activity_ids("/api/v1/merchant/group-buys")),
+    "resumeShopGroupBuy": path_id("activityID", activity_ids("/api/v1/merchant/group-buys")),
+    "stopShopGroupBuy": path_id("activityID", activity_ids("/api/v1/merchant/group-buys")),
+    "groupBuyShopResults": path_id("activityID", activity_ids("/api/v1/merchant/group-buys", running_only=False)),
+    "pauseShopBargain": path_id("activityID", activity_ids("/api/v1/merchant/bargains")),
+    "resumeShopBargain": path_id("activityID", activity_ids("/api/v1/merchant/bargains")),
+    "stopShopBargain": path_id("activityID", activity_ids("/api/v1/merchant/bargains")),
+    "bargainShopResults": path_id("activityID", activity_ids("/api/v1/merchant/bargains", running_only=False)),
 }
 
 _seen_phases: set[tuple[str, str]] = set()

@@ -28,6 +28,16 @@ struct CheckoutInput: Content {
     var couponIds: [UUID]? = nil
     /// Points to spend (积分抵扣), at most what the settings allow; absent or 0: none.
     var points: Int64? = nil
+    /// Opens a group of this group-buy activity (no `groupId`) or joins one: one unit of the
+    /// activity's SKU at the group price, with no coupons.
+    var groupBuy: GroupBuyChoice? = nil
+    /// Pays this bargain of the member's at its current price.
+    var bargainId: UUID? = nil
+
+    struct GroupBuyChoice: Content {
+        let activityId: UUID
+        let groupId: UUID?
+    }
 
     /// The same request again gives the same digest, whatever the key order of its JSON.
     var digest: String {
@@ -60,6 +70,8 @@ struct CheckoutPlan {
     let pricing: PricingQuote
     let coupons: CouponChoice
     let points: PointsChoice
+    /// The group this checkout opens or joins, or the bargain it pays.
+    var activity: PlannedActivity? = nil
 
     static let maxLines = 50
 }
@@ -79,7 +91,10 @@ struct CheckoutPlanner {
         // The lines asked for, or the cart's selection.
         var wanted: [(skuID: UUID, quantity: Int64, field: String)] = []
         var cartItemIDs: [UUID] = []
-        if let items = input.items {
+        let activity = try await ActivityCheckout(db: db, memberID: memberID, now: now).resolve(input)
+        if let activity {
+            wanted = [(activity.skuID, 1, "items[0]")]
+        } else if let items = input.items {
             guard items.count <= CheckoutPlan.maxLines else {
                 throw APIError.validation([.init("items", .init("一次最多结算 \(CheckoutPlan.maxLines) 种商品", "At most \(CheckoutPlan.maxLines) products per checkout"))])
             }
@@ -183,7 +198,8 @@ struct CheckoutPlanner {
 
         // Coupons are priced per shop (one shop coupon covers all its lines), the orders per shop and delivery.
         let (pricing, coupons, points) = try await CouponCheckout(db: db, memberID: memberID, now: now, locale: locale)
-            .price(groups: groups, shippingFees: shippingFees, couponIds: input.couponIds, points: input.points)
+            .price(groups: groups, shippingFees: shippingFees, couponIds: activity == nil ? input.couponIds : [],
+                   points: activity == nil ? input.points : nil, exclusive: activity.map { [$0.skuID: $0.exclusive] } ?? [:])
         var orderOf: [UUID: UUID] = [:]
         for group in groups { for line in group.lines { orderOf[line.sku.sku.id ?? UUID()] = group.key } }
         var feesAfterCoupons: [UUID: Money] = [:]
@@ -192,8 +208,8 @@ struct CheckoutPlanner {
             feesAfterCoupons[group.key] = order.shippingFee
         }
         let quote = try pricing.orders(orderOf: orderOf, keys: groups.map(\.key), shippingFees: feesAfterCoupons)
-        return CheckoutPlan(groups: groups, quote: quote, address: address, fromCart: input.items == nil, cartItemIDs: cartItemIDs, note: note,
-                            pricing: pricing, coupons: coupons, points: points)
+        return CheckoutPlan(groups: groups, quote: quote, address: address, fromCart: input.items == nil && activity == nil, cartItemIDs: cartItemIDs,
+                            note: note, pricing: pricing, coupons: coupons, points: points, activity: activity?.planned)
     }
 }
 

@@ -123,6 +123,10 @@ struct ShoppingPageController: RouteCollection {
         let pointsBalance: Int64
         let pointsUsable: Int64
         let pointsUsed: Int64
+        /// The group-buy activity and group, or the bargain, the form carries on.
+        var groupActivity = ""
+        var group = ""
+        var bargain = ""
     }
 
     struct Saving: Encodable, Sendable { let label: String; let amount: String }
@@ -152,6 +156,11 @@ struct ShoppingPageController: RouteCollection {
         input.couponIds = couponIds
         // Points: a whole number typed on the form; anything else spends none (the API refuses it instead).
         input.points = values("points").flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }.map { min(max($0, 0), MembersConfig.maxPoints) }
+        // 开团 / 参团 from a product or group page, 砍价 payment from a bargain page.
+        if let activity = values("group_activity").flatMap(UUID.init(uuidString:)) {
+            input.groupBuy = .init(activityId: activity, groupId: values("group").flatMap(UUID.init(uuidString:)))
+        }
+        input.bargainId = values("bargain").flatMap(UUID.init(uuidString:))
         return input
     }
 
@@ -162,10 +171,12 @@ struct ShoppingPageController: RouteCollection {
         var input = Self.input({ query[$0] }, all: { name in query[name].map { [$0] } ?? [] })
         let addresses = try await AddressService.list(memberID: memberID, on: req.db)
         if input.addressId == nil, let first = addresses.first?.id {
-            let (coupons, points) = (input.couponIds, input.points)
+            let (coupons, points, groupBuy, bargain) = (input.couponIds, input.points, input.groupBuy, input.bargainId)
             input = CheckoutInput(items: input.items, addressId: first, deliveries: input.deliveries, note: input.note)
             input.couponIds = coupons
             input.points = points
+            input.groupBuy = groupBuy
+            input.bargainId = bargain
         }
         do {
             let plan = try await CheckoutPlanner(db: req.db, memberID: memberID, now: req.now, locale: req.locale).plan(input)
@@ -206,7 +217,7 @@ struct ShoppingPageController: RouteCollection {
                 let name: String = switch step.source.kind {
                 case .coupon: (PageStrings.all["cp_checkout_coupons"].map { $0(req.locale) } ?? "") + " " + step.label
                 // 「满减 双11满减 满199减20」, 「限时折扣 夏日限时价」.
-                case .fullReduction, .limitedTime: (ActivityKind(rawValue: step.source.kind.rawValue)?.name(req.locale)).map { $0 + " " + step.label } ?? step.label
+                case .fullReduction, .limitedTime, .groupBuy, .bargain: (ActivityKind(rawValue: step.source.kind.rawValue)?.name(req.locale)).map { $0 + " " + step.label } ?? step.label
                 case .points: LocalizedText("积分抵扣 \(plan.points.used) 积分", "\(plan.points.used) points")(req.locale)
                 default: step.label
                 }
@@ -214,7 +225,9 @@ struct ShoppingPageController: RouteCollection {
             },
             coupons: plan.coupons.offered.map { .init(id: $0.id.uuidString, name: $0.name, summary: $0.summary, chosen: $0.chosen, reason: $0.reason ?? "") },
             couponsSuggested: plan.coupons.suggested && !plan.coupons.chosen.isEmpty,
-            pointsBalance: plan.points.balance, pointsUsable: plan.points.usable, pointsUsed: plan.points.used)
+            pointsBalance: plan.points.balance, pointsUsable: plan.points.usable, pointsUsed: plan.points.used,
+            groupActivity: input.groupBuy?.activityId.uuidString ?? "", group: input.groupBuy?.groupId?.uuidString ?? "",
+            bargain: input.bargainId?.uuidString ?? "")
     }
 
     @Sendable func place(req: Request) async throws -> Response {
@@ -228,6 +241,11 @@ struct ShoppingPageController: RouteCollection {
             if let item = input.items?.first { query += ["sku=\(item.skuId.uuidString)", "qty=\(item.quantity)"] }
             if let coupons = input.couponIds { query.append("coupons=" + coupons.map(\.uuidString).joined(separator: ",")) }
             if let points = input.points, points > 0 { query.append("points=\(points)") }
+            if let groupBuy = input.groupBuy {
+                query.append("group_activity=\(groupBuy.activityId.uuidString)")
+                if let group = groupBuy.groupId { query.append("group=\(group.uuidString)") }
+            }
+            if let bargain = input.bargainId { query.append("bargain=\(bargain.uuidString)") }
             for delivery in input.deliveries ?? [] {
                 query += ["merchant=\(delivery.merchantId.uuidString)", "method_\(delivery.merchantId.uuidString)=\(delivery.method)"]
                 if let store = delivery.storeId { query.append("store_\(delivery.merchantId.uuidString)=\(store.uuidString)") }

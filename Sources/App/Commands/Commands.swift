@@ -17,6 +17,7 @@ extension Application {
         asyncCommands.use(AssessGradesCommand(), as: "assess-grades")
         asyncCommands.use(LedgerLoadCommand(), as: "ledger-load")
         asyncCommands.use(OrderJobsCommand(), as: "order-jobs")
+        asyncCommands.use(GroupBuyJobsCommand(), as: "group-buy-jobs")
         asyncCommands.use(ReconcileCommand(), as: "reconcile")
         asyncCommands.use(SyncPayoutsCommand(), as: "sync-payouts")
         for job in [OrderJobCommand.Job.closeUnpaid, .confirmShipped, .complete] {

@@ -29,6 +29,7 @@ struct ShipmentService {
 
         // The state is checked before the contents, so shipping a shipped order reads as such.
         _ = try OrderStateMachine.apply(.ship, to: order.orderState, facts: OrderFacts(fulfilment: order.fulfilmentKind))
+        try await ActivityOrders(db: db, now: now).requireShippable(orderID: orderID)
         let lines = try await OrderLine.query(on: db).filter(\.$order.$id == orderID).sort(\.$position).all()
         let shippable = try lines.map { ShippableLine(id: try $0.requireID(), units: max($0.quantity - $0.refundedQuantity, 0)) }
         let contents: [[ParcelContent]]

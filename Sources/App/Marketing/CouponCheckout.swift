@@ -46,7 +46,8 @@ struct CouponCheckout {
     let locale: MallLocale
 
     func price(groups: [CheckoutPlan.Group], shippingFees: [UUID: Money], couponIds: [UUID]?,
-               points requested: Int64? = nil) async throws -> (PricingQuote, CouponChoice, PointsChoice) {
+               points requested: Int64? = nil,
+               exclusive: [UUID: ExclusiveActivity] = [:]) async throws -> (PricingQuote, CouponChoice, PointsChoice) {
         if let requested, !(0...MembersConfig.maxPoints).contains(requested) {
             throw APIError.validation([.init("points", .init("积分数应为 0-\(MembersConfig.maxPoints)", "Points are 0–\(MembersConfig.maxPoints)"))])
         }
@@ -64,7 +65,7 @@ struct CouponCheckout {
                 let categoryID = line.sku.product.$category.id
                 lines.append(PricingLine(merchantID: merchantID, skuID: try line.sku.sku.requireID(), productID: try line.sku.product.requireID(),
                                          categoryIDs: ancestors[categoryID] ?? [categoryID], unitPrice: Money(fen: line.sku.sku.price),
-                                         quantity: line.quantity))
+                                         quantity: line.quantity, exclusiveActivity: exclusive[try line.sku.sku.requireID()]))
             }
         }
         let service = CouponService(db: db, now: now)

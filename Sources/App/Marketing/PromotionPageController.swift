@@ -9,6 +9,10 @@ struct PromotionBadge: Encodable, Sendable {
     let label: String
     let text: String
     let until: String
+    /// A group buy's 发起拼团 link, or a bargain's 发起砍价 form action.
+    var link = ""
+    var action = ""
+    var linkLabel = ""
 }
 
 enum PromotionQueries {

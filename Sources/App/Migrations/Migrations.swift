@@ -41,6 +41,8 @@ enum Migrations {
         CreateCoupons(),
         CreatePromotions(),
         CreateMemberPoints(),
+        CreateGroupBuys(),
+        CreateBargains(),
     ]
 }
 

@@ -272,6 +272,12 @@ struct ScheduledOrderJobs: LifecycleHandler {
                     app.logger.error("order jobs failed: \(error)")
                 }
                 do {
+                    let report = try await GroupBuyJobs.run(app)
+                    if report != .init() { app.logger.info("group buys: \(report)") }
+                } catch {
+                    app.logger.error("group-buy jobs failed: \(error)")
+                }
+                do {
                     let report = try await CommissionSettlement.run(app)
                     if report != .init() { app.logger.info("commission settlement: \(report)") }
                 } catch {

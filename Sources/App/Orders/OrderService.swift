@@ -173,6 +173,9 @@ struct OrderService {
                 """).all()
             guard !taken.isEmpty else { throw CheckoutRefusal.pickupUnavailable(field: "deliveries", store: take.name) }
         }
+        if let activity = plan.activity, let orderID = firstOrderID {
+            try await ActivityOrders(db: db, now: now).placed(activity, orderID: orderID, memberID: memberID)
+        }
         if !plan.coupons.chosen.isEmpty {
             // A shipping coupon has no line share: it is recorded on the checkout's first order.
             var orderOf = couponOrders
@@ -247,6 +250,7 @@ struct OrderService {
         for order in orders where order.orderState == .pendingPayment {
             try await transition(order, action, actor: actor, reason: reason, stamp: "finished_at")
             try await returnStock(of: order)
+            try await ActivityOrders(db: db, now: now).closed(orderID: order.requireID())
         }
         try await CouponService(db: db, now: now).giveBack(paymentID: paymentID)
         let points = PointsService(db: db, now: now)

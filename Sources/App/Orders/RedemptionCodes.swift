@@ -115,6 +115,8 @@ struct RedemptionService {
         let code = try RedemptionCode.normalized(typed)
         let storeID = try store.requireID()
         guard let record = try await RedemptionCodeRecord.query(on: db).filter(\.$code == code).first() else { throw RedemptionError.unknownCode }
+        // A group-buy order is served only once its group has formed.
+        try await ActivityOrders(db: db, now: now).requireShippable(orderID: record.orderID)
         try record.issued.checkRedemption(storeID: storeID, storeMerchantID: store.$merchant.id, now: RedemptionCodeRecord.seconds(now))
         let used = try await sqlDatabase(db).raw("""
             UPDATE redemption_codes SET used_at = \(bind: now), used_store_id = \(bind: storeID), used_by = \(bind: staffID)

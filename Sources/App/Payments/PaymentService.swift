@@ -144,6 +144,9 @@ struct PaymentService {
         if subsidies.fen > 0 { entries.append(.debit(.platform(.marketingCost), subsidies)) }
         _ = try await LedgerService(db: db, now: now).postWithinTransaction(LedgerTransactionDraft(
             idempotencyKey: "payment:\(payment.paymentNo)", kind: "order_payment", memo: method.rawValue, entries: entries))
+        // Group buys and bargains follow their orders; a joiner's payment too late for its group is
+        // refunded (opened here, sent by the group-buy job after the commit).
+        try await ActivityOrders(db: db, now: now).paid(orders)
     }
 
     /// Money arrived for a checkout that had closed: booked in and out again, the refund recorded
