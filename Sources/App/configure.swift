@@ -107,6 +107,7 @@ func routes(_ app: Application) throws {
     try api.register(collection: DistributionAPIController())
     try api.register(collection: CouponAPIController())
     try api.register(collection: PromotionAPIController())
+    try api.register(collection: FlashSaleAPIController())
 
     let web = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try web.register(collection: StorefrontPageController())
@@ -129,6 +130,7 @@ func routes(_ app: Application) throws {
     try web.register(collection: ShopDistributionPageController())
     try web.register(collection: CouponPageController())
     try web.register(collection: PromotionPageController())
+    try web.register(collection: FlashSalePageController())
 }
 
 @Sendable func health(req: Request) async throws -> Response {

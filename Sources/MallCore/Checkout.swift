@@ -21,6 +21,8 @@ public enum DiscountKind: String, CaseIterable, Codable, Sendable {
     case coupon
     case fullReduction = "full_reduction"
     case limitedTime = "limited_time"
+    /// A flash sale's price below the normal one (`ExclusiveActivity`).
+    case flashSale = "flash_sale"
     case member
     case points
     /// A merchant's 改价 before payment (see `PriceChange`).

@@ -6,11 +6,26 @@ public struct ExclusiveActivity: Hashable, Codable, Sendable {
     public let kind: ActivityKind
     public let id: String
     public let paysCommission: Bool
+    /// The activity's unit price; below the line's normal price, the difference is the activity's
+    /// saving, recorded under its own source like any other.
+    public let price: Money?
+    public let payer: DiscountPayer
+    /// The label the buyer reads beside the saving (the activity's name).
+    public let name: String
 
-    public init(kind: ActivityKind, id: String, paysCommission: Bool? = nil) {
+    public init(kind: ActivityKind, id: String, paysCommission: Bool? = nil, price: Money? = nil, payer: DiscountPayer = .platform,
+                name: String = "") {
         self.kind = kind
         self.id = id
         self.paysCommission = paysCommission ?? kind.paysCommissionByDefault
+        self.price = price
+        self.payer = payer
+        self.name = name
+    }
+
+    /// The source its saving is recorded under: the activity kind's discount kind.
+    public var source: DiscountSource {
+        DiscountSource(kind: DiscountKind(rawValue: kind.rawValue) ?? .other, id: id, payer: payer, paysCommission: paysCommission)
     }
 }
 
@@ -205,6 +220,14 @@ public enum Pricing {
         // Goods and shipping together must fit: every saving and every sum of savings is below it.
         var grand = stage.draft.goodsTotal
         for fee in input.shippingFees.values { grand = try MarketingMath.add(grand, fee) }
+
+        // 0. An exclusive activity's price (a flash sale's): the whole line at that price, nothing else on it.
+        for (index, line) in input.lines.enumerated() {
+            guard let exclusive = line.exclusiveActivity, let price = exclusive.price, price.fen >= 0, price < line.unitPrice else { continue }
+            let saving = try MarketingMath.multiply(Money(fen: line.unitPrice.fen - price.fen), line.quantity)
+            try stage.spread(exclusive.source, label: exclusive.name.isEmpty ? exclusive.kind.name(input.locale) : exclusive.name,
+                             amount: saving, lines: [index])
+        }
 
         // 1. Limited-time prices: the first active offer for each line's SKU.
         for (index, line) in input.lines.enumerated() where line.exclusiveActivity == nil {

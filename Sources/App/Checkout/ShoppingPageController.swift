@@ -113,6 +113,8 @@ struct ShoppingPageController: RouteCollection {
         let total: String
         let sku: String
         let qty: String
+        /// The flash sale item bought, or empty.
+        let flash: String
         let note: String
         /// One per rendering: a double-tapped 提交订单 places one order.
         let idempotencyKey: String
@@ -147,6 +149,7 @@ struct ShoppingPageController: RouteCollection {
         }
         var input = CheckoutInput(items: items, addressId: values("address").flatMap(UUID.init(uuidString:)), deliveries: deliveries, note: values("note"))
         input.couponIds = couponIds
+        input.flashSaleItemId = values("flash").flatMap(UUID.init(uuidString:))
         return input
     }
 
@@ -158,8 +161,10 @@ struct ShoppingPageController: RouteCollection {
         let addresses = try await AddressService.list(memberID: memberID, on: req.db)
         if input.addressId == nil, let first = addresses.first?.id {
             let coupons = input.couponIds
+            let flash = input.flashSaleItemId
             input = CheckoutInput(items: input.items, addressId: first, deliveries: input.deliveries, note: input.note)
             input.couponIds = coupons
+            input.flashSaleItemId = flash
         }
         do {
             let plan = try await CheckoutPlanner(db: req.db, memberID: memberID, now: req.now, locale: req.locale).plan(input)
@@ -168,7 +173,9 @@ struct ShoppingPageController: RouteCollection {
             let apiError = ErrorMapping.apiError(for: error)
             guard apiError.status.code < 500 else { throw error }
             req.session.data["flash"] = apiError.message(req.locale)
-            return req.redirect(to: input.items == nil ? "/cart" : "/member/addresses")
+            // Not started, ended, sold out, over the limit: back to the flash sale page.
+            if input.flashSaleItemId != nil, apiError.status == .conflict { return req.redirect(to: "/flash-sales") }
+            return req.redirect(to: input.items == nil && input.flashSaleItemId == nil ? "/cart" : "/member/addresses")
         }
     }
 
@@ -195,12 +202,13 @@ struct ShoppingPageController: RouteCollection {
             needsAddress: plan.groups.contains { $0.fulfilment == .express }, hasAddresses: !addresses.isEmpty, groups: groups,
             goodsAmount: preview.goodsAmount.display, shippingFee: preview.shippingFee.display, discountAmount: preview.discountAmount.display,
             total: preview.total.display, sku: input.items?.first?.skuId.uuidString ?? "", qty: input.items.map { String($0.first?.quantity ?? 1) } ?? "",
+            flash: input.flashSaleItemId?.uuidString ?? "",
             note: input.note ?? "", idempotencyKey: Tokens.random(),
             savings: plan.pricing.steps.map { step in
                 let name: String = switch step.source.kind {
                 case .coupon: (PageStrings.all["cp_checkout_coupons"].map { $0(req.locale) } ?? "") + " " + step.label
                 // 「满减 双11满减 满199减20」, 「限时折扣 夏日限时价」.
-                case .fullReduction, .limitedTime: (ActivityKind(rawValue: step.source.kind.rawValue)?.name(req.locale)).map { $0 + " " + step.label } ?? step.label
+                case .fullReduction, .limitedTime, .flashSale: (ActivityKind(rawValue: step.source.kind.rawValue)?.name(req.locale)).map { $0 + " " + step.label } ?? step.label
                 default: step.label
                 }
                 return Saving(label: name, amount: "-" + step.amount.formatted(req.locale))
@@ -218,6 +226,7 @@ struct ShoppingPageController: RouteCollection {
         if form.first("action") == "recalculate" {
             var query = ["address=\(input.addressId?.uuidString ?? "")"]
             if let item = input.items?.first { query += ["sku=\(item.skuId.uuidString)", "qty=\(item.quantity)"] }
+            if let flash = input.flashSaleItemId { query.append("flash=\(flash.uuidString)") }
             if let coupons = input.couponIds { query.append("coupons=" + coupons.map(\.uuidString).joined(separator: ",")) }
             for delivery in input.deliveries ?? [] {
                 query += ["merchant=\(delivery.merchantId.uuidString)", "method_\(delivery.merchantId.uuidString)=\(delivery.method)"]
@@ -233,6 +242,7 @@ struct ShoppingPageController: RouteCollection {
             let apiError = ErrorMapping.apiError(for: error)
             guard apiError.status.code < 500 else { throw error }
             req.session.data["flash"] = apiError.message(req.locale)
+            if input.flashSaleItemId != nil { return req.redirect(to: "/flash-sales") }
             return req.redirect(to: input.items == nil ? "/cart" : "/checkout?sku=\(input.items?.first?.skuId.uuidString ?? "")&qty=\(input.items?.first?.quantity ?? 1)")
         }
     }

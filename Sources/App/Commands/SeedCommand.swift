@@ -102,6 +102,7 @@ enum DemoData {
             try await DistributionDemo.seed(on: tx, now: app.clock.now())
             try await CouponDemo.seed(on: tx, now: app.clock.now(), shop: onboardedMerchantID)
             try await PromotionDemo.seed(on: tx, now: app.clock.now())
+            try await FlashSaleDemo.seed(on: tx, now: app.clock.now(), shop: onboardedMerchantID)
             try await AuditLog.record(on: tx, actor: nil, action: "seed", target: "demo data", ip: "seed", at: app.clock.now())
         }
         try await ReconciliationDemo.seed(app: app)

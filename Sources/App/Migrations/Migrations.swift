@@ -40,6 +40,7 @@ enum Migrations {
         ExtendDistribution(),
         CreateCoupons(),
         CreatePromotions(),
+        CreateFlashSales(),
     ]
 }
 
