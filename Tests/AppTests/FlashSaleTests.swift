@@ -321,6 +321,8 @@ import VaporTesting
             #expect(html.contains("data-seconds=\"3540\""), "\(html)")
             #expect(html.contains("/checkout?flash=\(Self.item(sale))"))
             #expect(html.contains("/js/flash-sale.js"))
+            let product = try await t.get("/products/\(s.milk.id)").body.string
+            #expect(product.contains("秒杀价 ¥49.00"), "\(product)")
 
             // Through the checkout page: the flash price, the saving, then the pay page.
             let client = PageClient(app: t.app)

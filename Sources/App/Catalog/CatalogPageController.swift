@@ -151,7 +151,8 @@ struct CatalogPageController: RouteCollection {
             redeemStores: stores, hasRedeemStores: !stores.isEmpty, onlySku: skus.count == 1 ? skus[0].id : "", reviews: reviews,
             share: try await DistributionPageController.shareBlock(req, productID: detail.id),
             promotions: try await PromotionQueries.badges(productID: detail.id, merchantID: detail.merchantId, skuIDs: Set(detail.skus.map(\.id)),
-                                                          on: req.db, now: req.now, locale: req.locale)))
+                                                          on: req.db, now: req.now, locale: req.locale)
+                + FlashSaleQueries.badges(skuIDs: Set(detail.skus.map(\.id)), on: req.db, now: req.now, locale: req.locale)))
     }
 
     @Sendable func shop(req: Request) async throws -> Response {

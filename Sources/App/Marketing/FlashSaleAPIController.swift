@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import MallCore
+import SQLKit
 import Vapor
 
 /// Flash sales under `/api/v1`: the operator's (`/admin/flash-sales`), a shop's
@@ -172,6 +173,29 @@ enum FlashSaleQueries {
                                   endsAt: row.session.endsAt, items: items))
         }
         return FlashSaleBoardDTO(sessions: sessions)
+    }
+
+    /// A product page's flash sale badge: the lowest flash price of its SKUs in a session running
+    /// now or starting within a day, with when it ends or starts.
+    static func badges(skuIDs: Set<UUID>, on db: any Database, now: Date, locale: MallLocale) async throws -> [PromotionBadge] {
+        guard !skuIDs.isEmpty else { return [] }
+        let rows = try await sqlDatabase(db).raw("""
+            SELECT i.price, s.starts_at, s.ends_at FROM flash_sale_items i
+              JOIN flash_sale_sessions s ON s.id = i.session_id JOIN flash_sale_activities a ON a.id = i.activity_id
+            WHERE i.sku_id IN (\(binds: Array(skuIDs))) AND i.released = \(bind: false) AND a.status = \(bind: FlashSaleStatus.active.rawValue)
+              AND s.ends_at > \(bind: now) AND s.starts_at < \(bind: now.addingTimeInterval(86_400))
+            ORDER BY s.starts_at, i.price LIMIT 20
+            """).all()
+        guard let first = rows.first else { return [] }
+        let startsAt = try first.decode(column: "starts_at", as: Date.self)
+        let endsAt = try first.decode(column: "ends_at", as: Date.self)
+        let lowest = try rows.filter { try $0.decode(column: "starts_at", as: Date.self) == startsAt }.map { try $0.decode(column: "price", as: Int64.self) }.min() ?? 0
+        let price = Money(fen: lowest).formatted(locale)
+        let when = startsAt > now
+            ? LocalizedText("\(PageDates.chinaMinute(startsAt)) 开抢", "Starts \(PageDates.chinaMinute(startsAt)) (China time)")(locale)
+            : LocalizedText("\(PageDates.chinaMinute(endsAt)) 结束", "Ends \(PageDates.chinaMinute(endsAt)) (China time)")(locale)
+        return [PromotionBadge(kind: ActivityKind.flashSale.rawValue, label: ActivityKind.flashSale.name(locale),
+                               text: LocalizedText("秒杀价 \(price)", "Flash price \(price)")(locale), until: when)]
     }
 
     static func describe(_ state: FlashSalePageState, _ locale: MallLocale) -> (String, String, Int64) {
