@@ -142,7 +142,8 @@ flash_bench() {
   "$BIN" migrate --yes >/dev/null
   "$BIN" bench-flash setup --units "$units" --clients "$clients" --file "$work/flash.json" >/dev/null
   local raw http
-  raw=$("$BIN" bench-flash baseline --file "$work/flash.json" --clients "$clients" --attempts "$attempts")
+  # One PostgreSQL connection per client for the baseline (the pool is per event loop, one loop per core).
+  raw=$(FISSION_PG_POOL=$(( (clients + $(nproc) - 1) / $(nproc) )) "$BIN" bench-flash baseline --file "$work/flash.json" --clients "$clients" --attempts "$attempts")
   FISSION_SMS_PROVIDER=none FISSION_JOBS=off "$BIN" serve --env production --hostname 127.0.0.1 --port "$PORT" >"$work/serve.log" 2>&1 &
   server=$!
   for _ in $(seq 1 50); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.2; done

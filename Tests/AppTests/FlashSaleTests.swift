@@ -332,6 +332,13 @@ import VaporTesting
             #expect(checkout.contains("秒杀 整点秒杀"), "\(checkout)")
             #expect(checkout.contains("-¥50.00"))
             #expect(checkout.contains("¥57.00"))
+            let placed = try await client.post("/checkout", form: ["flash": "\(Self.item(sale))", "address": "\(s.address)", "idempotency_key": "flash-page-1"])
+            #expect(placed.headers.first(name: .location)?.hasPrefix("/pay/") == true, "\(placed.status) \(placed.headers)")
+            #expect(try await Self.flashItem(t, Self.item(sale)).sold == 1)
+            // A second one is over the limit: back to the flash sale page, nothing taken.
+            let again = try await client.post("/checkout", form: ["flash": "\(Self.item(sale))", "address": "\(s.address)", "idempotency_key": "flash-page-2"])
+            #expect(again.headers.first(name: .location) == "/flash-sales")
+            #expect(try await Self.flashItem(t, Self.item(sale)).sold == 1)
 
             let admin = try await ConsolePageTests.signedIn(t, "/admin/login", ["username": "boss", "password": "Staff2026"])
             let list = try await admin.get("/admin/flash-sales").body.string
