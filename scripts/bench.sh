@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # BENCH_ONLY=orders runs only place + pay, BENCH_ONLY=distribution only commission and settlement, BENCH_ONLY=marketing only
-# checkout pricing; BENCH_BIN uses a binary already built.
+# checkout pricing, BENCH_ONLY=flash only the flash sale; BENCH_BIN uses a binary already built.
 ONLY=${BENCH_ONLY:-all}
 if [ -z "${BENCH_BIN:-}" ]; then swift build -c release --product fission; fi
 BIN=${BENCH_BIN:-.build/release/fission}
@@ -133,9 +133,45 @@ orders_bench() {
   echo "  server peak RSS        $rss MiB"
 }
 
+# Flash sale: 12 800 purchase attempts from 32 clients (each its own buyer) for N units through the
+# normal checkout over HTTP, beside the bare conditional decrement from 32 connections; fails loudly
+# unless exactly N sell in both.
+flash_bench() {
+  local label=$1 units=${BENCH_FLASH_UNITS:-500} clients=${BENCH_FLASH_CLIENTS:-32} attempts=${BENCH_FLASH_ATTEMPTS:-12800}
+  local base="http://127.0.0.1:$PORT"
+  "$BIN" migrate --yes >/dev/null
+  "$BIN" bench-flash setup --units "$units" --clients "$clients" --file "$work/flash.json" >/dev/null
+  local raw http
+  # One PostgreSQL connection per client for the baseline (the pool is per event loop, one loop per core).
+  raw=$(FISSION_PG_POOL=$(( (clients + $(nproc) - 1) / $(nproc) )) "$BIN" bench-flash baseline --file "$work/flash.json" --clients "$clients" --attempts "$attempts")
+  FISSION_SMS_PROVIDER=none FISSION_JOBS=off "$BIN" serve --env production --hostname 127.0.0.1 --port "$PORT" >"$work/serve.log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 50); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+  if ! http=$("$BIN" bench-flash load --url "$base" --file "$work/flash.json" --clients "$clients" --attempts "$attempts"); then
+    echo "!! FLASH SALE BENCHMARK FAILED on $label: $http" >&2
+    kill "$server"; wait "$server" 2>/dev/null || true
+    exit 1
+  fi
+  kill "$server"; wait "$server" 2>/dev/null || true
+  echo "== flash sale on $label: $BIN bench-flash ($attempts attempts, $clients clients, $units units; sold exactly $units in both)"
+  echo "  raw SQL decrement      $(echo "$raw" | field purchases_per_second) purchases/s, $(echo "$raw" | field attempts_per_second) attempts/s (baseline)"
+  echo "  HTTP flash checkout    $(echo "$http" | field purchases_per_second) purchases/s = $(ratio "$(echo "$http" | field purchases_per_second)" "$(echo "$raw" | field purchases_per_second)") of the baseline, $(echo "$http" | field attempts_per_second) attempts/s = $(ratio "$(echo "$http" | field attempts_per_second)" "$(echo "$raw" | field attempts_per_second)") of the baseline"
+}
+
 [ "$ONLY" = distribution ] && exit 0
+if [ "$ONLY" = flash ]; then
+  export FISSION_SQLITE_PATH="$work/flash.sqlite"
+  (unset DATABASE_URL; flash_bench "SQLite")
+  if [ -n "${DATABASE_URL:-}" ]; then
+    psql "$DATABASE_URL" -qc "CREATE SCHEMA bench_flash_$$" >/dev/null
+    (export FISSION_PG_SCHEMA=bench_flash_$$; flash_bench "PostgreSQL")
+    psql "$DATABASE_URL" -qc "DROP SCHEMA bench_flash_$$ CASCADE" >/dev/null
+  fi
+  exit 0
+fi
 export FISSION_SQLITE_PATH="$work/orders.sqlite"
 (unset DATABASE_URL; orders_bench "SQLite")
+[ "$ONLY" != all ] || (export FISSION_SQLITE_PATH="$work/flash.sqlite"; unset DATABASE_URL; flash_bench "SQLite")
 
 export FISSION_SQLITE_PATH="$work/catalog.sqlite"
 [ "$ONLY" != all ] || (unset DATABASE_URL; "$BIN" migrate --yes >/dev/null; http_bench "SQLite")
@@ -159,5 +195,10 @@ if [ -n "${DATABASE_URL:-}" ]; then
   psql "$DATABASE_URL" -qc "CREATE SCHEMA ${schema}_orders" >/dev/null
   (export FISSION_PG_SCHEMA=${schema}_orders; orders_bench "PostgreSQL")
   psql "$DATABASE_URL" -qc "DROP SCHEMA ${schema}_orders CASCADE" >/dev/null
+  if [ "$ONLY" = all ]; then
+    psql "$DATABASE_URL" -qc "CREATE SCHEMA ${schema}_flash" >/dev/null
+    (export FISSION_PG_SCHEMA=${schema}_flash; flash_bench "PostgreSQL")
+    psql "$DATABASE_URL" -qc "DROP SCHEMA ${schema}_flash CASCADE" >/dev/null
+  fi
   psql "$DATABASE_URL" -qc "DROP SCHEMA $schema CASCADE" >/dev/null
 fi

@@ -110,6 +110,7 @@ func routes(_ app: Application) throws {
     try api.register(collection: PromotionAPIController())
     try api.register(collection: MembersAPIController())
     try api.register(collection: GroupBuyAPIController())
+    try api.register(collection: FlashSaleAPIController())
 
     let web = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try web.register(collection: StorefrontPageController())
@@ -134,6 +135,7 @@ func routes(_ app: Application) throws {
     try web.register(collection: PromotionPageController())
     try web.register(collection: MembersPageController())
     try web.register(collection: ActivityPageController())
+    try web.register(collection: FlashSalePageController())
 }
 
 @Sendable func health(req: Request) async throws -> Response {

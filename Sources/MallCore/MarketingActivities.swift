@@ -289,6 +289,8 @@ public enum FlashSaleRefusal: LocalizedRuleError, Hashable {
     case memberLimit(limit: Int64, left: Int64)
     case notEnoughStock(available: Int64)
     case invalidQuantity
+    /// The operator or the shop paused the activity; it may resume.
+    case paused
 
     public var code: String {
         switch self {
@@ -298,6 +300,7 @@ public enum FlashSaleRefusal: LocalizedRuleError, Hashable {
         case .memberLimit: "flash_sale_member_limit"
         case .notEnoughStock: "flash_sale_not_enough_stock"
         case .invalidQuantity: "flash_sale_invalid_quantity"
+        case .paused: "flash_sale_paused"
         }
     }
 
@@ -312,6 +315,7 @@ public enum FlashSaleRefusal: LocalizedRuleError, Hashable {
             locale.choose(zh: "每人限购 \(limit) 件，你还可以买 \(left) 件", en: "At most \(limit) per member; you can buy \(left) more")
         case .notEnoughStock(let available): locale.choose(zh: "仅剩 \(available) 件", en: "Only \(available) left")
         case .invalidQuantity: locale.choose(zh: "购买数量无效", en: "The quantity is not valid")
+        case .paused: locale.choose(zh: "秒杀活动已暂停", en: "The flash sale is paused")
         }
     }
 }
@@ -327,11 +331,13 @@ public enum FlashSale {
 
     /// Whether a member may buy `quantity` now, having `alreadyBought` units in this session
     /// (paid, or awaiting payment); nil when they may. The decrement itself is the database's.
+    /// A stopped activity is `ended` to the buyer; a paused one says so.
     public static func purchaseRefusal(_ session: FlashSaleSession, quantity: Int64, alreadyBought: Int64, available: Int64,
-                                       now: Date) -> FlashSaleRefusal? {
+                                       now: Date, paused: Bool = false) -> FlashSaleRefusal? {
         guard quantity >= 1, quantity <= Checkout.maxQuantity else { return .invalidQuantity }
         if now < session.window.start { return .notStarted }
         guard now < session.window.end else { return .ended }
+        if paused { return .paused }
         if let limit = session.perMemberLimit {
             let left = max(0, limit - max(0, alreadyBought))
             guard quantity <= left else { return .memberLimit(limit: limit, left: left) }

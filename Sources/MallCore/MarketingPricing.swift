@@ -22,14 +22,9 @@ public struct ExclusiveActivity: Hashable, Codable, Sendable {
         self.name = name
     }
 
+    /// The source its saving is recorded under: the activity kind's discount kind.
     public var source: DiscountSource {
-        let discountKind: DiscountKind = switch kind {
-        case .flashSale: .flashSale
-        case .groupBuy: .groupBuy
-        case .bargain: .bargain
-        default: .other
-        }
-        return DiscountSource(kind: discountKind, id: id, payer: payer, paysCommission: paysCommission)
+        DiscountSource(kind: DiscountKind(rawValue: kind.rawValue) ?? .other, id: id, payer: payer, paysCommission: paysCommission)
     }
 }
 
@@ -225,15 +220,12 @@ public enum Pricing {
         var grand = stage.draft.goodsTotal
         for fee in input.shippingFees.values { grand = try MarketingMath.add(grand, fee) }
 
-        // 0. Activity prices of exclusive lines: the saving below the normal price, on that line only.
+        // 0. An exclusive activity's price (a flash sale's): the whole line at that price, nothing else on it.
         for (index, line) in input.lines.enumerated() {
-            guard let exclusive = line.exclusiveActivity, let price = exclusive.price else { continue }
-            guard price.fen >= 0, price <= line.unitPrice else { throw .invalidAmount }
-            guard price < line.unitPrice else { continue }
-            // (unit − price) × quantity ≤ unit × quantity, which the draft checked fits.
-            let saving = Money(fen: (line.unitPrice.fen - price.fen) * line.quantity)
-            let label = exclusive.name.isEmpty ? exclusive.kind.name(input.locale) : exclusive.name
-            try stage.spread(exclusive.source, label: label, amount: saving, lines: [index])
+            guard let exclusive = line.exclusiveActivity, let price = exclusive.price, price.fen >= 0, price < line.unitPrice else { continue }
+            let saving = try MarketingMath.multiply(Money(fen: line.unitPrice.fen - price.fen), line.quantity)
+            try stage.spread(exclusive.source, label: exclusive.name.isEmpty ? exclusive.kind.name(input.locale) : exclusive.name,
+                             amount: saving, lines: [index])
         }
 
         // 1. Limited-time prices: the first active offer for each line's SKU.

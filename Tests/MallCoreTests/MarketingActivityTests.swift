@@ -104,6 +104,9 @@ import Testing
         #expect(FlashSale.purchaseRefusal(session, quantity: 2, alreadyBought: 0, available: 1, now: F.now) == .notEnoughStock(available: 1))
         #expect(FlashSale.purchaseRefusal(session, quantity: 0, alreadyBought: 0, available: 1, now: F.now) == .invalidQuantity)
         #expect(FlashSale.purchaseRefusal(session, quantity: 1, alreadyBought: 0, available: 1, now: F.now.addingTimeInterval(600)) == .ended)
+        #expect(FlashSale.purchaseRefusal(session, quantity: 1, alreadyBought: 0, available: 1, now: F.now, paused: true) == .paused)
+        #expect(FlashSale.purchaseRefusal(session, quantity: 1, alreadyBought: 0, available: 1, now: F.now.addingTimeInterval(600), paused: true) == .ended)
+        #expect(FlashSaleRefusal.paused.localizedMessage(.en) == "The flash sale is paused")
         // Unpaid orders close after the default five minutes.
         #expect(session.unpaidTimeout == 300)
         #expect(!FlashSale.shouldClose(session, placedAt: F.now, now: F.now.addingTimeInterval(299)))

@@ -149,10 +149,39 @@ import Testing
         #expect(!quote.lines[0].paysCommission)
     }
 
-    @Test func anActivityPriceAboveTheNormalPriceIsRefused() {
-        let activity = ExclusiveActivity(kind: .bargain, id: "b", price: Money(fen: 10_000))
-        let lines = [PricingLine(merchantID: F.shopA, skuID: F.a1, productID: F.productA1, unitPrice: Money(fen: 9_900), quantity: 1, exclusiveActivity: activity)]
-        #expect(throws: MarketingError.invalidAmount) { try Pricing.quote(PricingInput(lines: lines, now: F.now)) }
+    struct FlashPriceCase: Sendable, CustomTestStringConvertible {
+        let unit: Int64
+        let quantity: Int64
+        let price: Int64?
+        let paysCommission: Bool
+        let saving: Int64
+        var testDescription: String { "¥\(unit) × \(quantity) at \(price.map(String.init) ?? "nil")" }
+    }
+
+    static let flashPriceCases = [
+        FlashPriceCase(unit: 9_900, quantity: 1, price: 4_900, paysCommission: false, saving: 5_000),
+        FlashPriceCase(unit: 9_900, quantity: 3, price: 1, paysCommission: true, saving: 29_697),
+        FlashPriceCase(unit: 9_900, quantity: 2, price: 0, paysCommission: false, saving: 19_800),
+        // Not below the normal price (the shop lowered it since): the normal price, no saving.
+        FlashPriceCase(unit: 9_900, quantity: 1, price: 9_900, paysCommission: false, saving: 0),
+        FlashPriceCase(unit: 9_900, quantity: 1, price: 12_000, paysCommission: false, saving: 0),
+        FlashPriceCase(unit: 9_900, quantity: 1, price: nil, paysCommission: false, saving: 0),
+    ]
+
+    @Test(arguments: flashPriceCases) func aFlashPriceIsTheLinesSavingUnderItsOwnSource(_ c: FlashPriceCase) throws {
+        let flash = ExclusiveActivity(kind: .flashSale, id: "fs/item", paysCommission: c.paysCommission, price: c.price.map { Money(fen: $0) },
+                                      payer: .merchant(F.shopA), name: "整点秒杀")
+        let lines = [F.line(F.shopA, F.a1, F.productA1, c.unit, c.quantity, exclusive: flash), F.line(F.shopA, F.a2, F.productA2, 30_000)]
+        let quote = try Pricing.quote(PricingInput(lines: lines, fullReductions: [try Self.shopTiers()],
+                                                   coupons: [try F.coupon("p", .noThreshold, F.off(1_000))], now: F.now))
+        #expect(quote.lines[0].paid.fen == c.unit * c.quantity - c.saving)
+        let shares = quote.lines[0].allocations
+        #expect(shares.map(\.amount.fen) == (c.saving > 0 ? [c.saving] : []))
+        #expect(shares.allSatisfy { $0.source == DiscountSource(kind: .flashSale, id: "fs/item", payer: .merchant(F.shopA), paysCommission: c.paysCommission) })
+        #expect(quote.lines[0].paysCommission == c.paysCommission)
+        #expect(quote.steps.first.map { $0.label } == (c.saving > 0 ? "整点秒杀" : "店庆 满299减40"))
+        // The other line keeps its full reduction and coupon, on its own amount.
+        #expect(quote.lines[1].paid.fen == 30_000 - 4_000 - 1_000)
     }
 
     @Test func aLineUnderAnActivityWithItsSwitchOffPaysNoCommission() throws {

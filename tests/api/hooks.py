@@ -626,6 +626,7 @@ def fix_checkout(case) -> None:
         case.body["groupBuy"] = None
         case.body["bargainId"] = None
         case.body["deliveries"] = None
+        case.body["flashSaleItemId"] = None
 
 
 def fix_category(case) -> None:
@@ -1063,6 +1064,58 @@ def fix_members_settings(case) -> None:
         growth += rng.randrange(1, 10_000)
 
 
+def sellable_skus(own: bool) -> list[tuple[str, int]]:
+    """SKUs (id, price in fen) with a unit to spare and a price a flash price can go below."""
+    def load():
+        found = []
+        products = own_product_ids() if own else public_product_ids()
+        for product in products[:10]:
+            detail = api("GET", ("/api/v1/merchant/products/" if own else "/api/v1/products/") + product, auth=own)
+            found += [(sku["id"].lower(), sku["price"]["fen"]) for sku in detail["skus"] if sku["stock"] > 1 and sku["price"]["fen"] > 1]
+        return found
+    return cached("flash-skus-own" if own else "flash-skus-public", load, ttl=2.0)
+
+
+def flash_sale_fix(own: bool):
+    """A flash sale the rules accept: one session from a minute ago for an hour, one unit of a
+    real SKU (the shop's own for a shop) at half its price."""
+    def fix(case) -> None:
+        body = case.body if isinstance(case.body, dict) else {}
+        skus = sellable_skus(own)
+        if not skus:
+            return
+        sku, price = rng.choice(skus)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        body.update({"name": body.get("name") if isinstance(body.get("name"), str) and body["name"].strip(SWIFT_WS) else "秒杀" + token(6),
+                     "unpaidMinutes": rng.randint(1, 30), "paysCommission": rng.random() < 0.5,
+                     "sessions": [{"startsAt": (now - datetime.timedelta(minutes=1)).isoformat(timespec="seconds"),
+                                   "endsAt": (now + datetime.timedelta(hours=1)).isoformat(timespec="seconds"),
+                                   "items": [{"skuId": sku, "priceFen": price // 2, "stock": 1, "perMemberLimit": 1}]}]})
+        case.body = body
+    return fix
+
+
+def admin_flash_sale_ids() -> list[str]:
+    """The operator's flash sales that are not stopped (a stopped one answers resume with a 409)."""
+    def load():
+        return [row["id"] for row in api("GET", "/api/v1/admin/flash-sales") if row.get("status") != "stopped"]
+    return cached("admin-flash-sales", load, ttl=2.0)
+
+
+def shop_flash_sale_ids() -> list[str]:
+    def load():
+        return [row["id"] for row in api("GET", "/api/v1/merchant/flash-sales") if row.get("status") != "stopped"]
+    return cached("shop-flash-sales", load, ttl=2.0)
+
+
+def shop_flash_sale_all_ids() -> list[str]:
+    return cached("shop-flash-sales-all", lambda: ids(api("GET", "/api/v1/merchant/flash-sales")), ttl=2.0)
+
+
+def admin_flash_sale_all_ids() -> list[str]:
+    return cached("admin-flash-sales-all", lambda: ids(api("GET", "/api/v1/admin/flash-sales")), ttl=2.0)
+
+
 BODY_FIXES = {
     "putMembersSettings": fix_members_settings,
     "createProduct": fix_product,
@@ -1111,6 +1164,8 @@ BODY_FIXES = {
     "createAdminBargain": fix_bargain(public_sku_ids),
     "createShopBargain": fix_bargain(own_sku_ids),
     "startBargain": fix_bargain_start,
+    "createAdminFlashSale": flash_sale_fix(own=False),
+    "createShopFlashSale": flash_sale_fix(own=True),
 }
 PATH_FIXES = {
     "getProduct": path_id("productID", public_product_ids),
@@ -1207,6 +1262,14 @@ PATH_FIXES = {
     "resumeShopBargain": path_id("activityID", activity_ids("/api/v1/merchant/bargains")),
     "stopShopBargain": path_id("activityID", activity_ids("/api/v1/merchant/bargains")),
     "bargainShopResults": path_id("activityID", activity_ids("/api/v1/merchant/bargains", running_only=False)),
+    "pauseAdminFlashSale": path_id("flashSaleID", admin_flash_sale_ids),
+    "resumeAdminFlashSale": path_id("flashSaleID", admin_flash_sale_ids),
+    "stopAdminFlashSale": path_id("flashSaleID", admin_flash_sale_ids),
+    "getAdminFlashSaleResults": path_id("flashSaleID", admin_flash_sale_all_ids),
+    "pauseShopFlashSale": path_id("flashSaleID", shop_flash_sale_ids),
+    "resumeShopFlashSale": path_id("flashSaleID", shop_flash_sale_ids),
+    "stopShopFlashSale": path_id("flashSaleID", shop_flash_sale_ids),
+    "getShopFlashSaleResults": path_id("flashSaleID", shop_flash_sale_all_ids),
 }
 
 _seen_phases: set[tuple[str, str]] = set()

@@ -152,7 +152,8 @@ struct CatalogPageController: RouteCollection {
             share: try await DistributionPageController.shareBlock(req, productID: detail.id),
             promotions: try await PromotionQueries.badges(productID: detail.id, merchantID: detail.merchantId, skuIDs: Set(detail.skus.map(\.id)),
                                                           on: req.db, now: req.now, locale: req.locale)
-                + ActivityBadges.badges(productID: detail.id, on: req.db, now: req.now, locale: req.locale)))
+                + ActivityBadges.badges(productID: detail.id, on: req.db, now: req.now, locale: req.locale)
+                + FlashSaleQueries.badges(skuIDs: Set(detail.skus.map(\.id)), on: req.db, now: req.now, locale: req.locale)))
     }
 
     @Sendable func shop(req: Request) async throws -> Response {

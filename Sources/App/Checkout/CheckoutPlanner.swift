@@ -38,6 +38,9 @@ struct CheckoutInput: Content {
         let activityId: UUID
         let groupId: UUID?
     }
+    /// A flash sale item (秒杀) to buy at its price: `items` is then absent or its one SKU, and the
+    /// order takes the item's activity stock instead of the SKU's.
+    var flashSaleItemId: UUID? = nil
 
     /// The same request again gives the same digest, whatever the key order of its JSON.
     var digest: String {
@@ -72,6 +75,8 @@ struct CheckoutPlan {
     let points: PointsChoice
     /// The group this checkout opens or joins, or the bargain it pays.
     var activity: PlannedActivity? = nil
+    /// The flash sale item this checkout buys, taken in the order's transaction.
+    var flash: FlashPurchase? = nil
 
     static let maxLines = 50
 }
@@ -92,8 +97,25 @@ struct CheckoutPlanner {
         var wanted: [(skuID: UUID, quantity: Int64, field: String)] = []
         var cartItemIDs: [UUID] = []
         let activity = try await ActivityCheckout(db: db, memberID: memberID, now: now).resolve(input)
+        guard activity == nil || input.flashSaleItemId == nil else {
+            throw APIError.validation([.init("flashSaleItemId", .init("一次结算只能参加一个活动", "One checkout joins one activity"))])
+        }
+        var flash: FlashPurchase?
         if let activity {
             wanted = [(activity.skuID, 1, "items[0]")]
+        } else if let itemID = input.flashSaleItemId {
+            let items = input.items ?? []
+            guard items.count <= 1 else {
+                throw APIError.validation([.init("items", .init("秒杀下单只能购买一种商品", "A flash sale checkout buys one item"))])
+            }
+            let quantity = try CartService.validQuantity(items.first?.quantity ?? 1, field: "items[0].quantity")
+            // The cheap refusals (not started, ended, paused, over the limit, sold out) before any other work.
+            let found = try await FlashSaleService(db: db, now: now).purchase(itemID, quantity: quantity, memberID: memberID)
+            if let item = items.first, item.skuId != found.skuID {
+                throw APIError.validation([.init("items[0].skuId", .init("规格与秒杀商品不符", "The SKU is not the flash sale item's"))])
+            }
+            flash = found
+            wanted.append((found.skuID, quantity, "items[0]"))
         } else if let items = input.items {
             guard items.count <= CheckoutPlan.maxLines else {
                 throw APIError.validation([.init("items", .init("一次最多结算 \(CheckoutPlan.maxLines) 种商品", "At most \(CheckoutPlan.maxLines) products per checkout"))])
@@ -129,7 +151,8 @@ struct CheckoutPlanner {
         var stores: [UUID: Store] = [:]
         for line in wanted {
             guard let sku = skus[line.skuID], sku.isOnSale else { throw CheckoutRefusal.skuUnavailable(field: line.field + ".skuId") }
-            if let problem = sku.problem(quantity: line.quantity) {
+            // A flash line's units come from the activity's own stock, not the SKU's.
+            if flash == nil, let problem = sku.problem(quantity: line.quantity) {
                 throw CheckoutRefusal.notEnoughStock(field: line.field + ".quantity", problem: problem, stock: sku.sku.stock)
             }
             let merchantID = try sku.merchant.requireID()
@@ -138,6 +161,9 @@ struct CheckoutPlanner {
             if sku.product.kind == Product.Kind.service.rawValue {
                 fulfilment = .virtual
             } else if let delivery = deliveries[merchantID], delivery.method == "pickup" {
+                guard flash == nil else {
+                    throw APIError.validation([.init("deliveries", .init("秒杀商品不支持门店自提", "Flash sale items cannot be picked up in a store"))])
+                }
                 fulfilment = .pickup
                 guard let storeID = delivery.storeId else {
                     throw APIError.validation([.init("deliveries", .init("自提需选择门店", "Choose a store for pickup"))])
@@ -199,7 +225,8 @@ struct CheckoutPlanner {
         // Coupons are priced per shop (one shop coupon covers all its lines), the orders per shop and delivery.
         let (pricing, coupons, points) = try await CouponCheckout(db: db, memberID: memberID, now: now, locale: locale)
             .price(groups: groups, shippingFees: shippingFees, couponIds: activity == nil ? input.couponIds : [],
-                   points: activity == nil ? input.points : nil, exclusive: activity.map { [$0.skuID: $0.exclusive] } ?? [:])
+                   points: activity == nil ? input.points : nil,
+                   exclusive: activity.map { [$0.skuID: $0.exclusive] } ?? flash.map { [$0.skuID: $0.exclusive] } ?? [:])
         var orderOf: [UUID: UUID] = [:]
         for group in groups { for line in group.lines { orderOf[line.sku.sku.id ?? UUID()] = group.key } }
         var feesAfterCoupons: [UUID: Money] = [:]
@@ -208,8 +235,9 @@ struct CheckoutPlanner {
             feesAfterCoupons[group.key] = order.shippingFee
         }
         let quote = try pricing.orders(orderOf: orderOf, keys: groups.map(\.key), shippingFees: feesAfterCoupons)
-        return CheckoutPlan(groups: groups, quote: quote, address: address, fromCart: input.items == nil && activity == nil, cartItemIDs: cartItemIDs,
-                            note: note, pricing: pricing, coupons: coupons, points: points, activity: activity?.planned)
+        return CheckoutPlan(groups: groups, quote: quote, address: address, fromCart: input.items == nil && activity == nil && flash == nil,
+                            cartItemIDs: cartItemIDs, note: note, pricing: pricing, coupons: coupons, points: points, activity: activity?.planned,
+                            flash: flash)
     }
 }
 
@@ -219,7 +247,7 @@ struct CheckoutPlanner {
 enum CheckoutPlacement {
     static func place(_ input: CheckoutInput, memberID: UUID, key: String?, req: Request) async throws -> (paymentID: UUID, placedNow: Bool) {
         let (cipher, now, digest) = (req.personalData, req.now, input.digest)
-        let payMinutes = req.application.config.orderPayMinutes
+        let configuredMinutes = req.application.config.orderPayMinutes
         func replay() async throws -> UUID? {
             guard let key, let earlier = try await CheckoutRequest.query(on: req.db).filter(\.$memberID == memberID)
                 .filter(\.$idempotencyKey == key).first() else { return nil }
@@ -231,6 +259,8 @@ enum CheckoutPlacement {
         // what the buyer would have got a moment earlier. Stock, the one thing that must not
         // change in between, is taken by conditional updates inside the transaction.
         let plan = try await CheckoutPlanner(db: req.db, memberID: memberID, now: now, locale: req.locale).plan(input)
+        // A flash order closes unpaid after its activity's minutes, so its unit soon sells again.
+        let payMinutes = plan.flash.map { min($0.unpaidMinutes, configuredMinutes) } ?? configuredMinutes
         do {
             let paymentID = try await req.writeTransaction { db in
                 let payment = try await OrderService(db: db, now: now).place(plan, memberID: memberID, cipher: cipher, payMinutes: payMinutes)

@@ -113,6 +113,8 @@ struct ShoppingPageController: RouteCollection {
         let total: String
         let sku: String
         let qty: String
+        /// The flash sale item bought, or empty.
+        let flash: String
         let note: String
         /// One per rendering: a double-tapped 提交订单 places one order.
         let idempotencyKey: String
@@ -161,6 +163,7 @@ struct ShoppingPageController: RouteCollection {
             input.groupBuy = .init(activityId: activity, groupId: values("group").flatMap(UUID.init(uuidString:)))
         }
         input.bargainId = values("bargain").flatMap(UUID.init(uuidString:))
+        input.flashSaleItemId = values("flash").flatMap(UUID.init(uuidString:))
         return input
     }
 
@@ -171,12 +174,13 @@ struct ShoppingPageController: RouteCollection {
         var input = Self.input({ query[$0] }, all: { name in query[name].map { [$0] } ?? [] })
         let addresses = try await AddressService.list(memberID: memberID, on: req.db)
         if input.addressId == nil, let first = addresses.first?.id {
-            let (coupons, points, groupBuy, bargain) = (input.couponIds, input.points, input.groupBuy, input.bargainId)
+            let (coupons, points, groupBuy, bargain, flash) = (input.couponIds, input.points, input.groupBuy, input.bargainId, input.flashSaleItemId)
             input = CheckoutInput(items: input.items, addressId: first, deliveries: input.deliveries, note: input.note)
             input.couponIds = coupons
             input.points = points
             input.groupBuy = groupBuy
             input.bargainId = bargain
+            input.flashSaleItemId = flash
         }
         do {
             let plan = try await CheckoutPlanner(db: req.db, memberID: memberID, now: req.now, locale: req.locale).plan(input)
@@ -185,7 +189,9 @@ struct ShoppingPageController: RouteCollection {
             let apiError = ErrorMapping.apiError(for: error)
             guard apiError.status.code < 500 else { throw error }
             req.session.data["flash"] = apiError.message(req.locale)
-            return req.redirect(to: input.items == nil ? "/cart" : "/member/addresses")
+            // Not started, ended, sold out, over the limit: back to the flash sale page.
+            if input.flashSaleItemId != nil, apiError.status == .conflict { return req.redirect(to: "/flash-sales") }
+            return req.redirect(to: input.items == nil && input.flashSaleItemId == nil ? "/cart" : "/member/addresses")
         }
     }
 
@@ -212,12 +218,13 @@ struct ShoppingPageController: RouteCollection {
             needsAddress: plan.groups.contains { $0.fulfilment == .express }, hasAddresses: !addresses.isEmpty, groups: groups,
             goodsAmount: preview.goodsAmount.display, shippingFee: preview.shippingFee.display, discountAmount: preview.discountAmount.display,
             total: preview.total.display, sku: input.items?.first?.skuId.uuidString ?? "", qty: input.items.map { String($0.first?.quantity ?? 1) } ?? "",
+            flash: input.flashSaleItemId?.uuidString ?? "",
             note: input.note ?? "", idempotencyKey: Tokens.random(),
             savings: plan.pricing.steps.map { step in
                 let name: String = switch step.source.kind {
                 case .coupon: (PageStrings.all["cp_checkout_coupons"].map { $0(req.locale) } ?? "") + " " + step.label
                 // 「满减 双11满减 满199减20」, 「限时折扣 夏日限时价」.
-                case .fullReduction, .limitedTime, .groupBuy, .bargain: (ActivityKind(rawValue: step.source.kind.rawValue)?.name(req.locale)).map { $0 + " " + step.label } ?? step.label
+                case .fullReduction, .limitedTime, .groupBuy, .bargain, .flashSale: (ActivityKind(rawValue: step.source.kind.rawValue)?.name(req.locale)).map { $0 + " " + step.label } ?? step.label
                 case .points: LocalizedText("积分抵扣 \(plan.points.used) 积分", "\(plan.points.used) points")(req.locale)
                 default: step.label
                 }
@@ -239,6 +246,7 @@ struct ShoppingPageController: RouteCollection {
         if form.first("action") == "recalculate" {
             var query = ["address=\(input.addressId?.uuidString ?? "")"]
             if let item = input.items?.first { query += ["sku=\(item.skuId.uuidString)", "qty=\(item.quantity)"] }
+            if let flash = input.flashSaleItemId { query.append("flash=\(flash.uuidString)") }
             if let coupons = input.couponIds { query.append("coupons=" + coupons.map(\.uuidString).joined(separator: ",")) }
             if let points = input.points, points > 0 { query.append("points=\(points)") }
             if let groupBuy = input.groupBuy {
@@ -260,6 +268,7 @@ struct ShoppingPageController: RouteCollection {
             let apiError = ErrorMapping.apiError(for: error)
             guard apiError.status.code < 500 else { throw error }
             req.session.data["flash"] = apiError.message(req.locale)
+            if input.flashSaleItemId != nil { return req.redirect(to: "/flash-sales") }
             return req.redirect(to: input.items == nil ? "/cart" : "/checkout?sku=\(input.items?.first?.skuId.uuidString ?? "")&qty=\(input.items?.first?.quantity ?? 1)")
         }
     }

@@ -11,6 +11,7 @@ extension Application {
         asyncCommands.use(BenchExportCommand(), as: "bench-export")
         asyncCommands.use(BenchLedgerVerifyCommand(), as: "bench-ledger-verify")
         asyncCommands.use(BenchOrdersCommand(), as: "bench-orders")
+        asyncCommands.use(BenchFlashSaleCommand(), as: "bench-flash")
         asyncCommands.use(BenchCommissionCommand(), as: "bench-commission")
         asyncCommands.use(BenchPricingCommand(), as: "bench-pricing")
         asyncCommands.use(BenchSettlementCommand(), as: "bench-settlement")

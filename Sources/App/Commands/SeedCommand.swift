@@ -103,6 +103,7 @@ enum DemoData {
             try await CouponDemo.seed(on: tx, now: app.clock.now(), shop: onboardedMerchantID)
             try await PromotionDemo.seed(on: tx, now: app.clock.now())
             try await GroupBuyDemo.seed(on: tx, now: app.clock.now())
+            try await FlashSaleDemo.seed(on: tx, now: app.clock.now(), shop: onboardedMerchantID)
             try await AuditLog.record(on: tx, actor: nil, action: "seed", target: "demo data", ip: "seed", at: app.clock.now())
         }
         try await ReconciliationDemo.seed(app: app)

@@ -45,6 +45,7 @@ struct CouponCheckout {
     let now: Date
     let locale: MallLocale
 
+    /// `exclusive`: per SKU, the flash sale, group buy or bargain pricing that line alone.
     func price(groups: [CheckoutPlan.Group], shippingFees: [UUID: Money], couponIds: [UUID]?,
                points requested: Int64? = nil,
                exclusive: [UUID: ExclusiveActivity] = [:]) async throws -> (PricingQuote, CouponChoice, PointsChoice) {
@@ -55,7 +56,9 @@ struct CouponCheckout {
             throw APIError.validation([.init("couponIds", .init("一次最多使用 \(CouponService.maxPerCheckout) 张优惠券",
                                                                 "At most \(CouponService.maxPerCheckout) coupons per checkout"))])
         }
-        let ancestors = try await categoryAncestors()
+        // Lines all priced by exclusive activities take no promotion, coupon or points: nothing to read for them.
+        let onlyExclusive = !exclusive.isEmpty && groups.allSatisfy { $0.lines.allSatisfy { line in line.sku.sku.id.map { exclusive[$0] != nil } ?? false } }
+        let ancestors = onlyExclusive ? [:] : try await categoryAncestors()
         var lines: [PricingLine] = []
         var fees: [UUID: Money] = [:]
         for group in groups {
@@ -65,10 +68,13 @@ struct CouponCheckout {
                 let categoryID = line.sku.product.$category.id
                 lines.append(PricingLine(merchantID: merchantID, skuID: try line.sku.sku.requireID(), productID: try line.sku.product.requireID(),
                                          categoryIDs: ancestors[categoryID] ?? [categoryID], unitPrice: Money(fen: line.sku.sku.price),
-                                         quantity: line.quantity, exclusiveActivity: exclusive[try line.sku.sku.requireID()]))
+                                         quantity: line.quantity, exclusiveActivity: line.sku.sku.id.flatMap { exclusive[$0] }))
             }
         }
         let service = CouponService(db: db, now: now)
+        if onlyExclusive, couponIds?.isEmpty ?? true {
+            return (try Pricing.quote(PricingInput(lines: lines, shippingFees: fees, now: now, locale: locale)), .none, .none)
+        }
         let isNew = try await service.isNewMember(memberID)
         var input = PricingInput(lines: lines, shippingFees: fees, now: now, isNewMember: isNew, locale: locale)
         // Promotions come first in the stacking: limited-time price → full reduction → coupons → points.

@@ -43,6 +43,7 @@ enum Migrations {
         CreateMemberPoints(),
         CreateGroupBuys(),
         CreateBargains(),
+        CreateFlashSales(),
     ]
 }
 

@@ -26,6 +26,8 @@ enum OrderJobs {
         var completed = 0
         var rejectionsClosed = 0
         var refundsSent = 0
+        /// Flash sale items whose session ended, their unsold units back to the SKUs.
+        var flashReleased = 0
     }
 
     static func runAll(_ app: Application, settings: Settings = .init()) async throws -> Report {
@@ -38,6 +40,7 @@ enum OrderJobs {
         report.rejectionsClosed = try await closeStaleRejections(app, settings: settings)
         report.completed = try await complete(app, settings: settings)
         report.refundsSent = try await resendRefunds(app, settings: settings)
+        report.flashReleased = try await FlashSaleService.releaseEnded(app, batch: settings.batch)
         return report
     }
 

@@ -62,6 +62,7 @@ struct OrderService {
         for line in plan.pricing.lines { for allocation in line.allocations { sources[allocation.source.discountID] = allocation.source } }
         var couponOrders: [UUID: UUID] = [:]
         var firstOrderID: UUID?
+        var flashLine: (orderID: UUID, lineID: UUID)?
         for (index, (group, quote)) in zip(plan.groups, plan.quote.orders).enumerated() {
             let order = Order()
             order.orderNo = stem + String(format: "%02d", index + 1)
@@ -146,7 +147,10 @@ struct OrderService {
                 }
                 try await PromotionService.recordPurchases(plan.pricing.lines.first { $0.skuID == line.skuID }, memberID: memberID, orderID: orderID,
                                                            lineID: lineID, now: now, db: db)
-                if group.fulfilment == .pickup, let storeID = group.store?.id {
+                if let flash = plan.flash, flash.skuID == line.skuID {
+                    // Its units come from the flash sale's own stock, taken last (below).
+                    flashLine = (orderID, lineID)
+                } else if group.fulfilment == .pickup, let storeID = group.store?.id {
                     storeStock.append((storeID, line.skuID, line.quantity, group.store?.name ?? ""))
                 } else {
                     centralStock.append((line.skuID, sku.sku.$product.id, line.quantity))
@@ -187,6 +191,9 @@ struct OrderService {
         }
         if plan.fromCart, !plan.cartItemIDs.isEmpty {
             try await CartItem.query(on: db).filter(\.$memberID == memberID).filter(\.$id ~~ plan.cartItemIDs).delete()
+        }
+        if let flash = plan.flash, let flashLine {
+            try await FlashSaleService.take(flash, memberID: memberID, orderID: flashLine.orderID, lineID: flashLine.lineID, now: now, sql: sql)
         }
         return payment
     }
@@ -268,12 +275,14 @@ struct OrderService {
         }
     }
 
-    /// Puts back what the order took: the store's stock for pickup, the SKU's otherwise. A SKU
-    /// deleted since gets nothing back.
+    /// Puts back what the order took: the flash sale's stock for a flash line, the store's stock for
+    /// pickup, the SKU's otherwise. A SKU deleted since gets nothing back.
     func returnStock(of order: Order) async throws {
         let lines = try await OrderLine.query(on: db).filter(\.$order.$id == order.requireID()).all()
         let sql = try sqlDatabase(db)
-        for line in lines.sorted(by: { $0.skuID.uuidString < $1.skuID.uuidString }) {
+        // A flash line's units go back to its activity instead.
+        let flashLines = try await FlashSaleService.giveBack(orderID: order.requireID(), sql: sql)
+        for line in lines.sorted(by: { $0.skuID.uuidString < $1.skuID.uuidString }) where !flashLines.contains(line.id ?? UUID()) {
             let quantity = line.quantity - line.refundedQuantity
             guard quantity > 0 else { continue }
             if order.fulfilmentKind == .pickup, let storeID = order.pickupStoreID {
