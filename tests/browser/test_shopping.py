@@ -39,7 +39,25 @@ def choose(page, specs):
         page.locator(f'fieldset[data-spec="{name}"] button[data-value="{value}"]').click()
 
 
+def platform_promotions(server, action):
+    """Pauses or resumes the demo's running platform promotions (the mall-wide 满减), so this walk's
+    amounts are the plain prices; promotions have their own tests."""
+    token = api(server, "/api/v1/auth/staff-login", body={"username": "admin", "password": "Admin2026", "console": "platform"})["accessToken"]
+    wanted = "active" if action == "pause" else "paused"
+    for promotion in api(server, "/api/v1/admin/promotions", token):
+        if promotion["status"] == wanted:
+            api(server, f"/api/v1/admin/promotions/{promotion['id']}/{action}", token, body={})
+
+
 def test_two_shops_sandbox_ship_pickup_and_refund_one_unit(page, new_context, server, device, sms_code, snap):
+    platform_promotions(server, "pause")
+    try:
+        walk_two_shops(page, new_context, server, device, sms_code, snap)
+    finally:
+        platform_promotions(server, "resume")
+
+
+def walk_two_shops(page, new_context, server, device, sms_code, snap):
     # A new member with an address.
     phone = PHONES[device]
     assert request_code(page, phone) == 200
