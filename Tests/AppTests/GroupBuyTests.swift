@@ -62,6 +62,7 @@ import VaporTesting
             try await PromotionTests.pay(t, leader, token: s.buyer)
             let group = try await Self.group(ofOrder: leader.orders[0].id, t)
             let before = try await t.get("/api/v1/group-buys/groups/\(try group.requireID())").content.decode(GroupBuyGroupDTO.self)
+            let openBefore = try await t.get("/api/v1/group-buys/\(activity.id)/groups").content.decode([GroupBuyGroupDTO].self)
             let tooEarly = try await t.postJSON("/api/v1/merchant/orders/\(leader.orders[0].id)/ship", #"{"carrier":"顺丰速运","trackingNo":"SF100"}"#, token: s.f.shopAToken)
             // a friend joins through the group and pays
             let friend = try await Self.member(t, "13600000002")
@@ -81,6 +82,10 @@ import VaporTesting
             #expect(tooEarly.error?.code == "group_buy.not_formed")
             let after = try await t.get("/api/v1/group-buys/groups/\(try group.requireID())").content.decode(GroupBuyGroupDTO.self)
             #expect(after.status == "succeeded" && after.paid == 2 && after.seatsLeft == 0 && !after.canJoin)
+            // The open group is listed to join while it has a seat, and no longer once it formed.
+            #expect(openBefore.map(\.id) == [try group.requireID()])
+            #expect(try await t.get("/api/v1/group-buys/\(activity.id)/groups").content.decode([GroupBuyGroupDTO].self).isEmpty)
+            #expect(try await t.get("/api/v1/group-buys/\(UUID())/groups").status == .notFound)
             #expect(after.members.map(\.isLeader) == [true, false])
             #expect(shipped.status == .ok, "\(shipped.body.string)")
             let shares = try await OrderLineDiscount.query(on: t.app.db).all()

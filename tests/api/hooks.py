@@ -1031,6 +1031,36 @@ def activity_ids(path: str, running_only: bool = True):
     return lambda: cached(path, load, ttl=2.0)
 
 
+def member_bargain_ids() -> list[str]:
+    """Bargains of the prepared member, one per running bargain activity (starting again returns the running one)."""
+    def load():
+        member = os.environ.get("FUZZ_MEMBER_TOKEN", "")
+        if not member:
+            return []
+        found = []
+        try:
+            for activity in api("GET", "/api/v1/bargain-activities", auth=False):
+                started = api("POST", "/api/v1/bargains", auth=False, headers={"Authorization": "Bearer " + member}, json={"activityId": activity["id"]})
+                found.append(started["id"])
+        except requests.HTTPError:
+            pass
+        return found
+    return cached("member-bargains", load, ttl=30.0)
+
+
+def running_group_buy_ids() -> list[str]:
+    return cached("group-buys", lambda: ids(api("GET", "/api/v1/group-buys", auth=False)), ttl=5.0)
+
+
+def open_group_ids() -> list[str]:
+    def load():
+        found = []
+        for activity in running_group_buy_ids():
+            found += ids(api("GET", "/api/v1/group-buys/%s/groups" % activity, auth=False))
+        return found
+    return cached("open-groups", load, ttl=5.0)
+
+
 def fix_bargain_start(case) -> None:
     running = cached("bargain-activities", lambda: ids(api("GET", "/api/v1/bargain-activities", auth=False)), ttl=2.0)
     if running:
@@ -1240,6 +1270,10 @@ PATH_FIXES = {
     "stopAdminCoupon": path_id("templateID", admin_coupon_ids),
     "sendAdminCoupon": path_id("templateID", admin_coupon_ids),
     "sendShopCoupon": path_id("templateID", shop_coupon_ids),
+    "getBargain": path_id("bargainID", member_bargain_ids),
+    "cutBargain": path_id("bargainID", member_bargain_ids),
+    "getGroup": path_id("groupID", open_group_ids),
+    "listOpenGroups": path_id("activityID", running_group_buy_ids),
     "pauseAdminPromotion": path_id("promotionID", admin_promotion_ids),
     "resumeAdminPromotion": path_id("promotionID", admin_promotion_ids),
     "stopAdminPromotion": path_id("promotionID", admin_promotion_ids),
@@ -1299,6 +1333,13 @@ ALWAYS_REAL = {
     "setStoreDistribution",
     # Member levels must form a ladder from growth 0: any other is a 422 with the reason.
     "putMembersSettings",
+    # Activities need a window in ISO 8601 and rules that fit together: made-up ones are a 422 with the reasons.
+    "createAdminPromotion", "createShopPromotion", "createAdminGroupBuy", "createShopGroupBuy",
+    "createAdminBargain", "createShopBargain", "createAdminFlashSale", "createShopFlashSale",
+    # A checkout names real SKUs and at most one real activity: a made-up activity is a 422 with the reason.
+    "previewCheckout", "placeCheckout",
+    # A bargain and a group are real ones (made-up ids are 404s).
+    "getBargain", "cutBargain", "getGroup", "listOpenGroups",
 }
 
 
@@ -1377,6 +1418,12 @@ def prepare(count: int = 3) -> None:
         def ship(order):
             as_shop_post("/api/v1/merchant/orders/%s/ship" % order["id"], {"carrier": "顺丰速运", "trackingNo": "SF" + token(10)})
 
+        # An open group (the member leads it), for the group page and the open-group list.
+        for activity in running_group_buy_ids()[:1]:
+            try:
+                paid_order({"groupBuy": {"activityId": activity}, "addressId": own_address_id_for(member)})
+            except requests.HTTPError as error:
+                print("no group opened:", error)
         for step in range(12):
             order = paid_order()
             sale = as_member_post("/api/v1/me/orders/%s/after-sales" % order["id"],

@@ -27,6 +27,7 @@ struct GroupBuyAPIController: RouteCollection {
         }
         routes.get("group-buys", use: runningGroupBuys)
         routes.get("group-buys", "groups", ":groupID", use: group)
+        routes.get("group-buys", ":activityID", "groups", use: openGroups)
         routes.get("bargain-activities", use: runningBargains)
         routes.post("bargains", use: startBargain)
         routes.get("bargains", ":bargainID", use: bargain)
@@ -91,6 +92,17 @@ struct GroupBuyAPIController: RouteCollection {
         let now = req.now
         return try await GroupBuyActivity.query(on: req.db).filter(\.$status == PromotionStatus.active.rawValue).filter(\.$startsAt <= now)
             .filter(\.$endsAt > now).sort(\.$createdAt, .descending).sort(\.$id).limit(Self.listLimit).all().map { try GroupBuyActivityDTO($0, req.locale) }
+    }
+
+    /// Groups of one activity still open to join (去参团), soonest deadline first, at most 20.
+    @Sendable func openGroups(req: Request) async throws -> [GroupBuyGroupDTO] {
+        let activityID = try req.uuidParameter("activityID")
+        guard try await GroupBuyActivity.find(activityID, on: req.db) != nil else { throw APIError.notFound }
+        let groups = try await GroupBuyGroup.query(on: req.db).filter(\.$activityID == activityID)
+            .filter(\.$status == GroupStatus.open.rawValue).filter(\.$deadline > req.now).sort(\.$deadline).sort(\.$id).limit(20).all()
+        var views: [GroupBuyGroupDTO] = []
+        for group in groups { views.append(try await ActivityViews.group(group, req)) }
+        return views
     }
 
     @Sendable func group(req: Request) async throws -> GroupBuyGroupDTO {
