@@ -84,6 +84,18 @@ import VaporTesting
         }
     }
 
+    @Test func fiveSignInsAtOnceEarnOnce() async throws {
+        try await withMallApp { t in
+            let s = try await Self.setUp(t)
+            let codes = try await withThrowingTaskGroup(of: UInt.self) { group in
+                for _ in 0..<5 { group.addTask { try await Self.signIn(t, s.buyer).status.code } }
+                return try await group.reduce(into: [UInt]()) { $0.append($1) }
+            }
+            #expect(codes.sorted() == [200, 409, 409, 409, 409])
+            #expect(try await Self.balances(t) == (5_000, 5_000))
+        }
+    }
+
     @Test func twoCheckoutsAtOnceNeverSpendMorePointsThanTheMemberHolds() async throws {
         try await withMallApp { t in
             // setup: 5 000 points

@@ -136,9 +136,9 @@ enum PointsJobs {
         let awarded = try await req.writeTransaction { db -> Int64? in
             let config = try await MembersConfig.load(on: db)
             let ref = signInRef(memberID, now)
-            guard try await PointMovementRecord.query(on: db).filter(\.$ref == ref).first() == nil else { return nil }
             guard config.points.signIn > 0 else { return 0 }
-            return try await PointsService(db: db, now: now).earn(memberID, points: config.points.signIn, reason: .signIn, ref: ref, expiry: config.expiry)
+            let earned = try await PointsService(db: db, now: now).earn(memberID, points: config.points.signIn, reason: .signIn, ref: ref, expiry: config.expiry)
+            return earned > 0 ? earned : nil
         }
         guard let awarded else {
             throw APIError(.conflict, "points.signed_in", .init("今天已经签到过了，明天再来", "You have signed in today; come back tomorrow"))

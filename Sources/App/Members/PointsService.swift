@@ -39,8 +39,10 @@ struct PointsService {
     func earn(_ memberID: UUID, points: Int64, reason: PointsReason, ref: String, expiry: PointsExpiry) async throws -> Int64 {
         guard points > 0 else { return 0 }
         guard points <= PointsLedger.maxPointsPerEntry else { throw MarketingError.invalidCount }
-        guard try await PointMovementRecord.query(on: db).filter(\.$ref == ref).first() == nil else { return 0 }
+        // The member's account row is held while `ref` is checked, so two sign-ins at once earn once.
         try await ensureAccount(memberID)
+        try await lockRow(MemberPointsAccount.schema, memberID, on: db)
+        guard try await PointMovementRecord.query(on: db).filter(\.$ref == ref).first() == nil else { return 0 }
         let lotID = UUID()
         try await sql.raw("""
             INSERT INTO point_lots (id, member_id, earned, remaining, reason, earned_at, expires_at)
