@@ -139,8 +139,8 @@ enum CouponSending {
         guard !ids.isEmpty || !phones.isEmpty else {
             throw APIError.validation([.init("memberIds", .init("请填写会员 ID 或手机号", "Give member ids or phone numbers"))])
         }
-        guard ids.count + phones.count <= CouponService.maxRecipients else {
-            throw APIError.validation([.init("memberIds", .init("一次最多发给 \(CouponService.maxRecipients) 人", "At most \(CouponService.maxRecipients) recipients at a time"))])
+        for (field, count) in [("memberIds", ids.count), ("phones", phones.count)] where count > CouponService.maxRecipients {
+            throw APIError.validation([.init(field, .init("一次最多发给 \(CouponService.maxRecipients) 个\(field == "phones" ? "手机号" : "会员")", "At most \(CouponService.maxRecipients) \(field == "phones" ? "phone numbers" : "members") at a time"))])
         }
         for (index, phone) in phones.enumerated() where phone.count > 20 || PhoneNumber(phone) == nil {
             throw APIError.validation([.init("phones[\(index)]", .init("手机号格式不正确", "Not a valid phone number"))])
