@@ -160,6 +160,9 @@ public struct MarketingLine: Hashable, Sendable {
     public let paid: Money
     /// False when the line is under any activity whose commission switch is off.
     public let paysCommission: Bool
+    /// The flash sale, group buy or bargain the line was bought under, also when its price saved
+    /// nothing (the normal price fell to it): its commission switch still holds for the line.
+    public var exclusiveSource: DiscountSource? = nil
 }
 
 public struct PricingQuote: Hashable, Sendable {
@@ -392,7 +395,8 @@ public enum Pricing {
                 let paysCommission = MarketingCommission.paysCommission(sources: covering[index], exclusive: line.exclusiveActivity)
                 priced.append(MarketingLine(merchantID: line.merchantID, skuID: line.skuID, unitPrice: line.unitPrice, quantity: line.quantity,
                                          amount: draft.amounts[index], limitedTimeUnits: limitedTimeUnits[index] ?? 0,
-                                         allocations: allocations, paid: draft.remaining[index], paysCommission: paysCommission))
+                                         allocations: allocations, paid: draft.remaining[index], paysCommission: paysCommission,
+                                         exclusiveSource: line.exclusiveActivity?.source))
             }
             // Checked with the goods in `promotions`.
             let shippingAmount = Money(fen: input.shippingFees.values.reduce(0) { $0 + $1.fen })

@@ -263,11 +263,14 @@ import VaporTesting
                                             path: "/api/v1/admin/flash-sales")
             let on = try await Self.create(t, Self.flashJSON(t, sku: milk, priceFen: 6_000, stock: 2, extra: #","paysCommission":true"#),
                                            token: n.s.f.operatorToken, path: "/api/v1/admin/flash-sales")
+            let undercut = try await Self.create(t, Self.flashJSON(t, sku: milk, priceFen: 6_000, stock: 1), token: n.s.f.operatorToken,
+                                                 path: "/api/v1/admin/flash-sales")
             #expect(off.owner == "platform" && !off.paysCommission && on.paysCommission)
 
-            // act
+            // act: one order under each; the third after the shop dropped the normal price to ¥50, below the flash price
             var orders: [UUID] = []
-            for sale in [off, on] {
+            for sale in [off, on, undercut] {
+                if sale.id == undercut.id { try await Sku.query(on: t.app.db).filter(\.$id == milk).set(\.$price, to: 5_000).update() }
                 let result = try await Self.buy(t, Self.item(sale), address: n.s.address, token: n.s.buyer).content.decode(CheckoutResultDTO.self)
                 try await PromotionTests.pay(t, result, token: n.s.buyer)
                 orders.append(result.orders[0].id)
@@ -280,6 +283,12 @@ import VaporTesting
             let snapshot = try #require(try await CommissionLineSnapshot.find(try line.requireID(), on: t.app.db))
             #expect(snapshot.snapshotJSON.contains("marketing_excluded"))
             #expect(try await DistributionTests.commissions(t, order: orders[1]).map(\.amount) == [600, 300])
+            // The flash sale saved the third line nothing (¥50 is below its ¥60), yet its switch still keeps commission off.
+            let undercutLine = try #require(try await OrderLine.query(on: t.app.db).filter(\.$order.$id == orders[2]).first())
+            #expect(undercutLine.paidAmount == 5_000)
+            #expect(try await DistributionTests.commissions(t, order: orders[2]).isEmpty)
+            let zeroRow = try await OrderLineDiscount.query(on: t.app.db).filter(\.$orderLineID == undercutLine.requireID()).all()
+            #expect(zeroRow.map(\.amount) == [0] && zeroRow.map(\.sourceKind) == ["flash_sale"] && zeroRow.allSatisfy { !$0.paysCommission })
             #expect(try await CouponTests.ledger(t).balance(of: .platform(.marketingCost)).fen == 8_000)
             #expect(try await CouponTests.ledger(t).verify().ok)
             let results = try await t.get("/api/v1/admin/flash-sales/\(off.id)/results", token: n.s.f.operatorToken).content.decode(FlashSaleResultsDTO.self)

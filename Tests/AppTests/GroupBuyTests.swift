@@ -276,6 +276,48 @@ import VaporTesting
         }
     }
 
+    @Test func anOpenGroupTakesNoAfterSalesAndALeaderPayingAfterTheStopIsRefunded() async throws {
+        try await withMallApp { t in
+            // setup: the buyer's group is open with one paid member; a second leader has placed but not paid
+            let s = try await OrderFlowTests.shop(t)
+            try await OrderFlowTests.topUp(t, phone: "13600000001", fen: 50_000)
+            let activity = try await Self.activity(t, s, size: 3)
+            let first = try await Self.place(t, activity: activity.id, address: s.address, token: s.buyer).content.decode(CheckoutResultDTO.self)
+            try await PromotionTests.pay(t, first, token: s.buyer)
+            let groupID = try await Self.group(ofOrder: first.orders[0].id, t).requireID()
+            let line = try #require(try await OrderLine.query(on: t.app.db).filter(\.$order.$id == first.orders[0].id).first())
+            let late = try await Self.member(t, "13600000002")
+            let second = try await Self.place(t, activity: activity.id, address: late.address, token: late.token).content.decode(CheckoutResultDTO.self)
+
+            // act: the buyer and the operator try to refund the open group's order; the shop stops the activity; the second leader pays
+            let asked = try await t.postJSON("/api/v1/me/orders/\(first.orders[0].id)/after-sales",
+                                             #"{"lineId":"\#(try line.requireID())","kind":"refund_only","units":1,"reason":"不想要了"}"#, token: s.buyer)
+            let byOperator = try await t.postJSON("/api/v1/admin/orders/\(first.orders[0].id)/refunds",
+                                                  #"{"lineId":"\#(try line.requireID())","units":1,"reason":"投诉"}"#, token: s.f.operatorToken)
+            #expect(try await t.postJSON("/api/v1/merchant/group-buys/\(activity.id)/stop", "{}", token: s.f.shopAToken).status == .ok)
+            try await Self.paySandbox(t, second.payment.id, token: late.token)
+            let report = try await GroupBuyJobs.run(t.app)
+
+            // check: both refusals say why and wrote nothing; the open group still counts one paid member
+            #expect(asked.status == .conflict && byOperator.status == .conflict)
+            #expect(asked.error?.code == "group_buy.in_progress" && byOperator.error?.code == "group_buy.in_progress")
+            #expect(asked.body.string.contains("拼团进行中"))
+            #expect(try await AfterSale.query(on: t.app.db).filter(\.$orderID == first.orders[0].id).count() == 0)
+            let group = try #require(try await GroupBuyGroup.find(groupID, on: t.app.db))
+            #expect(group.status == "open" && group.paid == 1)
+            // The second leader's ¥77.00 went back through the sandbox and no group opened for it.
+            #expect(report.refundsSent == 1)
+            let order = try #require(try await Order.find(second.orders[0].id, on: t.app.db))
+            #expect(order.state == "closed" && order.refundedAmount == 7_700)
+            let refund = try #require(try await Refund.query(on: t.app.db).filter(\.$orderID == second.orders[0].id).first())
+            #expect(refund.status == "succeeded" && refund.total == 7_700 && refund.method == "sandbox")
+            let leader = try #require(try await GroupBuyMember.query(on: t.app.db).filter(\.$orderID == second.orders[0].id).first())
+            #expect(leader.status == "refunded" && leader.groupID == nil)
+            #expect(try await GroupBuyGroup.query(on: t.app.db).count() == 1)
+            #expect(try await CouponTests.ledger(t).verify().ok)
+        }
+    }
+
     @Test func badInputIsRefusedAndChangesNothing() async throws {
         try await withMallApp { t in
             let s = try await OrderFlowTests.shop(t)

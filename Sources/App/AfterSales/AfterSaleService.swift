@@ -39,6 +39,7 @@ struct AfterSaleService {
         guard let line = try await OrderLine.query(on: db).filter(\.$id == input.lineId).filter(\.$order.$id == orderID).first() else {
             throw APIError.validation([.init("lineId", .init("订单中没有这件商品", "No such line in this order"))])
         }
+        try await ActivityOrders(db: db, now: now).requireGroupSettled(orderID: orderID)
         guard let kind = AfterSaleKind(rawValue: input.kind) else {
             throw APIError.validation([.init("kind", .init("类型只能是 refund_only（仅退款）或 return_and_refund（退货退款）", "kind must be refund_only or return_and_refund"))])
         }
@@ -114,6 +115,7 @@ struct AfterSaleService {
         guard [.paid, .shipped, .received, .completed].contains(order.orderState) else {
             throw AfterSaleError.orderNotEligible(order.orderState)
         }
+        try await ActivityOrders(db: db, now: now).requireGroupSettled(orderID: orderID)
         guard let line = try await OrderLine.query(on: db).filter(\.$id == input.lineId).filter(\.$order.$id == orderID).first() else {
             throw APIError.validation([.init("lineId", .init("订单中没有这件商品", "No such line in this order"))])
         }

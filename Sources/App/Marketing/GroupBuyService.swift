@@ -196,6 +196,12 @@ struct ActivityOrders {
                   let activity = try await GroupBuyActivity.find(member.activityID, on: db) else { continue }
             if member.role == "leader" {
                 guard member.status == GroupMemberStatus.pending.rawValue else { continue }
+                // Stopped or ended while the leader paid: no one could join the group, so it does not open.
+                if activity.status == PromotionStatus.stopped.rawValue || now >= activity.endsAt {
+                    try await sql.raw("UPDATE group_buy_members SET status = 'refunded', paid_at = \(bind: now) WHERE id = \(bind: member.requireID())").run()
+                    refunds += try await AfterSaleService(db: db, now: now).refundInFull(order, reason: Self.activityEndedReason)
+                    continue
+                }
                 let rule = try activity.rule()
                 let state = GroupBuy.open(rule, leaderPaidAt: now)
                 let group = GroupBuyGroup()
@@ -251,6 +257,18 @@ struct ActivityOrders {
             """).all()
         guard !released.isEmpty, member.status == GroupMemberStatus.held.rawValue, let groupID = member.groupID else { return }
         try await sql.raw("UPDATE group_buy_groups SET held = held - 1 WHERE id = \(bind: groupID) AND held > 0").run()
+    }
+
+    static let activityEndedReason = "拼团活动已结束，未能开团"
+
+    /// While its group is open a group order cannot be refunded by after-sales: the group would
+    /// count a member who has their money back. A group that fails refunds everyone anyway.
+    func requireGroupSettled(orderID: UUID) async throws {
+        guard let member = try await GroupBuyMember.query(on: db).filter(\.$orderID == orderID).first(),
+              member.status == GroupMemberStatus.paid.rawValue, let groupID = member.groupID,
+              let group = try await GroupBuyGroup.find(groupID, on: db), group.status == GroupStatus.open.rawValue else { return }
+        throw APIError(.conflict, "group_buy.in_progress", .init("拼团进行中，暂不能申请售后；未成团将自动全额退款",
+                                                               "The group is still forming; after-sales open once it succeeds, and a group that fails is refunded in full"))
     }
 
     /// A group order may ship only once its group has succeeded.

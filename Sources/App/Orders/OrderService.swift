@@ -145,6 +145,16 @@ struct OrderService {
                         """).run()
                     if source.kind == .coupon, let coupon = UUID(uuidString: source.id), couponOrders[coupon] == nil { couponOrders[coupon] = orderID }
                 }
+                // An activity that saved the line nothing still decides its commission: a zero row carries the switch.
+                if let exclusive = plan.pricing.lines.first(where: { $0.skuID == line.skuID })?.exclusiveSource,
+                   !line.allocations.contains(where: { $0.discountID == exclusive.discountID }) {
+                    let payerMerchant: UUID? = if case .merchant(let id) = exclusive.payer { id } else { nil }
+                    try await sql.raw("""
+                        INSERT INTO order_line_discounts (id, order_id, order_line_id, source_kind, source_id, payer, payer_merchant_id, amount, reversed_amount, pays_commission)
+                        VALUES (\(bind: UUID()), \(bind: orderID), \(bind: lineID), \(bind: exclusive.kind.rawValue), \(bind: exclusive.id),
+                          \(bind: payerMerchant == nil ? "platform" : "merchant"), \(bind: payerMerchant), 0, 0, \(bind: exclusive.paysCommission))
+                        """).run()
+                }
                 try await PromotionService.recordPurchases(plan.pricing.lines.first { $0.skuID == line.skuID }, memberID: memberID, orderID: orderID,
                                                            lineID: lineID, now: now, db: db)
                 if let flash = plan.flash, flash.skuID == line.skuID {
