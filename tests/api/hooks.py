@@ -984,7 +984,7 @@ def fix_promotion(case) -> None:
     if rng.random() < 0.5:
         tiers.append({"thresholdFen": first + rng.randint(1, 100_000), "amountOffFen": off + rng.randint(1, first - off)})
     body.update({"name": body.get("name") if isinstance(body.get("name"), str) and body["name"].strip(SWIFT_WS) else "满减" + token(6),
-                 "kind": "full_reduction", "scope": "all", "merchantId": None, "productIds": None, "skus": None, "perMemberLimit": None,
+                 "kind": "full_reduction", "scope": "all", "merchantId": None, "productIds": None, "skus": None, "perMemberLimit": None, "giftSkuId": None, "giftQuantity": None,
                  "startsAt": (now - datetime.timedelta(minutes=1)).isoformat(timespec="seconds"),
                  "endsAt": (now + datetime.timedelta(days=rng.randint(1, 30))).isoformat(timespec="seconds"),
                  "tiers": tiers})

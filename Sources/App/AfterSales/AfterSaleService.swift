@@ -39,6 +39,9 @@ struct AfterSaleService {
         guard let line = try await OrderLine.query(on: db).filter(\.$id == input.lineId).filter(\.$order.$id == orderID).first() else {
             throw APIError.validation([.init("lineId", .init("订单中没有这件商品", "No such line in this order"))])
         }
+        guard line.giftActivityID == nil else {
+            throw APIError.validation([.init("lineId", .init("赠品不单独退款，请对购买的商品申请售后", "A gift is not refunded on its own; apply for the goods bought"))])
+        }
         try await ActivityOrders(db: db, now: now).requireGroupSettled(orderID: orderID)
         guard let kind = AfterSaleKind(rawValue: input.kind) else {
             throw APIError.validation([.init("kind", .init("类型只能是 refund_only（仅退款）或 return_and_refund（退货退款）", "kind must be refund_only or return_and_refund"))])
@@ -118,6 +121,9 @@ struct AfterSaleService {
         try await ActivityOrders(db: db, now: now).requireGroupSettled(orderID: orderID)
         guard let line = try await OrderLine.query(on: db).filter(\.$id == input.lineId).filter(\.$order.$id == orderID).first() else {
             throw APIError.validation([.init("lineId", .init("订单中没有这件商品", "No such line in this order"))])
+        }
+        guard line.giftActivityID == nil else {
+            throw APIError.validation([.init("lineId", .init("赠品不单独退款，请对购买的商品申请售后", "A gift is not refunded on its own; apply for the goods bought"))])
         }
         let reason = input.reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard TextLength.isFilled(input.reason, max: 200) else {

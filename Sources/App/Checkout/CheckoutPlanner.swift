@@ -77,6 +77,8 @@ struct CheckoutPlan {
     var activity: PlannedActivity? = nil
     /// The flash sale item this checkout buys, taken in the order's transaction.
     var flash: FlashPurchase? = nil
+    /// 满赠 gifts reached, missed by a little, or run out.
+    var gifts: [CheckoutGift] = []
 
     static let maxLines = 50
 }
@@ -237,7 +239,7 @@ struct CheckoutPlanner {
         let quote = try pricing.orders(orderOf: orderOf, keys: groups.map(\.key), shippingFees: feesAfterCoupons)
         return CheckoutPlan(groups: groups, quote: quote, address: address, fromCart: input.items == nil && activity == nil && flash == nil,
                             cartItemIDs: cartItemIDs, note: note, pricing: pricing, coupons: coupons, points: points, activity: activity?.planned,
-                            flash: flash)
+                            flash: flash, gifts: try await GiftCheckout.resolve(pricing.gifts, groups: groups, on: db))
     }
 }
 

@@ -99,6 +99,7 @@ struct ShoppingPageController: RouteCollection {
             let canPickup: Bool
             let stores: [StoreOption]
             let lines: [CheckoutPreviewDTO.Line]
+            let gifts: [CheckoutPreviewDTO.Gift]
             let goodsAmount: String
             let shippingFee: String
             let payable: String
@@ -204,7 +205,7 @@ struct ShoppingPageController: RouteCollection {
             groups.append(.init(merchantId: merchantID.uuidString, merchantName: group.merchant.name, fulfilment: group.fulfilment.rawValue,
                                 canPickup: !stores.isEmpty,
                                 stores: stores.compactMap { store in store.id.map { .init(id: $0.uuidString, name: store.name, selected: $0 == group.store?.id) } },
-                                lines: shown.lines, goodsAmount: shown.goodsAmount.display, shippingFee: shown.shippingFee.display, payable: shown.payable.display))
+                                lines: shown.lines, gifts: shown.gifts, goodsAmount: shown.goodsAmount.display, shippingFee: shown.shippingFee.display, payable: shown.payable.display))
         }
         let cipher = req.personalData
         return CheckoutPage(

@@ -98,6 +98,7 @@ extension PageStrings {
         "pay_order": .init("去支付", "Pay"),
         "confirm_receipt": .init("确认收货", "Confirm receipt"),
         "apply_after_sale": .init("申请售后", "After-sales"),
+        "gift_label": .init("赠品", "Gift"),
         "refunded": .init("已退款", "Refunded"),
         "codes_title": .init("核销码", "Codes"),
         "code_used": .init("已使用", "Used"),

@@ -150,7 +150,7 @@ struct CommissionService {
             let inputs = lines.map { line in
                 CommissionLineInput(lineID: line.id ?? UUID(), skuID: line.skuID, productID: line.productID, categoryID: categories[line.productID],
                                     quantity: line.quantity, unitListPrice: Money(fen: line.unitPrice), paidAmount: Money(fen: line.paidAmount),
-                                    marketingExcluded: line.id.map(excluded.contains) ?? false)
+                                    marketingExcluded: (line.id.map(excluded.contains) ?? false) || line.giftActivityID != nil)
             }
             results = try book.calculate(participants, lines: inputs).lines
         }

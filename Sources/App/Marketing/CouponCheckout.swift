@@ -79,9 +79,11 @@ struct CouponCheckout {
         var input = PricingInput(lines: lines, shippingFees: fees, now: now, isNewMember: isNew, locale: locale)
         // Promotions come first in the stacking: limited-time price → full reduction → coupons → points.
         let promotions = PromotionService(db: db, now: now)
-        let (fullReductions, offers) = try await promotions.engineInputs()
+        let (fullReductions, offers, gifts) = try await promotions.engineInputs()
         input.fullReductions = fullReductions
         input.limitedTimeOffers = offers
+        input.gifts = gifts
+        input.giftStock = try await GiftCheckout.stock(for: gifts, groups: groups, on: db)
         input.boughtUnderOffers = try await promotions.boughtUnder(offers, memberID: memberID, skus: Set(lines.map(\.skuID)))
         let usable = try await service.usable(memberID: memberID)
         let offered = try usable.map { try CouponService.memberCoupon($0.record, $0.template) }

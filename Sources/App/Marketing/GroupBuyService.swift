@@ -287,7 +287,7 @@ extension AfterSaleService {
         let orderID = try order.requireID()
         let lines = try await OrderLine.query(on: db).filter(\.$order.$id == orderID).sort(\.$position).all()
         let shippingRefunded = try await Refund.query(on: db).filter(\.$orderID == orderID).all().reduce(0) { $0 + $1.shippingAmount }
-        let due = lines.filter { $0.quantity > $0.refundedQuantity }
+        let due = lines.filter { $0.quantity > $0.refundedQuantity && $0.giftActivityID == nil }
         var refunds: [Refund] = []
         for (index, line) in due.enumerated() {
             let refundable = try RefundableLine(paid: Money(fen: line.paidAmount), quantity: line.quantity, refundedUnits: line.refundedQuantity,

@@ -33,8 +33,17 @@ struct PromotionInput: Content {
     /// The shop of the merchant scope (operator only).
     let merchantId: UUID?
     let productIds: [UUID]?
-    /// Default: on for both kinds (`ActivityKind.paysCommissionByDefault`).
+    /// Default: on for every kind (`ActivityKind.paysCommissionByDefault`).
     let paysCommission: Bool?
+    /// gift (shops only): the shop's SKU given, from its own stock, and how many per order.
+    var giftSkuId: UUID? = nil
+    var giftQuantity: Int64? = nil
+}
+
+/// A gift activity's gift as stored in `skus_json`.
+struct PromotionGift: Codable, Sendable {
+    let skuId: UUID
+    let quantity: Int64
 }
 
 struct PromotionDTO: Content {
@@ -68,6 +77,9 @@ struct PromotionDTO: Content {
     let status: String
     let statusLabel: String
     let paysCommission: Bool
+    /// gift: the SKU given and how many per order.
+    let giftSkuId: UUID?
+    let giftQuantity: Int64?
 
     init(_ activity: PromotionActivity, _ locale: MallLocale) throws {
         id = try activity.requireID()
@@ -88,5 +100,8 @@ struct PromotionDTO: Content {
         status = activity.status
         statusLabel = CouponTemplateStatus(rawValue: activity.status)?.name(locale) ?? activity.status
         paysCommission = activity.paysCommission
+        let gift = PromotionService.gift(activity)
+        giftSkuId = gift?.skuId
+        giftQuantity = gift?.quantity
     }
 }

@@ -14,7 +14,7 @@ final class PromotionActivity: Model, @unchecked Sendable {
 
     @ID(key: .id) var id: UUID?
     @Field(key: "name") var name: String
-    /// `PromotionKind`: full_reduction or limited_time.
+    /// `PromotionKind`: full_reduction, limited_time or gift.
     @Field(key: "kind") var kind: String
     /// full_reduction: JSON `[{"thresholdFen":19900,"amountOffFen":2000}]` or with `payRateBp`.
     @Field(key: "tiers_json") var tiersJSON: String
@@ -45,8 +45,16 @@ final class PromotionActivity: Model, @unchecked Sendable {
 enum PromotionKind: String, Codable, Sendable, CaseIterable {
     case fullReduction = "full_reduction"
     case limitedTime = "limited_time"
+    /// 满赠: one threshold tier; the gift SKU and quantity are stored in `skus_json`.
+    case gift
 
-    var activityKind: ActivityKind { self == .fullReduction ? .fullReduction : .limitedTime }
+    var activityKind: ActivityKind {
+        switch self {
+        case .fullReduction: .fullReduction
+        case .limitedTime: .limitedTime
+        case .gift: .gift
+        }
+    }
 }
 
 /// The units a member bought at a limited-time price, per activity and SKU: what the per-member
@@ -106,5 +114,16 @@ struct CreatePromotions: AsyncMigration {
     func revert(on db: any Database) async throws {
         try await db.schema(PromotionPurchase.schema).delete()
         try await db.schema(PromotionActivity.schema).delete()
+    }
+}
+
+/// Order lines given free by a 满赠 activity name it.
+struct AddOrderLineGifts: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema(OrderLine.schema).field("gift_activity_id", .uuid).update()
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema(OrderLine.schema).deleteField("gift_activity_id").update()
     }
 }

@@ -39,6 +39,15 @@ enum PromotionQueries {
                 let price = Money(fen: lowest).formatted(locale)
                 badges.append(PromotionBadge(kind: activity.kind, label: ActivityKind.limitedTime.name(locale),
                                              text: LocalizedText("限时价 \(price)", "Limited-time price \(price)")(locale), until: until))
+            case .gift:
+                // 「满199送 润唇膏 ×1」: a shop's gift, on its own products in scope.
+                guard activity.merchantID == merchantID, activity.scope != "products" || PromotionService.productIDs(activity).contains(productID),
+                      let gift = PromotionService.gift(activity), let threshold = PromotionService.tiers(activity).first?.thresholdFen,
+                      let sku = try await Sku.find(gift.skuId, on: db), let product = try await Product.find(sku.$product.id, on: db) else { continue }
+                let over = PromotionService.yuan(Money(fen: threshold))
+                badges.append(PromotionBadge(kind: activity.kind, label: ActivityKind.gift.name(locale),
+                                             text: LocalizedText("满\(over)送 \(product.title) ×\(gift.quantity)",
+                                                                 "\(product.title) ×\(gift.quantity) free over ¥\(over)")(locale), until: until))
             case nil:
                 continue
             }

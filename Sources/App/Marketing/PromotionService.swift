@@ -36,6 +36,13 @@ struct PromotionService {
         (try? JSONDecoder().decode([PromotionInput.SkuPrice].self, from: Data(activity.skusJSON.utf8))) ?? []
     }
 
+    static func gift(_ activity: PromotionActivity) -> PromotionGift? {
+        guard activity.kind == PromotionKind.gift.rawValue else { return nil }
+        return (try? JSONDecoder().decode([PromotionGift].self, from: Data(activity.skusJSON.utf8)))?.first
+    }
+
+    static let maxGiftQuantity: Int64 = 99
+
     static func productIDs(_ activity: PromotionActivity) -> [UUID] {
         (try? JSONDecoder().decode([UUID].self, from: Data(activity.productIDsJSON.utf8))) ?? []
     }
@@ -59,11 +66,15 @@ struct PromotionService {
         return LocalizedText("满\(yuan(threshold))打\(zhe)折", "\(yuan(Money(fen: Int64(10_000 - rate))))% off \(threshold.formatted(.en))")(locale)
     }
 
-    /// 「满199减20 / 满299减40」 or 「限时价」.
+    /// 「满199减20 / 满299减40」, 「限时价」 or 「满199送赠品」.
     static func summary(_ activity: PromotionActivity, _ locale: MallLocale) -> String {
         switch PromotionKind(rawValue: activity.kind) {
         case .fullReduction: tiers(activity).map { tierSummary($0, locale) }.joined(separator: " / ")
         case .limitedTime: LocalizedText("限时价", "Limited-time price")(locale)
+        case .gift:
+            if let tier = tiers(activity).first {
+                LocalizedText("满\(yuan(Money(fen: tier.thresholdFen)))送赠品", "A gift with \(Money(fen: tier.thresholdFen).formatted(.en)) or more")(locale)
+            } else { "" }
         case nil: ""
         }
     }
@@ -77,13 +88,27 @@ struct PromotionService {
         try ActivityWindow(start: activity.startsAt, end: activity.endsAt)
     }
 
-    /// The engine's activity; the id the allocations carry is the activity's id.
-    static func fullReduction(_ activity: PromotionActivity) throws -> FullReductionActivity {
-        let scope: MarketingScope = switch activity.scope {
+    static func scope(_ activity: PromotionActivity) -> MarketingScope {
+        switch activity.scope {
         case "products": .products(Set(productIDs(activity)))
         case "merchant": activity.scopeMerchantID.map { MarketingScope.merchant($0) } ?? MarketingScope.all
         default: .all
         }
+    }
+
+    /// The engine's 满赠: a shop's only (the shop ships the gift from its stock).
+    static func giftActivity(_ activity: PromotionActivity) throws -> GiftActivity {
+        guard let gift = gift(activity), let threshold = tiers(activity).first?.thresholdFen, let merchant = activity.merchantID else {
+            throw MarketingError.invalidAmount
+        }
+        return try GiftActivity(id: try activity.requireID().uuidString.lowercased(), name: activity.name, scope: scope(activity),
+                                payer: .merchant(merchant), window: try window(activity), threshold: Money(fen: threshold),
+                                giftSKU: gift.skuId, giftQuantity: gift.quantity)
+    }
+
+    /// The engine's activity; the id the allocations carry is the activity's id.
+    static func fullReduction(_ activity: PromotionActivity) throws -> FullReductionActivity {
+        let scope = scope(activity)
         let steps = try Self.tiers(activity).map { tier throws(MarketingError) -> PromotionTier in
             if let off = tier.amountOffFen { return .amountOff(over: Money(fen: tier.thresholdFen), Money(fen: off)) }
             guard let rate = tier.payRateBp else { throw .invalidRate }
@@ -121,11 +146,12 @@ struct PromotionService {
 
     /// The engine's inputs from the active activities: full reductions with product scopes first,
     /// then one shop's, then the whole mall's (a line joins the first that covers it).
-    func engineInputs() async throws -> (fullReductions: [FullReductionActivity], offers: [LimitedTimeOffer]) {
+    func engineInputs() async throws -> (fullReductions: [FullReductionActivity], offers: [LimitedTimeOffer], gifts: [GiftActivity]) {
         let running = try await active()
         let rank: [String: Int] = ["products": 0, "merchant": 1, "all": 2]
         var reductions: [(Int, FullReductionActivity)] = []
         var offers: [LimitedTimeOffer] = []
+        var gifts: [GiftActivity] = []
         for activity in running {
             switch PromotionKind(rawValue: activity.kind) {
             case .fullReduction:
@@ -134,12 +160,14 @@ struct PromotionService {
                 reductions.append((scopeRank, engine))
             case .limitedTime:
                 offers.append(contentsOf: (try? Self.offers(activity)) ?? [])
+            case .gift:
+                if let engine = try? Self.giftActivity(activity) { gifts.append(engine) }
             case nil:
                 continue
             }
         }
         let ordered = reductions.enumerated().sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }.map { $0.element.1 }
-        return (ordered, offers)
+        return (ordered, offers, gifts)
     }
 
     /// Units the member bought under each offer before, in orders neither cancelled nor closed
@@ -168,7 +196,7 @@ struct PromotionService {
         let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
         if !TextLength.isFilled(input.name, max: Self.maxName) { issue("name", "请填写活动名称（最多 \(Self.maxName) 字）", "Enter a name of at most \(Self.maxName) characters") }
         let kind = PromotionKind(rawValue: input.kind)
-        if kind == nil { issue("kind", "活动类型应为 full_reduction（满减/满折）或 limited_time（限时折扣）", "kind must be full_reduction or limited_time") }
+        if kind == nil { issue("kind", "活动类型应为 full_reduction（满减/满折）、limited_time（限时折扣）或 gift（满赠）", "kind must be full_reduction, limited_time or gift") }
         let formatter = ISO8601DateFormatter()
         let start = input.startsAt.count <= 40 ? formatter.date(from: input.startsAt) : nil
         let end = input.endsAt.count <= 40 ? formatter.date(from: input.endsAt) : nil
@@ -193,7 +221,7 @@ struct PromotionService {
                 if let value, !(1...Self.maxAmountFen).contains(value) { issue("tiers[\(index)].\(field)", "金额应在 0.01 元到 1 亿元之间", "The amount must be between ¥0.01 and ¥100,000,000") }
             }
             if let rate = tier.payRateBp, !(1...9_999).contains(rate) { issue("tiers[\(index)].payRateBp", "折扣应在 1 到 9999（0.01 折到 9.999 折）之间", "payRateBp must be between 1 and 9999") }
-            if (tier.amountOffFen == nil) == (tier.payRateBp == nil) {
+            if kind != .gift, (tier.amountOffFen == nil) == (tier.payRateBp == nil) {
                 issue("tiers[\(index)]", "每档填写减免金额（amountOffFen）或折扣（payRateBp），二选一", "Give either amountOffFen or payRateBp for each tier")
             }
         }
@@ -212,8 +240,23 @@ struct PromotionService {
         case .limitedTime:
             if skus.isEmpty { issue("skus", "请至少设置一个规格的活动价", "Give at least one SKU price") }
             if !tiers.isEmpty || !productIDs.isEmpty || input.merchantId != nil { issue("tiers", "限时折扣只设规格活动价和限购", "A limited-time activity takes only SKU prices and a limit") }
+        case .gift:
+            if merchantID == nil { issue("kind", "满赠活动由店铺创建：赠品由店铺从自己的库存发出", "Gift activities are a shop's: the shop sends the gift from its own stock") }
+            if tiers.count != 1 || tiers.contains(where: { $0.amountOffFen != nil || $0.payRateBp != nil }) {
+                issue("tiers", "满赠设置一档门槛（只填 thresholdFen）", "A gift activity takes one tier with thresholdFen only")
+            }
+            if input.giftSkuId == nil { issue("giftSkuId", "请选择赠品规格", "Choose the gift SKU") }
+            if let quantity = input.giftQuantity, !(1...Self.maxGiftQuantity).contains(quantity) {
+                issue("giftQuantity", "每单赠送 1 到 \(Self.maxGiftQuantity) 件", "giftQuantity must be between 1 and \(Self.maxGiftQuantity)")
+            }
+            if !skus.isEmpty || input.perMemberLimit != nil { issue("skus", "满赠活动不设活动价和限购", "A gift activity takes no SKU prices or limits") }
+            if !["all", "products"].contains(scope) { issue("scope", "满赠适用范围应为 all（本店全部商品）或 products", "scope must be all (the whole shop) or products") }
+            if scope == "products", productIDs.isEmpty { issue("productIds", "请选择适用的商品", "Choose the products it applies to") }
         case nil:
             break
+        }
+        if kind != .gift, input.giftSkuId != nil || input.giftQuantity != nil {
+            issue("giftSkuId", "只有满赠活动设置赠品", "Only a gift activity has a gift")
         }
         if merchantID != nil, input.merchantId != nil, input.merchantId != merchantID {
             issue("merchantId", "只能为本店创建活动", "Create activities for your own shop only")
@@ -226,7 +269,7 @@ struct PromotionService {
             throw APIError.validation([.init("merchantId", .init("店铺不存在", "No such shop"))])
         }
         let uniqueProducts = Array(Set(productIDs))
-        if kind == .fullReduction, scope == "products" {
+        if kind != .limitedTime, scope == "products" {
             var query = Product.query(on: db).filter(\.$id ~~ uniqueProducts)
             if let shop { query = query.filter(\.$merchant.$id == shop) }
             if try await query.count() != uniqueProducts.count {
@@ -247,12 +290,22 @@ struct PromotionService {
             }
         }
 
+        if kind == .gift, let giftSkuId = input.giftSkuId {
+            guard let sku = try await Sku.find(giftSkuId, on: db), sku.merchantID == merchantID else {
+                throw APIError.validation([.init("giftSkuId", .init("只能选择本店的商品规格作赠品", "Choose one of your own shop's SKUs as the gift"))])
+            }
+        }
+
         let activity = PromotionActivity()
         activity.id = UUID()
         activity.name = name
         activity.kind = kind.rawValue
         activity.tiersJSON = String(decoding: try JSONEncoder().encode(tiers), as: UTF8.self)
-        activity.skusJSON = String(decoding: try JSONEncoder().encode(skus), as: UTF8.self)
+        activity.skusJSON = if kind == .gift, let giftSkuId = input.giftSkuId {
+            String(decoding: try JSONEncoder().encode([PromotionGift(skuId: giftSkuId, quantity: input.giftQuantity ?? 1)]), as: UTF8.self)
+        } else {
+            String(decoding: try JSONEncoder().encode(skus), as: UTF8.self)
+        }
         activity.perMemberLimit = kind == .limitedTime ? input.perMemberLimit : nil
         activity.startsAt = start
         activity.endsAt = end
@@ -276,6 +329,7 @@ struct PromotionService {
         switch kind {
         case .fullReduction: _ = try Self.fullReduction(activity)
         case .limitedTime: _ = try Self.offers(activity)
+        case .gift: _ = try Self.giftActivity(activity)
         }
         try await activity.create(on: db)
         return activity

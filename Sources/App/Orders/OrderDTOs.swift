@@ -17,6 +17,8 @@ struct OrderLineDTO: Content {
     let paidAmount: MoneyDTO
     let refundedQuantity: Int64
     let refundedAmount: MoneyDTO
+    /// Given free by a 满赠 activity.
+    let isGift: Bool
 
     init(_ line: OrderLine, _ locale: MallLocale, storage: any ImageStorage) throws {
         id = try line.requireID()
@@ -33,6 +35,7 @@ struct OrderLineDTO: Content {
         paidAmount = .init(Money(fen: line.paidAmount), locale)
         refundedQuantity = line.refundedQuantity
         refundedAmount = .init(Money(fen: line.refundedAmount), locale)
+        isGift = line.giftActivityID != nil
     }
 }
 
@@ -162,6 +165,34 @@ struct CheckoutPreviewDTO: Content {
         let paid: MoneyDTO
     }
 
+    struct Gift: Content {
+        let activityId: UUID
+        let activityName: String
+        let skuId: UUID
+        let title: String
+        let quantity: Int64
+        /// awarded, below_threshold or out_of_stock.
+        let status: String
+        /// Below the threshold: what is missing.
+        let missing: MoneyDTO?
+        /// 「赠 润唇膏 ×1」, 「还差 ¥12.00 送 润唇膏」, 「赠品 润唇膏 已送完」.
+        let text: String
+
+        init(_ gift: CheckoutGift, _ locale: MallLocale) {
+            activityId = gift.activityID
+            activityName = gift.activityName
+            skuId = gift.sku.id ?? UUID()
+            title = gift.product.title
+            quantity = gift.quantity
+            switch gift.status {
+            case .awarded: (status, missing) = ("awarded", nil)
+            case .belowThreshold(let short): (status, missing) = ("below_threshold", MoneyDTO(short, locale))
+            case .outOfStock: (status, missing) = ("out_of_stock", nil)
+            }
+            text = gift.text(locale)
+        }
+    }
+
     struct Group: Content {
         let merchantId: UUID
         let merchantName: String
@@ -169,6 +200,8 @@ struct CheckoutPreviewDTO: Content {
         let storeId: UUID?
         let storeName: String?
         let lines: [Line]
+        /// 满赠 for this order: awarded, below its threshold, or out of stock.
+        let gifts: [Gift]
         let goodsAmount: MoneyDTO
         let discountAmount: MoneyDTO
         let shippingFee: MoneyDTO
@@ -195,6 +228,7 @@ struct CheckoutPreviewDTO: Content {
                                 image: ImageRef(sku.map { $0.sku.image.isEmpty ? $0.product.mainImage : $0.sku.image } ?? "", storage),
                                 unitPrice: .init(line.unitPrice, locale), quantity: line.quantity, amount: .init(line.amount, locale), paid: .init(line.paid, locale))
                 },
+                gifts: plan.gifts.filter { $0.groupKey == group.key }.map { Gift($0, locale) },
                 goodsAmount: .init(quote.goodsAmount, locale), discountAmount: .init(quote.discountTotal, locale),
                 shippingFee: .init(quote.shippingFee, locale), payable: .init(quote.payable, locale))
         }

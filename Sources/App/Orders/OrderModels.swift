@@ -77,6 +77,8 @@ final class OrderLine: Model, @unchecked Sendable {
     @Field(key: "allocations_json") var allocationsJSON: String
     @Field(key: "refunded_quantity") var refundedQuantity: Int64
     @Field(key: "refunded_amount") var refundedAmount: Int64
+    /// The 满赠 activity that gave this line free; nil for a bought line.
+    @OptionalField(key: "gift_activity_id") var giftActivityID: UUID?
 
     init() {}
 }

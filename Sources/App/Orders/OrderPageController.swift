@@ -20,7 +20,10 @@ struct OrderPageController: RouteCollection {
     struct Tab: Encodable, Sendable { let key: String; let label: String; let count: Int; let current: Bool }
 
     struct OrderCard: Encodable, Sendable {
-        struct Line: Encodable, Sendable { let title: String; let specText: String; let image: String; let price: String; let quantity: Int64; let id: String; let refunded: Int64 }
+        struct Line: Encodable, Sendable {
+            let title: String; let specText: String; let image: String; let price: String; let quantity: Int64; let id: String; let refunded: Int64
+            var gift = false
+        }
         let id: String
         let orderNo: String
         let merchantName: String
@@ -37,7 +40,7 @@ struct OrderPageController: RouteCollection {
             OrderCard(id: order.id.uuidString, orderNo: order.orderNo, merchantName: order.merchantName, state: order.state, stateLabel: order.stateLabel,
                       payable: order.payable.display,
                       lines: order.lines.map { .init(title: $0.title, specText: $0.specText, image: $0.image?.url ?? "", price: $0.unitPrice.display,
-                                                     quantity: $0.quantity, id: $0.id.uuidString, refunded: $0.refundedQuantity) },
+                                                     quantity: $0.quantity, id: $0.id.uuidString, refunded: $0.refundedQuantity, gift: $0.isGift) },
                       canPay: order.state == OrderState.pendingPayment.rawValue, paymentId: order.paymentId.uuidString)
         }
     }

@@ -63,6 +63,7 @@ struct OrderService {
         var couponOrders: [UUID: UUID] = [:]
         var firstOrderID: UUID?
         var flashLine: (orderID: UUID, lineID: UUID)?
+        var giftStock: [(gift: CheckoutGift, storeID: UUID?)] = []
         for (index, (group, quote)) in zip(plan.groups, plan.quote.orders).enumerated() {
             let order = Order()
             order.orderNo = stem + String(format: "%02d", index + 1)
@@ -166,6 +167,10 @@ struct OrderService {
                     centralStock.append((line.skuID, sku.sku.$product.id, line.quantity))
                 }
             }
+            for (offset, gift) in plan.gifts.enumerated() where gift.isAwarded && gift.groupKey == group.key {
+                try await Self.insertGift(gift, orderID: orderID, position: quote.lines.count + offset, sql: sql)
+                giftStock.append((gift, group.fulfilment == .pickup ? group.store?.id : nil))
+            }
             try await appendEvent(orderID: orderID, from: nil, to: .pendingPayment, action: "place", actor: .member(memberID), reason: "")
             if firstOrderID == nil { firstOrderID = orderID }
         }
@@ -187,6 +192,27 @@ struct OrderService {
                 """).all()
             guard !taken.isEmpty else { throw CheckoutRefusal.pickupUnavailable(field: "deliveries", store: take.name) }
         }
+        // Gifts last, after the goods: a gift taken meanwhile refuses the checkout, which the buyer confirms again.
+        for take in giftStock {
+            let taken = if let storeID = take.storeID {
+                try await sql.raw("""
+                    UPDATE store_stock SET stock = stock - \(bind: take.gift.quantity)
+                    WHERE store_id = \(bind: storeID) AND sku_id = \(bind: take.gift.sku.requireID()) AND stock >= \(bind: take.gift.quantity) RETURNING stock
+                    """).all()
+            } else {
+                try await sql.raw("""
+                    UPDATE skus SET stock = stock - \(bind: take.gift.quantity)
+                    WHERE id = \(bind: take.gift.sku.requireID()) AND stock >= \(bind: take.gift.quantity) RETURNING stock
+                    """).all()
+            }
+            guard !taken.isEmpty else {
+                throw APIError(.conflict, "promotion.gift_gone", .init("赠品「\(take.gift.product.title)」刚刚送完，请重新确认订单",
+                                                                        "The gift \(take.gift.product.title) has just run out; please confirm the order again"))
+            }
+            if take.storeID == nil {
+                try await sql.raw("UPDATE products SET total_stock = total_stock - \(bind: take.gift.quantity) WHERE id = \(bind: take.gift.product.requireID())").run()
+            }
+        }
         if let activity = plan.activity, let orderID = firstOrderID {
             try await ActivityOrders(db: db, now: now).placed(activity, orderID: orderID, memberID: memberID)
         }
@@ -206,6 +232,19 @@ struct OrderService {
             try await FlashSaleService.take(flash, memberID: memberID, orderID: flashLine.orderID, lineID: flashLine.lineID, now: now, sql: sql)
         }
         return payment
+    }
+
+    /// A gift is a line of its own at no price: nothing paid, nothing refunded, no commission.
+    static func insertGift(_ gift: CheckoutGift, orderID: UUID, position: Int, sql: any SQLDatabase) async throws {
+        try await sql.raw("""
+            INSERT INTO order_lines (id, order_id, position, product_id, sku_id, sku_code, title, spec_text, image, unit_price, quantity,
+              weight_grams, line_amount, discount_amount, adjustment_amount, paid_amount, allocations_json, refunded_quantity, refunded_amount,
+              gift_activity_id)
+            VALUES (\(bind: UUID()), \(bind: orderID), \(bind: position), \(bind: gift.product.requireID()), \(bind: gift.sku.requireID()),
+              \(bind: gift.sku.code), \(bind: gift.product.title), \(bind: gift.sku.specText),
+              \(bind: gift.sku.image.isEmpty ? gift.product.mainImage : gift.sku.image), 0, \(bind: gift.quantity),
+              \(bind: Int64(gift.sku.weightGrams)), 0, 0, 0, 0, '[]', 0, 0, \(bind: gift.activityID))
+            """).run()
     }
 
     /// Digits a person can read out: the time to the second, then random digits.
