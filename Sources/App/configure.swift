@@ -133,6 +133,7 @@ func routes(_ app: Application) throws {
     try web.register(collection: ShopDistributionPageController())
     try web.register(collection: CouponPageController())
     try web.register(collection: PromotionPageController())
+    try web.register(collection: MarketingConsolePageController())
     try web.register(collection: MembersPageController())
     try web.register(collection: ActivityPageController())
     try web.register(collection: FlashSalePageController())

@@ -973,6 +973,13 @@ def shop_coupon_ids() -> list[str]:
     return cached("shop-coupons", lambda: ids(api("GET", "/api/v1/merchant/coupons")), ttl=2.0)
 
 
+def shop_open_coupon_ids() -> list[str]:
+    """The shop's templates that are not stopped (a stopped one answers resume with a 409)."""
+    def load():
+        return [row["id"] for row in api("GET", "/api/v1/merchant/coupons") if row.get("status") != "stopped"]
+    return cached("shop-open-coupons", load, ttl=2.0)
+
+
 def fix_promotion(case) -> None:
     """An activity the rules accept: 满减 over the whole mall (or the whole shop) with ascending
     tiers, each amount below its threshold, in a window that has started and ends within days."""
@@ -1270,6 +1277,13 @@ PATH_FIXES = {
     "stopAdminCoupon": path_id("templateID", admin_coupon_ids),
     "sendAdminCoupon": path_id("templateID", admin_coupon_ids),
     "sendShopCoupon": path_id("templateID", shop_coupon_ids),
+    "pauseShopCoupon": path_id("templateID", shop_open_coupon_ids),
+    "resumeShopCoupon": path_id("templateID", shop_open_coupon_ids),
+    "stopShopCoupon": path_id("templateID", shop_open_coupon_ids),
+    "couponAdminResults": path_id("templateID", admin_coupon_ids),
+    "couponShopResults": path_id("templateID", shop_coupon_ids),
+    "promotionAdminResults": path_id("promotionID", admin_promotion_ids),
+    "promotionShopResults": path_id("promotionID", shop_promotion_ids),
     "getBargain": path_id("bargainID", member_bargain_ids),
     "cutBargain": path_id("bargainID", member_bargain_ids),
     "getGroup": path_id("groupID", open_group_ids),

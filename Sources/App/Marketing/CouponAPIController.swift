@@ -14,11 +14,16 @@ struct CouponAPIController: RouteCollection {
         admin.post(":templateID", "resume", use: adminResume)
         admin.post(":templateID", "stop", use: adminStop)
         admin.post(":templateID", "send", use: adminSend)
+        admin.get(":templateID", "results") { req in try await self.results(req, shop: false) }
 
         let shop = routes.grouped("merchant", "coupons")
         shop.get(use: shopList)
         shop.post(use: shopCreate)
         shop.post(":templateID", "send", use: shopSend)
+        shop.get(":templateID", "results") { req in try await self.results(req, shop: true) }
+        for (action, status) in [("pause", CouponTemplateStatus.paused), ("resume", .active), ("stop", .stopped)] {
+            shop.post(":templateID", PathComponent(stringLiteral: action)) { req in try await self.setStatus(req, status, shop: true) }
+        }
 
         routes.get("coupons", use: centre)
         routes.post("coupons", ":templateID", "claim", use: claim)
@@ -40,20 +45,33 @@ struct CouponAPIController: RouteCollection {
         return try await create(req, merchantID: nil, actor: staff)
     }
 
-    @Sendable func adminPause(req: Request) async throws -> CouponTemplateDTO { try await setStatus(req, .paused) }
-    @Sendable func adminResume(req: Request) async throws -> CouponTemplateDTO { try await setStatus(req, .active) }
-    @Sendable func adminStop(req: Request) async throws -> CouponTemplateDTO { try await setStatus(req, .stopped) }
+    @Sendable func adminPause(req: Request) async throws -> CouponTemplateDTO { try await setStatus(req, .paused, shop: false) }
+    @Sendable func adminResume(req: Request) async throws -> CouponTemplateDTO { try await setStatus(req, .active, shop: false) }
+    @Sendable func adminStop(req: Request) async throws -> CouponTemplateDTO { try await setStatus(req, .stopped, shop: false) }
 
-    private func setStatus(_ req: Request, _ status: CouponTemplateStatus) async throws -> CouponTemplateDTO {
-        let staff = try req.requireStaff(.manageMarketing)
+    /// The operator changes any template; a shop only its own (another's is 404).
+    private func setStatus(_ req: Request, _ status: CouponTemplateStatus, shop: Bool) async throws -> CouponTemplateDTO {
+        let merchantID: UUID? = shop ? try req.merchantScope(.manageShop).merchantID : nil
+        let staff = try req.requireStaff(shop ? .manageShop : .manageMarketing)
         let id = try req.uuidParameter("templateID")
         let (now, ip) = (req.now, req.clientIP)
         let template = try await req.writeTransaction { db in
-            let template = try await CouponService(db: db, now: now).setStatus(id, to: status, merchantID: nil)
+            let template = try await CouponService(db: db, now: now).setStatus(id, to: status, merchantID: merchantID)
             try await AuditLog.record(on: db, actor: staff, action: "coupon.\(status.rawValue)", target: id.uuidString, ip: ip, at: now)
             return template
         }
         return try CouponTemplateDTO(template, req.locale)
+    }
+
+    /// Claimed, used, orders, sales and the cost of savings; another shop's coupon is 404.
+    func results(_ req: Request, shop: Bool) async throws -> ActivityResultsDTO {
+        let merchantID: UUID? = shop ? try req.merchantScope().merchantID : nil
+        if !shop { _ = try req.requireStaff(.manageMarketing) }
+        let id = try req.uuidParameter("templateID")
+        guard let template = try await CouponTemplate.find(id, on: req.db), merchantID == nil || template.merchantID == merchantID else {
+            throw APIError.notFound
+        }
+        return try await ActivityResults.coupon(template, on: req.db, locale: req.locale)
     }
 
     @Sendable func adminSend(req: Request) async throws -> CouponSendResultDTO {

@@ -13,6 +13,7 @@ struct PromotionAPIController: RouteCollection {
         admin.post(":promotionID", "pause", use: adminPause)
         admin.post(":promotionID", "resume", use: adminResume)
         admin.post(":promotionID", "stop", use: adminStop)
+        admin.get(":promotionID", "results") { req in try await self.results(req, shop: false) }
 
         let shop = routes.grouped("merchant", "promotions")
         shop.get(use: shopList)
@@ -20,6 +21,7 @@ struct PromotionAPIController: RouteCollection {
         shop.post(":promotionID", "pause", use: shopPause)
         shop.post(":promotionID", "resume", use: shopResume)
         shop.post(":promotionID", "stop", use: shopStop)
+        shop.get(":promotionID", "results") { req in try await self.results(req, shop: true) }
 
         routes.get("promotions", use: running)
     }
@@ -68,6 +70,17 @@ struct PromotionAPIController: RouteCollection {
     }
 
     // MARK: shared
+
+    /// Orders, sales and the cost of savings; another shop's activity is 404.
+    func results(_ req: Request, shop: Bool) async throws -> ActivityResultsDTO {
+        let merchantID: UUID? = shop ? try req.merchantScope().merchantID : nil
+        if !shop { _ = try req.requireStaff(.manageMarketing) }
+        let id = try req.uuidParameter("promotionID")
+        guard let activity = try await PromotionActivity.find(id, on: req.db), merchantID == nil || activity.merchantID == merchantID else {
+            throw APIError.notFound
+        }
+        return try await ActivityResults.promotion(activity, on: req.db, locale: req.locale)
+    }
 
     private func create(_ req: Request, merchantID: UUID?, actor: StaffUser) async throws -> Response {
         let input = try req.content.decode(PromotionInput.self)
