@@ -201,6 +201,72 @@ import VaporTesting
         }
     }
 
+    @Test func aRefundAfterCompletionTakesBackItsShareAndTheOperatorAdjustsWithAReason() async throws {
+        try await withMallApp { t in
+            // setup: ¥211 paid and completed: 211 points earned
+            let s = try await Self.setUp(t)
+            let result = try await t.postJSON("/api/v1/checkout", Self.milkJSON(s, quantity: 2, points: 0), token: s.buyer).content.decode(CheckoutResultDTO.self)
+            try await PromotionTests.pay(t, result, token: s.buyer)
+            try await ReviewTests.receive(t, order: result.orders[0].id, shop: s.f.shopAToken, buyer: s.buyer, number: "SF1002")
+            t.clock.advance(seconds: 8 * 86_400)
+            #expect(try await OrderJobs.runAll(t.app).completed == 1)
+            _ = try await OutboxDispatcher.run(t.app)
+            #expect(try await Self.balances(t) == (211, 211))
+            let member = try await t.memberID(phone: "13600000001")
+            // A token signed before the eight days would have expired.
+            let boss = try await t.staffToken("boss", console: "platform")
+            let line = result.orders[0].lines[0].id
+            let refund = #"{"lineId":"\#(line)","units":1,"reason":"质量投诉"}"#
+
+            // act: the operator refunds one milk (¥99 of ¥211) after completion
+            t.clock.advance(seconds: 60)
+            let first = try await t.postJSON("/api/v1/admin/orders/\(result.orders[0].id)/refunds", refund, token: boss)
+            #expect(first.status.code < 300, "\(first.body.string)")
+            _ = try await OutboxDispatcher.run(t.app)
+            _ = try await OutboxDispatcher.run(t.app)
+            let afterFirst = try await Self.balances(t)
+
+            // act: the operator adds 50 with a reason, twice under one key; takes too many; takes 62
+            let path = "/api/v1/admin/members/\(member)/points"
+            for _ in 0..<2 {
+                let added = try await t.app.testing().sendRequest(.POST, path, headers: ["Authorization": "Bearer \(boss)",
+                    "Content-Type": "application/json", "Idempotency-Key": "adjust-1"], body: .init(string: #"{"delta":50,"reason":"客诉补偿"}"#))
+                #expect(added.status == .ok, "\(added.body.string)")
+            }
+            let tooMany = try await t.postJSON(path, #"{"delta":-1000,"reason":"扣回"}"#, token: boss)
+            let taken = try await t.postJSON(path, #"{"delta":-62,"reason":"误发扣回"}"#, token: boss)
+            let afterAdjust = try await Self.balances(t)
+            // The rest of the line refunded: its share goes too, leaving what the shipping earned.
+            t.clock.advance(seconds: 60)
+            _ = try await t.postJSON("/api/v1/admin/orders/\(result.orders[0].id)/refunds", refund, token: boss)
+            _ = try await OutboxDispatcher.run(t.app)
+
+            // check: ⌊9 900 × 211 / 21 100⌋ = 99 back, once; +50 once, −62; then 198 in all
+            #expect(afterFirst == (112, 112))
+            #expect(tooMany.status == .conflict)
+            #expect(taken.status == .ok)
+            #expect(afterAdjust == (100, 100))
+            #expect(try await Self.balances(t) == (1, 1))
+            let movements = try await PointMovementRecord.query(on: t.app.db).filter(\.$memberID == member).all()
+            // The second 99 takes the 50 left in the order's own lot, then 49 from the next.
+            #expect(movements.filter { $0.reason == "clawback" }.map(\.delta).sorted() == [-99, -50, -49])
+            #expect(movements.filter { $0.reason == "adjustment" }.map(\.delta).sorted() == [-62, 50])
+            let token = try await DistributionTests.token(t, member)
+            let mine = try await t.get("/api/v1/me/points", token: token).content.decode(MemberPointsDTO.self)
+            #expect(mine.movements.map(\.reasonText).contains("退款扣回") && mine.movements.map(\.reasonText).contains("平台调整"))
+
+            // Bad adjustments are refused and change nothing.
+            for (json, status) in [(#"{"delta":0,"reason":"x"}"#, HTTPStatus.unprocessableEntity), (#"{"delta":5,"reason":"  "}"#, .unprocessableEntity),
+                                   (#"{"delta":9223372036854775807,"reason":"x"}"#, .unprocessableEntity),
+                                   (#"{"delta":-9223372036854775808,"reason":"x"}"#, .unprocessableEntity)] {
+                #expect(try await t.postJSON(path, json, token: boss).status == status, "\(json)")
+            }
+            #expect(try await t.postJSON("/api/v1/admin/members/\(UUID())/points", #"{"delta":5,"reason":"x"}"#, token: boss).status == .notFound)
+            #expect(try await t.postJSON(path, #"{"delta":5,"reason":"x"}"#, token: token).status == .forbidden)
+            #expect(try await Self.balances(t) == (1, 1))
+        }
+    }
+
     @Test func expiredPointsLeaveTheBalanceAndCannotBeSpent() async throws {
         try await withMallApp { t in
             // setup: points valid for one month

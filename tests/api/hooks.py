@@ -1087,6 +1087,12 @@ def shop_promotion_ids() -> list[str]:
     return cached("shop-promotions", load, ttl=2.0)
 
 
+def fix_points_adjustment(case) -> None:
+    """Mostly additions: a member with no points answers a taking with a 409."""
+    if isinstance(case.body, dict) and isinstance(case.body.get("delta"), int) and rng.random() < 0.8:
+        case.body["delta"] = rng.randint(1, 1_000)
+
+
 def fix_members_settings(case) -> None:
     """Generated levels made into a ladder: the first from growth 0, each higher than the last, ids unique."""
     body = case.body
@@ -1155,6 +1161,7 @@ def admin_flash_sale_all_ids() -> list[str]:
 
 BODY_FIXES = {
     "putMembersSettings": fix_members_settings,
+    "adjustMemberPoints": fix_points_adjustment,
     "createProduct": fix_product,
     "updateProduct": fix_product,
     "createMerchantStaff": fix_staff,
@@ -1260,6 +1267,7 @@ PATH_FIXES = {
     "setDistributorGrade": path_id("memberID", lambda: distributor_member_ids()),
     "appointDistributor": path_id("memberID", plain_member_ids),
     "getCustomerBinding": path_id("memberID", plain_member_ids),
+    "adjustMemberPoints": path_id("memberID", plain_member_ids),
     "moveCustomerBinding": path_id("memberID", plain_member_ids),
     "holdCommission": path_id("commissionID", lambda: commissions_where(False)),
     "releaseCommission": path_id("commissionID", lambda: commissions_where(True)),

@@ -76,6 +76,40 @@ struct MembersAPIController: RouteCollection {
         routes.post("me", "points", "sign-in", use: signIn)
         routes.get("admin", "members", "settings", use: settings)
         routes.put("admin", "members", "settings", use: saveSettings)
+        routes.post("admin", "members", ":memberID", "points", use: adjust)
+    }
+
+    /// The operator adds or takes points with a reason (平台调整). Taking more than the member holds
+    /// is a 409 and changes nothing; with an `Idempotency-Key` a repeat changes nothing either.
+    @Sendable func adjust(req: Request) async throws -> MemberPointsDTO {
+        let staff = try req.requireStaff(.manageMarketing)
+        let memberID = try req.uuidParameter("memberID")
+        let input = try req.content.decode(PointsAdjustmentInput.self)
+        var issues: [APIError.FieldIssue] = []
+        // Compared without abs(): abs(Int64.min) would trap.
+        if input.delta == 0 || input.delta > PointsAdjustmentInput.maxDelta || input.delta < -PointsAdjustmentInput.maxDelta {
+            issues.append(.init("delta", .init("调整积分应为 ±1 到 ±\(PointsAdjustmentInput.maxDelta)", "delta must be ±1 to ±\(PointsAdjustmentInput.maxDelta)")))
+        }
+        if !TextLength.isFilled(input.reason, max: 100) { issues.append(.init("reason", .init("请填写 1-100 字的原因", "Give a reason of 1–100 characters"))) }
+        guard issues.isEmpty else { throw APIError.validation(issues) }
+        let key = try OrderAPIController.idempotencyKey(req) ?? UUID().uuidString
+        let ref = "adjust:\(memberID.uuidString.lowercased()):\(key)"
+        let (now, ip) = (req.now, req.clientIP)
+        try await req.writeTransaction { db in
+            guard try await Member.find(memberID, on: db) != nil else { throw APIError.notFound }
+            let points = PointsService(db: db, now: now)
+            try await points.ensureAccount(memberID)
+            try await lockRow(MemberPointsAccount.schema, memberID, on: db)
+            guard try await PointMovementRecord.query(on: db).filter(\.$ref == ref).first() == nil else { return }
+            if input.delta > 0 {
+                try await points.earn(memberID, points: input.delta, reason: .adjustment, ref: ref, expiry: try await MembersConfig.load(on: db).expiry)
+            } else {
+                try await points.spend(memberID, points: -input.delta, ref: ref, reason: .adjustment)
+            }
+            try await AuditLog.record(on: db, actor: staff, action: "points.adjust", target: memberID.uuidString,
+                                      detail: "\(input.delta) \(input.reason.trimmingCharacters(in: .whitespacesAndNewlines))", ip: ip, at: now)
+        }
+        return try await Self.summary(memberID: memberID, on: req.db, now: req.now, locale: req.locale)
     }
 
     static func summary(memberID: UUID, on db: any Database, now: Date, locale: MallLocale) async throws -> MemberPointsDTO {
@@ -124,6 +158,14 @@ struct MembersAPIController: RouteCollection {
     }
 }
 
+struct PointsAdjustmentInput: Content {
+    /// Points to add (positive) or take (negative).
+    let delta: Int64
+    let reason: String
+
+    static let maxDelta: Int64 = 1_000_000
+}
+
 /// What earns points outside checkout, and the jobs that keep them right.
 enum PointsJobs {
     static func signInRef(_ memberID: UUID, _ now: Date) -> String {
@@ -161,13 +203,17 @@ enum PointsJobs {
             let service = PointsService(db: db, now: now)
             let level = try await service.level(order.memberID, config: config).level
             let points = level.pointsEarned(on: Money(fen: max(order.payable - order.refundedAmount, 0)))
-            try await service.earn(order.memberID, points: points, reason: .order, ref: "order:\(message.subjectID.uuidString.lowercased())",
+            try await service.earn(order.memberID, points: points, reason: .order, ref: PointsService.earnRef(orderID: message.subjectID),
                                    expiry: config.expiry)
             try await service.recomputeGrowth(order.memberID, config: config)
         })
         app.outboxHandlers["order.refunded", default: []].append(OutboxHandler(name: "points.growth") { message, db, now in
             guard let orderID = UUID(uuidString: message.payload), let order = try await Order.find(orderID, on: db) else { return }
             try await PointsService(db: db, now: now).recomputeGrowth(order.memberID, config: try await MembersConfig.load(on: db))
+        })
+        app.outboxHandlers["order.refunded", default: []].append(OutboxHandler(name: "points.clawback") { message, db, now in
+            guard let orderID = UUID(uuidString: message.payload), let order = try await Order.find(orderID, on: db) else { return }
+            try await PointsService(db: db, now: now).clawBack(order: order)
         })
     }
 

@@ -56,7 +56,7 @@ struct PointsService {
 
     /// Spends `points` from the lots that expire soonest. Refused (409, nothing written) when the
     /// member has fewer usable points, including when a concurrent spend took them first.
-    func spend(_ memberID: UUID, points: Int64, ref: String) async throws {
+    func spend(_ memberID: UUID, points: Int64, ref: String, reason: PointsReason = .spend) async throws {
         guard points > 0 else { return }
         try await expireDue(memberID: memberID)
         let taken = try await sql.raw("""
@@ -70,7 +70,7 @@ struct PointsService {
         for lot in try await usableLots(memberID) where left > 0 {
             let take = min(left, lot.remaining)
             try await sql.raw("UPDATE point_lots SET remaining = remaining - \(bind: take) WHERE id = \(bind: lot.id) AND remaining >= \(bind: take)").run()
-            try await move(memberID, lot: lot.id, delta: -take, reason: .spend, ref: ref)
+            try await move(memberID, lot: lot.id, delta: -take, reason: reason, ref: ref)
             left -= take
         }
         // The balance and the lots agree (the lots were expired first), so this cannot happen short of a broken row.
@@ -106,6 +106,53 @@ struct PointsService {
             try await sql.raw("UPDATE member_points SET balance = balance + \(bind: given), updated_at = \(bind: now) WHERE id = \(bind: memberID)").run()
         }
         return given
+    }
+
+    static func earnRef(orderID: UUID) -> String { "order:\(orderID.uuidString.lowercased())" }
+
+    /// A refund after an order earned its points takes back their share of what was refunded since
+    /// (`PointsReturn.earnedBack`: rounded down, all of them once everything is refunded). Taken
+    /// from the order's own lot first, then the soonest-expiring; never below zero, so points the
+    /// member has already spent stay spent. Once per cumulative share: a repeated message takes nothing.
+    @discardableResult
+    func clawBack(order: Order) async throws -> Int64 {
+        let orderID = try order.requireID()
+        let earnRef = Self.earnRef(orderID: orderID)
+        let earnings = try await PointMovementRecord.query(on: db).filter(\.$ref == earnRef).all()
+        let earned = earnings.reduce(Int64(0)) { $0 + $1.delta }
+        guard earned > 0, let earnedAt = earnings.map(\.createdAt).max() else { return 0 }
+        try await lockRow(MemberPointsAccount.schema, order.memberID, on: db)
+        // Points were earned on what was paid less what had been refunded by then.
+        let refunds = try await Refund.query(on: db).filter(\.$orderID == orderID).filter(\.$status == "succeeded").all()
+        let before = refunds.filter { ($0.finishedAt ?? $0.createdAt) <= earnedAt }.reduce(Int64(0)) { $0 + $1.total }
+        let since = refunds.filter { ($0.finishedAt ?? $0.createdAt) > earnedAt }.reduce(Int64(0)) { $0 + $1.total }
+        let target = PointsReturn.earnedBack(reversed: since, spent: earned, value: order.payable - before)
+        let prefix = earnRef + ":clawback:"
+        let clawed = try await PointMovementRecord.query(on: db).filter(\.$ref >= prefix).filter(\.$ref < prefix + "~").all()
+            .reduce(Int64(0)) { $0 - $1.delta }
+        let ref = prefix + String(target)
+        guard target > clawed, try await PointMovementRecord.query(on: db).filter(\.$ref == ref).first() == nil else { return 0 }
+        try await expireDue(memberID: order.memberID)
+        var left = target - clawed
+        let own = Set(earnings.map(\.lotID))
+        let lots = try await usableLots(order.memberID)
+        var taken: Int64 = 0
+        for lot in lots.filter({ own.contains($0.id) }) + lots.filter({ !own.contains($0.id) }) where left > 0 {
+            let take = min(left, lot.remaining)
+            let moved = try await sql.raw("""
+                UPDATE point_lots SET remaining = remaining - \(bind: take) WHERE id = \(bind: lot.id) AND remaining >= \(bind: take) RETURNING id
+                """).all()
+            guard !moved.isEmpty else { continue }
+            try await move(order.memberID, lot: lot.id, delta: -take, reason: .clawback, ref: ref)
+            left -= take
+            taken += take
+        }
+        if taken > 0 {
+            try await sql.raw("""
+                UPDATE member_points SET balance = balance - \(bind: taken), updated_at = \(bind: now) WHERE id = \(bind: order.memberID)
+                """).run()
+        }
+        return taken
     }
 
     /// Points a checkout spent, and what they paid across its orders' lines (and what refunds reversed of that).
