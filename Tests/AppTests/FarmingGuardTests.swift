@@ -254,6 +254,37 @@ import VaporTesting
         }
     }
 
+    @Test func concurrentCutsFromOneDeviceStopAtItsDailyLimit() async throws {
+        try await withMallApp { t in
+            // setup: two cuts a day per device; six bargains, six helpers on one device
+            let s = try await OrderFlowTests.shop(t)
+            #expect(try await Self.putLimits(t, token: s.f.operatorToken, cutsPerDevice: 2).status == .ok)
+            let activity = try await BargainTests.activity(t, s, cuts: 10, limit: 10)
+            var bargains: [BargainDTO] = [try await BargainTests.start(t, activity, token: s.buyer)]
+            for index in 1...5 { bargains.append(try await BargainTests.start(t, activity, token: try await t.quickMember("1360000030\(index)"))) }
+            var helpers: [String] = []
+            for index in 0..<6 { helpers.append(try await t.quickMember("1360000040\(index)")) }
+
+            // act: all at once
+            let pairs = Array(zip(bargains.map(\.id), helpers))
+            let results = try await withThrowingTaskGroup(of: (HTTPStatus, String).self) { group in
+                for (bargain, helper) in pairs {
+                    group.addTask {
+                        let response = try await BargainTests.cut(t, bargain, token: helper, device: "one-rig-device")
+                        return (response.status, response.error?.code ?? "")
+                    }
+                }
+                return try await group.reduce(into: [(HTTPStatus, String)]()) { $0.append($1) }
+            }
+
+            // check: exactly two cuts, each with its event
+            #expect(results.filter { $0.0 == .ok }.count == 2, "\(results)")
+            #expect(results.filter { $0.0 == .tooManyRequests && $0.1 == "farming.device_cuts_daily" }.count == 4, "\(results)")
+            #expect(try await BargainCut.query(on: t.app.db).count() == 2)
+            #expect(try await FarmEvent.query(on: t.app.db).filter(\.$kind == "bargain_cut").count() == 2)
+        }
+    }
+
     @Test func theReportListsClustersWithMaskedPhonesAndExactCounts() async throws {
         try await withMallApp { t in
             // setup: a lenient device limit so that a farm gets through; three members on one device and one address,
