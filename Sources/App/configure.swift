@@ -111,6 +111,7 @@ func routes(_ app: Application) throws {
     try api.register(collection: MembersAPIController())
     try api.register(collection: GroupBuyAPIController())
     try api.register(collection: FlashSaleAPIController())
+    try api.register(collection: FarmingAPIController())
 
     let web = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try web.register(collection: StorefrontPageController())
@@ -137,6 +138,7 @@ func routes(_ app: Application) throws {
     try web.register(collection: MembersPageController())
     try web.register(collection: ActivityPageController())
     try web.register(collection: FlashSalePageController())
+    try web.register(collection: FarmingPageController())
 }
 
 @Sendable func health(req: Request) async throws -> Response {

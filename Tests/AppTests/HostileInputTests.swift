@@ -133,6 +133,12 @@ import VaporTesting
                 #expect((400..<500).contains(response.status.code), "limit=\(limit)")
                 #expect(response.error != nil)
             }
+            // The farming report's window and paging: whole numbers in range only.
+            for query in ["days=9223372036854775808", "days=-0", "days=1.5", "days=NaN", "limit=1e2", "offset=99999999999999999999", "minMembers=%00",
+                          "days=%E2%80%8B7", "days=7&days=8"] {
+                let response = try await t.get("/api/v1/admin/risk/farming?\(query)", token: f.operatorToken)
+                expectRefusedOrServed(response, "risk/farming?\(query)")
+            }
             // Numbers in JSON bodies: beyond Int64, non-finite spellings, fractions where whole fen are due.
             for price in ["1e400", "9223372036854775808", "-1", "1.5", "NaN", "\"Infinity\"", "1e18"] {
                 let json = #"{"title":"奶粉","categoryId":"\#(f.milk)","skus":[{"code":"N-1","priceFen":\#(price),"stock":1}]}"#

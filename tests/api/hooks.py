@@ -1107,6 +1107,16 @@ def fix_members_settings(case) -> None:
         growth += rng.randrange(1, 10_000)
 
 
+def fix_farming_settings(case) -> None:
+    """Generous farming limits: generated ones (often 1) would have the guard refuse the fuzzer's
+    own claims and cuts with 409/429 and leave those operations untested behind it."""
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    body.update({"newUserCouponMembersPerDevice": 100, "newUserCouponMembersPerIpPerDay": 10_000,
+                 "cutsPerDevicePerDay": 1_000, "cutsPerIpPerDay": 100_000})
+
+
 def sellable_skus(own: bool) -> list[tuple[str, int]]:
     """SKUs (id, price in fen) with a unit to spare and a price a flash price can go below."""
     def load():
@@ -1162,6 +1172,7 @@ def admin_flash_sale_all_ids() -> list[str]:
 BODY_FIXES = {
     "putMembersSettings": fix_members_settings,
     "adjustMemberPoints": fix_points_adjustment,
+    "putFarmingSettings": fix_farming_settings,
     "createProduct": fix_product,
     "updateProduct": fix_product,
     "createMerchantStaff": fix_staff,
@@ -1362,6 +1373,8 @@ ALWAYS_REAL = {
     "previewCheckout", "placeCheckout",
     # A bargain and a group are real ones (made-up ids are 404s).
     "getBargain", "cutBargain", "getGroup", "listOpenGroups",
+    # Tight farming limits would refuse the fuzzer's own claims and cuts for the rest of the run.
+    "putFarmingSettings",
 }
 
 

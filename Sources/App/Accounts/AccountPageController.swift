@@ -29,7 +29,9 @@ struct AccountPageController: RouteCollection {
     }
 
     @Sendable func registerForm(req: Request) async throws -> Response {
-        try await req.page("storefront/register", MemberForm())
+        let response = try await req.page("storefront/register", MemberForm())
+        FarmClient.ensureVisitorCookie(req, on: response)
+        return response
     }
 
     @Sendable func register(req: Request) async throws -> Response {

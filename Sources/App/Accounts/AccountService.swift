@@ -9,6 +9,8 @@ struct AccountService {
     let app: Application
     let logger: Logger
     let clientIP: String
+    /// The device the client names (`X-Device-Id` or the visitor cookie), for the farming guard of new-user coupons.
+    var device: String = ""
 
     var now: Date { app.clock.now() }
     var smsPolicy: SmsCodePolicy { SmsCodePolicy() }
@@ -202,7 +204,8 @@ struct AccountService {
         } catch let error as any DatabaseError where error.isConstraintFailure {
             throw AuthError.phoneTaken
         }
-        try await CouponService(db: db, now: now).issueOnRegistration(memberID: member.requireID())
+        try await CouponService(db: db, now: now).issueOnRegistration(memberID: member.requireID(), client: FarmClient(device: device, ip: clientIP),
+                                                                      gate: app.writeGate)
         return member
     }
 
@@ -259,7 +262,7 @@ extension Request {
         return remoteAddress?.ipAddress ?? "unknown"
     }
 
-    var accounts: AccountService { AccountService(db: db, app: application, logger: logger, clientIP: clientIP) }
+    var accounts: AccountService { AccountService(db: db, app: application, logger: logger, clientIP: clientIP, device: FarmClient.device(self)) }
 }
 
 extension Application {

@@ -15,7 +15,8 @@ struct BargainInput: Content {
     let durationMinutes: Int?
     /// A helper new to the mall cuts for two. Default off.
     let newMemberCountsDouble: Bool?
-    /// Cuts per device and per helper in this activity each day; default 3.
+    /// Cuts per helper in this activity each day; default 3. (Cuts per device and per client
+    /// address each day, in every activity together, are the farming guard's, set by the operator.)
     let dailyCutLimit: Int?
     let startsAt: String
     let endsAt: String
@@ -165,9 +166,11 @@ struct BargainService {
     }
 
     /// One helper's cut. The bargain's row is locked (PostgreSQL) and moved by a conditional update
-    /// on the price and cuts it was read with; one cut per member (unique index) and per device.
-    func cut(_ bargainID: UUID, helperID: UUID, device: String, random: inout some RandomNumberGenerator) async throws -> BargainCut {
-        let device = String(device.prefix(80))
+    /// on the price and cuts it was read with; one cut per member (unique index) and per device,
+    /// the activity's daily limit per helper, and the farming guard's daily limits per device and
+    /// address (which leave a `farm_events` row).
+    func cut(_ bargainID: UUID, helperID: UUID, client: FarmClient, random: inout some RandomNumberGenerator) async throws -> BargainCut {
+        let device = client.device
         guard !device.isEmpty else { throw BargainRefusal.deviceMissing }
         try await lockRow(BargainRecord.schema, bargainID, on: db)
         guard let bargain = try await BargainRecord.find(bargainID, on: db), let activity = try await BargainActivity.find(bargain.activityID, on: db) else {
@@ -180,9 +183,10 @@ struct BargainService {
         if try await cuts.filter(\.$bargainID == bargainID).filter(\.$helperMemberID == helperID).first() != nil { throw BargainRefusal.alreadyCut }
         if try await BargainCut.query(on: db).filter(\.$bargainID == bargainID).filter(\.$device == device).first() != nil { throw BargainRefusal.deviceUsed }
         let day = CommissionSettlement.period("daily", of: now).label
-        let byDevice = try await BargainCut.query(on: db).filter(\.$activityID == activity.requireID()).filter(\.$device == device).filter(\.$day == day).count()
         let byHelper = try await BargainCut.query(on: db).filter(\.$activityID == activity.requireID()).filter(\.$helperMemberID == helperID).filter(\.$day == day).count()
-        guard byDevice < activity.dailyCutLimit, byHelper < activity.dailyCutLimit else { throw BargainRefusal.dailyLimit(activity.dailyCutLimit) }
+        guard byHelper < activity.dailyCutLimit else { throw BargainRefusal.dailyLimit(activity.dailyCutLimit) }
+        let farming = FarmingGuardService(db: db, now: now)
+        let admission = try await farming.admitCut(helperID: helperID, client: client)
         let isNew = try await CouponService(db: db, now: now).isNewMember(helperID)
         let rule = try Self.rule(bargain, activity)
         let (amount, next) = try Bargain.cut(rule, bargain.state, helperIsNewMember: isNew, using: &random)
@@ -194,6 +198,7 @@ struct BargainService {
             """).all()
         guard !moved.isEmpty else { throw BargainRefusal.changed }
         let cut = BargainCut()
+        cut.id = UUID()
         cut.bargainID = bargainID
         cut.activityID = try activity.requireID()
         cut.helperMemberID = helperID
@@ -203,6 +208,7 @@ struct BargainService {
         cut.countedDouble = isNew && activity.newMemberDouble
         cut.createdAt = now
         try await cut.create(on: db)
+        try await farming.record(admission, source: "cut", refID: try cut.requireID())
         return cut
     }
 

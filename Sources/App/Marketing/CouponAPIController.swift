@@ -122,9 +122,9 @@ struct CouponAPIController: RouteCollection {
     @Sendable func claim(req: Request) async throws -> Response {
         let memberID = try req.requireMember().requireID()
         let id = try req.uuidParameter("templateID")
-        let now = req.now
+        let (now, client) = (req.now, FarmClient(req))
         let record = try await req.writeTransaction { db in
-            try await CouponService(db: db, now: now).claim(templateID: id, memberID: memberID, source: "claim", listedOnly: true)
+            try await CouponService(db: db, now: now).claim(templateID: id, memberID: memberID, source: "claim", listedOnly: true, client: client)
         }
         let dto = try await CouponQueries.memberCoupons(on: req.db, memberID: memberID, now: now, locale: req.locale).first { $0.id == record.id }
         guard let dto else { throw APIError.notFound }

@@ -23,15 +23,17 @@ struct CouponPageController: RouteCollection {
     @Sendable func centre(req: Request) async throws -> Response {
         let member = ShoppingPageController.member(req)
         let offers = try await CouponQueries.offers(on: req.db, memberID: member?.id, now: req.now, locale: req.locale)
-        return try await req.page("marketing/coupon-centre", CentrePage(offers: offers, signedIn: member != nil))
+        let response = try await req.page("marketing/coupon-centre", CentrePage(offers: offers, signedIn: member != nil))
+        FarmClient.ensureVisitorCookie(req, on: response)
+        return response
     }
 
     @Sendable func claim(req: Request) async throws -> Response {
         guard let member = ShoppingPageController.member(req) else { return req.redirect(to: "/login") }
-        let (memberID, id, now) = (try member.requireID(), try req.uuidParameter("templateID"), req.now)
+        let (memberID, id, now, client) = (try member.requireID(), try req.uuidParameter("templateID"), req.now, FarmClient(req))
         return try await OrderPageController.redirectBack(req, "/coupons") {
             try await req.writeTransaction { db in
-                _ = try await CouponService(db: db, now: now).claim(templateID: id, memberID: memberID, source: "claim", listedOnly: true)
+                _ = try await CouponService(db: db, now: now).claim(templateID: id, memberID: memberID, source: "claim", listedOnly: true, client: client)
             }
             req.flash(CouponPageStrings.table["cp_claimed_flash"] ?? .init("领取成功", "Claimed"))
         }

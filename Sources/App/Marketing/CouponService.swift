@@ -81,8 +81,10 @@ struct CouponService {
     /// The member's row is locked first (PostgreSQL; SQLite's writes are one at a time already),
     /// then `issued` grows by a conditional update that also locks the template's row, so the
     /// counts read after it are exact and no limit is crossed by concurrent claims.
+    /// A new-user coupon (新人券) passes the farming guard first (`FarmingGuardService`), after the
+    /// member's row and before the template's, and leaves its `farm_events` row.
     @discardableResult
-    func claim(templateID: UUID, memberID: UUID, source: String, listedOnly: Bool) async throws -> MemberCouponRecord {
+    func claim(templateID: UUID, memberID: UUID, source: String, listedOnly: Bool, client: FarmClient = .none) async throws -> MemberCouponRecord {
         try await lockRow(Member.schema, memberID, on: db)
         guard let template = try await CouponTemplate.find(templateID, on: db) else { throw APIError.notFound }
         guard template.status == CouponTemplateStatus.active.rawValue, !listedOnly || template.claimable else { throw CouponFailure.notClaimable }
@@ -90,6 +92,8 @@ struct CouponService {
         let isNew = try await isNewMember(memberID)
         // Cheap refusals first, on the counts as read; the decisive check follows under the lock.
         if let refusal = Coupons.claimRefusal(coupon, counts: CouponClaimCounts(issued: template.issued), now: now, isNewMember: isNew) { throw refusal }
+        var farming: FarmingGuardService.Admission?
+        if coupon.kind == .newUser { farming = try await FarmingGuardService(db: db, now: now).admitNewUserCoupon(memberID: memberID, client: client) }
         let sql = try sqlDatabase(db)
         let taken = try await sql.raw("""
             UPDATE coupon_templates SET issued = issued + 1
@@ -121,12 +125,15 @@ struct CouponService {
         record.claimDay = day
         record.source = source
         try await record.create(on: db)
+        if let farming { try await FarmingGuardService(db: db, now: now).record(farming, source: source, refID: try record.requireID()) }
         return record
     }
 
     /// New-user coupons (新人券) for a member who has just registered: each active one the
-    /// member may still have; one that is sold out or ended is skipped, never an error.
-    func issueOnRegistration(memberID: UUID) async throws {
+    /// member may still have; one that is sold out or ended, or that the farming guard refuses
+    /// for this phone, device or address, is skipped, never an error. Outside a transaction each
+    /// claim takes the write gate like any other write.
+    func issueOnRegistration(memberID: UUID, client: FarmClient = .none, gate: WriteGate = .none) async throws {
         let templates = try await CouponTemplate.query(on: db).filter(\.$kind == CouponKind.newUser.rawValue)
             .filter(\.$status == CouponTemplateStatus.active.rawValue).sort(\.$createdAt).limit(20).all()
         for template in templates {
@@ -134,12 +141,20 @@ struct CouponService {
                 // Its own (nested, where the caller has one) transaction: a refusal leaves no count behind.
                 let templateID = try template.requireID()
                 let now = self.now
-                try await db.transaction { tx in
-                    _ = try await CouponService(db: tx, now: now).claim(templateID: templateID, memberID: memberID, source: "registration", listedOnly: false)
+                let claim: @Sendable (any Database) async throws -> Void = { tx in
+                    _ = try await CouponService(db: tx, now: now).claim(templateID: templateID, memberID: memberID, source: "registration",
+                                                                        listedOnly: false, client: client)
+                }
+                if db.inTransaction {
+                    try await db.transaction(claim)
+                } else {
+                    try await gate.transaction(on: db, claim)
                 }
             } catch is CouponRejection {
                 continue
             } catch is CouponFailure {
+                continue
+            } catch is FarmingRefusal {
                 continue
             }
         }

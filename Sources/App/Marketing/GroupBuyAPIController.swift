@@ -180,20 +180,13 @@ struct GroupBuyAPIController: RouteCollection {
         return try await ActivityViews.bargain(bargain, req)
     }
 
-    static func device(_ req: Request) -> String {
-        if let header = req.headers.first(name: "X-Device-Id"), (8...80).contains(header.utf8.count),
-           header.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) { return "h:" + header }
-        if let cookie = req.cookies[DistributionPageController.visitorCookie]?.string, cookie.count == 36, UUID(uuidString: cookie) != nil { return "c:" + cookie }
-        return ""
-    }
-
     static func cut(_ req: Request, bargainID: UUID, helperID: UUID) async throws -> BargainRecord {
-        let device = Self.device(req)
+        let client = FarmClient(req)
         let now = req.now
         let random = req.application.bargainRandom
         return try await req.writeTransaction { db in
             var rng = AnyRandom(base: random())
-            _ = try await BargainService(db: db, now: now).cut(bargainID, helperID: helperID, device: device, random: &rng)
+            _ = try await BargainService(db: db, now: now).cut(bargainID, helperID: helperID, client: client, random: &rng)
             guard let fresh = try await BargainRecord.find(bargainID, on: db) else { throw APIError.notFound }
             return fresh
         }

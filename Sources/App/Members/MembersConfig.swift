@@ -116,25 +116,6 @@ struct MembersConfig: Content, Equatable {
         _ = try levelBook()
         _ = try spendRule()
     }
-
-    static func load(on db: any Database) async throws -> MembersConfig {
-        guard let record = try await MemberSettingsRecord.query(on: db).filter(\.$name == recordName).first() else { return MembersConfig() }
-        return (try? JSONDecoder().decode(MembersConfig.self, from: Data(record.configJSON.utf8))) ?? MembersConfig()
-    }
-
-    func save(on db: any Database, now: Date) async throws {
-        try validate()
-        let json = String(decoding: try JSONEncoder().encode(self), as: UTF8.self)
-        if let record = try await MemberSettingsRecord.query(on: db).filter(\.$name == Self.recordName).first() {
-            record.configJSON = json
-            record.updatedAt = now
-            try await record.save(on: db)
-        } else {
-            let record = MemberSettingsRecord()
-            record.name = Self.recordName
-            record.configJSON = json
-            record.updatedAt = now
-            try await record.create(on: db)
-        }
-    }
 }
+
+extension MembersConfig: StoredSettings {}

@@ -45,6 +45,7 @@ enum Migrations {
         CreateBargains(),
         CreateFlashSales(),
         AddOrderLineGifts(),
+        CreateFarmEvents(),
     ]
 }
 

@@ -24,6 +24,7 @@ struct PlatformPageController: RouteCollection {
         let applications: [ApplicationRow]
         let hasApplications: Bool
         let canReconcile: Bool
+        let canManageMarketing: Bool
     }
 
     @Sendable func adminHome(req: Request) async throws -> Response {
@@ -60,7 +61,8 @@ struct PlatformPageController: RouteCollection {
             canManageMerchants: canManage,
             applications: applicationRows,
             hasApplications: !applicationRows.isEmpty,
-            canReconcile: role.can(.reconcilePayments)))
+            canReconcile: role.can(.reconcilePayments),
+            canManageMarketing: role.can(.manageMarketing)))
     }
 
 }
