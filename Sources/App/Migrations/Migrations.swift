@@ -44,6 +44,7 @@ enum Migrations {
         CreateGroupBuys(),
         CreateBargains(),
         CreateFlashSales(),
+        AddOrderShippingSubsidy(),
     ]
 }
 
