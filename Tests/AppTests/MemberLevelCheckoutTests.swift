@@ -137,6 +137,9 @@ import VaporTesting
             let placed = try await t.postJSON("/api/v1/checkout", Self.milkJSON(s), token: s.buyer)
             #expect(placed.status == .created, "\(placed.body.string)")
             let result = try placed.content.decode(CheckoutResultDTO.self)
+            // the shop cannot charge the buyer the shipping the platform pays it
+            let recharged = try await t.postJSON("/api/v1/merchant/orders/\(result.orders[0].id)/price", #"{"shippingFeeFen":1300}"#, token: s.f.shopAToken)
+            #expect(recharged.status == .unprocessableEntity, "\(recharged.body.string)")
             try await PromotionTests.pay(t, result, token: s.buyer)
 
             // check: ¥198 at 95折 is ¥188.10; the ¥13 shipping is waived
