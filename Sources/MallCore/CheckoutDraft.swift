@@ -101,6 +101,35 @@ public struct CheckoutDraft: Sendable {
         }
     }
 
+    /// Takes one discount off lines in parts the caller has already decided per line (a member
+    /// level's rate priced on each line on its own), instead of spreading a total. Each part must
+    /// fit what its line still costs; the order of each merchant gets the sum of its lines' parts.
+    public mutating func apply(id: String, kind: DiscountKind, label: String, parts: [(line: Int, amount: Money)]) throws(CheckoutError) {
+        guard !id.isEmpty, !seenDiscounts.contains(id) else { throw .duplicateDiscount(id: id) }
+        var seenLines = Set<Int>()
+        for part in parts {
+            guard remaining.indices.contains(part.line), seenLines.insert(part.line).inserted else {
+                throw .emptyScope(id: id)
+            }
+            guard part.amount.fen >= 0 else { throw .negativeDiscount(id: id) }
+            guard part.amount <= remaining[part.line] else {
+                throw .discountExceedsBase(id: id, amount: part.amount, base: remaining[part.line])
+            }
+        }
+        seenDiscounts.insert(id)
+        var byMerchant: [UUID: Int64] = [:]
+        for part in parts where part.amount.fen > 0 {
+            // part ≤ remaining ≤ the goods total: the sums fit.
+            remaining[part.line] = Money(fen: remaining[part.line].fen - part.amount.fen)
+            allocations[part.line].append(DiscountAllocation(discountID: id, kind: kind, amount: part.amount))
+            byMerchant[lines[part.line].merchantID, default: 0] += part.amount.fen
+        }
+        for merchant in merchants {
+            guard let share = byMerchant[merchant] else { continue }
+            shares[merchant, default: []].append(AppliedDiscount(id: id, kind: kind, label: label, amount: Money(fen: share)))
+        }
+    }
+
     private func indicesOf(_ skus: Set<UUID>, discountID: String) throws(CheckoutError) -> [Int] {
         guard !skus.isEmpty else { throw .emptyScope(id: discountID) }
         var indices: [Int] = []

@@ -88,6 +88,62 @@ public struct PointsSpendRule: Hashable, Codable, Sendable {
     public static let source = DiscountSource(kind: .points, id: "points", payer: .platform)
 }
 
+/// A member's level as checkout prices it (会员价 / 会员包邮): the level's rate on every line no
+/// activity prices, and its free shipping. The platform pays both, like points: the shop is paid
+/// the full price and its shipping through `marketing_cost`.
+public struct MemberPricing: Hashable, Sendable {
+    public let levelID: String
+    public let levelName: String
+    /// The share of the price the member pays: 9 800 bp = 98折; 10 000 for none.
+    public let discount: BasisPoints
+    public let freeShipping: Bool
+
+    public init(levelID: String, levelName: String, discount: BasisPoints, freeShipping: Bool = false) {
+        self.levelID = levelID
+        self.levelName = levelName
+        self.discount = discount
+        self.freeShipping = freeShipping
+    }
+
+    public init(_ level: MemberLevel) {
+        self.init(levelID: level.id, levelName: level.name, discount: level.discount, freeShipping: level.perks.contains(.freeShipping))
+    }
+
+    /// Whether the level changes a checkout at all.
+    public var isEffective: Bool { discount.value < 10_000 || freeShipping }
+
+    /// Under source kind `member`, id the level's; it pays commission like a coupon (the member's
+    /// price is the ordinary price of a regular customer, not a loss leader).
+    public var source: DiscountSource { DiscountSource(kind: .member, id: levelID, payer: .platform, paysCommission: true) }
+    /// The waived shipping, recorded per order (not per line).
+    public var shippingSource: DiscountSource { DiscountSource(kind: .member, id: levelID + ":shipping", payer: .platform) }
+
+    /// What the level takes off a line: the line's amount less the member's payable, which is the
+    /// amount at the level's rate rounded half up to the fen. Never negative, never more than the
+    /// line; 0 for a rate outside 1–10 000 bp (the level book refuses those).
+    public func lineDiscount(_ amount: Money) -> Money {
+        guard amount.fen > 0, (1...10_000).contains(discount.value),
+              let off = try? MarketingMath.offByPayRate(amount, discount) else { return .zero }
+        return Money(fen: min(max(off.fen, 0), amount.fen))
+    }
+
+    /// 9 800 → "98", 9 550 → "95.5", 8 875 → "88.75".
+    public var zhe: String {
+        let whole = discount.value / 100, rest = discount.value % 100
+        if rest == 0 { return "\(whole)" }
+        return rest % 10 == 0 ? "\(whole).\(rest / 10)" : "\(whole).\(rest < 10 ? "0" : "")\(rest)"
+    }
+
+    /// 「会员折扣（白银会员 98折）」.
+    public func discountLabel(_ locale: MallLocale) -> String {
+        locale.choose(zh: "会员折扣（\(levelName) \(zhe)折）", en: "Member discount (\(levelName), \(Coupon.percentOff(discount))% off)")
+    }
+
+    public func shippingLabel(_ locale: MallLocale) -> String {
+        locale.choose(zh: "会员包邮", en: "Member free shipping")
+    }
+}
+
 /// Everything the stacking needs for one checkout. Time comes in; nothing reads the clock.
 public struct PricingInput: Sendable {
     public var lines: [PricingLine]
@@ -108,12 +164,15 @@ public struct PricingInput: Sendable {
     public var shippingFees: [UUID: Money]
     public var now: Date
     public var isNewMember: Bool
+    /// The member's level: its discount and free shipping (nil: none).
+    public var member: MemberPricing?
     public var locale: MallLocale
 
     public init(lines: [PricingLine], limitedTimeOffers: [LimitedTimeOffer] = [], boughtUnderOffers: [String: Int64] = [:],
                 fullReductions: [FullReductionActivity] = [], gifts: [GiftActivity] = [], giftStock: [UUID: Int64] = [:],
                 coupons: [MemberCoupon] = [], pointsRule: PointsSpendRule? = nil, pointsBalance: Int64 = 0, pointsRequested: Int64? = 0,
-                shippingFees: [UUID: Money] = [:], now: Date, isNewMember: Bool = false, locale: MallLocale = .zhHans) {
+                shippingFees: [UUID: Money] = [:], now: Date, isNewMember: Bool = false, member: MemberPricing? = nil,
+                locale: MallLocale = .zhHans) {
         self.lines = lines
         self.limitedTimeOffers = limitedTimeOffers
         self.boughtUnderOffers = boughtUnderOffers
@@ -127,6 +186,7 @@ public struct PricingInput: Sendable {
         self.shippingFees = shippingFees
         self.now = now
         self.isNewMember = isNewMember
+        self.member = member
         self.locale = locale
     }
 }
@@ -170,10 +230,16 @@ public struct PricingQuote: Hashable, Sendable {
     public let checkout: CheckoutQuote
     /// In the order of the input lines.
     public let lines: [MarketingLine]
-    /// Limited-time → full-reduction → coupons (shop, platform, shipping) → points.
+    /// Limited-time → member level → full-reduction → coupons (shop, platform, shipping) → points.
     public let steps: [PricingStep]
-    /// Shipping coupons' parts per merchant.
+    /// Shipping coupons' parts and the member's waived shipping per merchant.
     public let shippingSavings: [UUID: [PricedAllocation]]
+    /// Shipping the member's level waived, per merchant: the platform pays it to the shop.
+    public let shippingWaived: [UUID: Money]
+    /// What the member's level took off the goods, in all.
+    public let memberDiscount: Money
+    /// The level the checkout was priced for (nil: none that changes anything).
+    public let member: MemberPricing?
     public let gifts: [GiftOutcome]
     public let pointsUsed: Int64
     public let pointsValue: Money
@@ -186,8 +252,10 @@ public struct PricingQuote: Hashable, Sendable {
     public let total: Money
 }
 
-/// The fixed stacking order, shown to the buyer: limited-time price → full-reduction → coupons →
-/// points. Each saving is decided on what the lines still cost after the steps before it (a
+/// The fixed stacking order, shown to the buyer: limited-time price → member level → full-reduction
+/// → coupons → points. The member level's rate is a price, like the activity price before it, so
+/// it only prices lines no activity priced (活动价与会员价不叠加); its free shipping waives every
+/// shop's fee before shipping coupons look at it. Each saving is decided on what the lines still cost after the steps before it (a
 /// coupon's threshold is met after full reduction; the points cap is a share of what is left),
 /// then spread over the lines it covers with `CheckoutDraft` (largest remainder), so every
 /// allocation adds up to its saving and no line goes below zero.
@@ -243,7 +311,18 @@ public enum Pricing {
             try stage.spread(offer.source, label: offer.name, amount: saving, lines: [index])
         }
 
-        // 2. Full reductions: each line joins the first active activity that covers it.
+        // 1b. The member level's price, on each line no activity priced, each line on its own.
+        if let member = input.member {
+            var parts: [(line: Int, amount: Money)] = []
+            for (index, line) in input.lines.enumerated() where line.exclusiveActivity == nil && stage.limitedTimeUnits[index] == nil {
+                let off = member.lineDiscount(stage.draft.remaining[index])
+                if off.fen > 0 { parts.append((index, off)) }
+            }
+            if !parts.isEmpty { try stage.spread(member.source, label: member.discountLabel(input.locale), parts: parts) }
+            if member.freeShipping { stage.waiveShipping(member.shippingSource, label: member.shippingLabel(input.locale)) }
+        }
+
+        // 2. Full reductions (judged on the prices after 1 and 1b): each line joins the first active activity that covers it.
         var taken = Set<Int>()
         for activity in input.fullReductions where activity.window.contains(input.now) {
             let covered = input.lines.indices.filter { !taken.contains($0) && activity.covers(input.lines[$0]) }
@@ -263,8 +342,8 @@ public enum Pricing {
             guard !covered.isEmpty else { continue }
             var base = Money.zero
             for index in covered {
-                // Before full reduction: the amount less the limited-time saving.
-                base = Money(fen: base.fen + stage.draft.amounts[index].fen - stage.limitedTimeSaving(index).fen)
+                // Before full reduction: the amount less the limited-time and member savings.
+                base = Money(fen: base.fen + stage.draft.amounts[index].fen - stage.priceSaving(index).fen)
             }
             let status: GiftOutcome.Status
             if base < gift.threshold {
@@ -333,6 +412,7 @@ public enum Pricing {
         var covering: [[DiscountSource]]
         var limitedTimeUnits: [Int: Int64] = [:]
         var shippingSavings: [UUID: [PricedAllocation]] = [:]
+        var shippingWaived: [UUID: Money] = [:]
         var gifts: [GiftOutcome] = []
         var pointsUsed: Int64 = 0
         var pointsValue = Money.zero
@@ -344,8 +424,33 @@ public enum Pricing {
             self.covering = [[DiscountSource]](repeating: [], count: lines.count)
         }
 
-        func limitedTimeSaving(_ index: Int) -> Money {
-            Money(fen: draft.allocations[index].filter { $0.kind == .limitedTime }.reduce(0) { $0 + $1.amount.fen })
+        /// What the price stages (limited-time price, member level) took off a line.
+        func priceSaving(_ index: Int) -> Money {
+            Money(fen: draft.allocations[index].filter { $0.kind == .limitedTime || $0.kind == .member }.reduce(0) { $0 + $1.amount.fen })
+        }
+
+        /// Per-line parts decided by the caller, as one saving.
+        mutating func spread(_ source: DiscountSource, label: String, parts: [(line: Int, amount: Money)]) throws(MarketingError) {
+            do { try draft.apply(id: source.discountID, kind: source.kind, label: label, parts: parts) } catch { throw .checkout(error) }
+            sources[source.discountID] = source
+            for part in parts { covering[part.line].append(source) }
+            steps.append(PricingStep(source: source, label: label, goods: Money(fen: parts.reduce(0) { $0 + $1.amount.fen }), shipping: .zero))
+        }
+
+        /// Every shop's shipping fee, waived (member free shipping).
+        mutating func waiveShipping(_ source: DiscountSource, label: String) {
+            var total: Int64 = 0
+            for merchant in draft.merchants {
+                guard let fee = shippingFees[merchant], fee.fen > 0 else { continue }
+                shippingFees[merchant] = .zero
+                shippingWaived[merchant] = fee
+                shippingSavings[merchant, default: []].append(PricedAllocation(source: source, amount: fee))
+                // Checked with the goods in `promotions`: the fees together fit.
+                total += fee.fen
+            }
+            guard total > 0 else { return }
+            sources[source.discountID] = source
+            steps.append(PricingStep(source: source, label: label, goods: .zero, shipping: Money(fen: total)))
         }
 
         mutating func spread(_ source: DiscountSource, label: String, amount: Money, lines indices: [Int]) throws(MarketingError) {
@@ -401,7 +506,9 @@ public enum Pricing {
             // Checked with the goods in `promotions`.
             let shippingAmount = Money(fen: input.shippingFees.values.reduce(0) { $0 + $1.fen })
             let saving = steps.reduce(Int64(0)) { $0 + $1.amount.fen }
-            return PricingQuote(checkout: checkout, lines: priced, steps: steps, shippingSavings: shippingSavings, gifts: gifts,
+            let memberDiscount = steps.reduce(Int64(0)) { $0 + ($1.source == input.member?.source ? $1.goods.fen : 0) }
+            return PricingQuote(checkout: checkout, lines: priced, steps: steps, shippingSavings: shippingSavings,
+                                shippingWaived: shippingWaived, memberDiscount: Money(fen: memberDiscount), member: input.member, gifts: gifts,
                                 pointsUsed: pointsUsed, pointsValue: pointsValue, goodsAmount: draft.goodsTotal, shippingAmount: shippingAmount,
                                 savingTotal: Money(fen: saving), total: checkout.total)
         }

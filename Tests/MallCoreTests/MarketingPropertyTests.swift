@@ -65,8 +65,12 @@ import Testing
         let rule = try! PointsSpendRule(points: Int64.random(in: 1...1_000, using: &rng), fen: Int64.random(in: 1...100, using: &rng),
                                         maxShare: Bool.random(using: &rng) ? BasisPoints(Int.random(in: 1...10_000, using: &rng)) : nil,
                                         maxAmount: Bool.random(using: &rng) ? money(100_000) : nil)
+        let member = Bool.random(using: &rng)
+            ? MemberPricing(levelID: "m", levelName: "m", discount: BasisPoints(Int.random(in: 1...10_000, using: &rng)), freeShipping: Bool.random(using: &rng))
+            : nil
         let input = PricingInput(lines: lines, limitedTimeOffers: offers, fullReductions: activities, pointsRule: rule,
-                                 pointsBalance: Int64.random(in: 0...10_000_000, using: &rng), pointsRequested: nil, shippingFees: fees, now: F.now)
+                                 pointsBalance: Int64.random(in: 0...10_000_000, using: &rng), pointsRequested: nil, shippingFees: fees, now: F.now,
+                                 member: member)
         return Scenario(input: input, available: coupons)
     }
 

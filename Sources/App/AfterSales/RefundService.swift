@@ -99,7 +99,9 @@ struct RefundService {
         let coupons = CouponService(db: db, now: now)
         let points = PointsService(db: db, now: now)
         let pointsBefore = try await points.checkoutPoints(paymentID: order.paymentID)
+        // A member's waived shipping goes back too when this refund undoes an order that never shipped.
         let platformShare = try await coupons.reverseDiscounts(refund)
+            .adding(try await MemberCheckout(db: db, now: now).takeBackShipping(order))
         // Points spent on the checkout come back in the share of their value this refund reversed.
         let pointsAfter = try await points.checkoutPoints(paymentID: order.paymentID)
         let pointsBack = PointsReturn.earnedBack(reversed: pointsAfter.reversed, spent: pointsAfter.spent, value: pointsAfter.value)

@@ -153,7 +153,8 @@ struct CatalogPageController: RouteCollection {
             promotions: try await PromotionQueries.badges(productID: detail.id, merchantID: detail.merchantId, skuIDs: Set(detail.skus.map(\.id)),
                                                           on: req.db, now: req.now, locale: req.locale)
                 + ActivityBadges.badges(productID: detail.id, on: req.db, now: req.now, locale: req.locale)
-                + FlashSaleQueries.badges(skuIDs: Set(detail.skus.map(\.id)), on: req.db, now: req.now, locale: req.locale)))
+                + FlashSaleQueries.badges(skuIDs: Set(detail.skus.map(\.id)), on: req.db, now: req.now, locale: req.locale)
+                + MemberCheckout.priceBadge(req, lowest: Money(fen: detail.price.fen))))
     }
 
     @Sendable func shop(req: Request) async throws -> Response {

@@ -102,6 +102,8 @@ struct ShoppingPageController: RouteCollection {
             let gifts: [CheckoutPreviewDTO.Gift]
             let goodsAmount: String
             let shippingFee: String
+            /// 「会员包邮」 when the member's level waived this order's shipping.
+            let shippingNote: String
             let payable: String
         }
         let addresses: [AddressOption]
@@ -205,7 +207,10 @@ struct ShoppingPageController: RouteCollection {
             groups.append(.init(merchantId: merchantID.uuidString, merchantName: group.merchant.name, fulfilment: group.fulfilment.rawValue,
                                 canPickup: !stores.isEmpty,
                                 stores: stores.compactMap { store in store.id.map { .init(id: $0.uuidString, name: store.name, selected: $0 == group.store?.id) } },
-                                lines: shown.lines, gifts: shown.gifts, goodsAmount: shown.goodsAmount.display, shippingFee: shown.shippingFee.display, payable: shown.payable.display))
+                                lines: shown.lines, gifts: shown.gifts, goodsAmount: shown.goodsAmount.display, shippingFee: shown.shippingFee.display,
+                                shippingNote: group.fulfilment == .express && plan.pricing.shippingWaived[merchantID] != nil
+                                    ? plan.pricing.member?.shippingLabel(req.locale) ?? "" : "",
+                                payable: shown.payable.display))
         }
         let cipher = req.personalData
         return CheckoutPage(

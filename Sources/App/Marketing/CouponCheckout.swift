@@ -72,12 +72,15 @@ struct CouponCheckout {
             }
         }
         let service = CouponService(db: db, now: now)
+        // The member's level: its discount on lines no activity priced, its free shipping on every order.
+        let config = try await MembersConfig.load(on: db)
+        let member = try await MemberCheckout(db: db, now: now).pricing(memberID, config: config)
         if onlyExclusive, couponIds?.isEmpty ?? true {
-            return (try Pricing.quote(PricingInput(lines: lines, shippingFees: fees, now: now, locale: locale)), .none, .none)
+            return (try Pricing.quote(PricingInput(lines: lines, shippingFees: fees, now: now, member: member, locale: locale)), .none, .none)
         }
         let isNew = try await service.isNewMember(memberID)
-        var input = PricingInput(lines: lines, shippingFees: fees, now: now, isNewMember: isNew, locale: locale)
-        // Promotions come first in the stacking: limited-time price → full reduction → coupons → points.
+        var input = PricingInput(lines: lines, shippingFees: fees, now: now, isNewMember: isNew, member: member, locale: locale)
+        // Promotions come first in the stacking: limited-time price → member level → full reduction → coupons → points.
         let promotions = PromotionService(db: db, now: now)
         let (fullReductions, offers, gifts) = try await promotions.engineInputs()
         input.fullReductions = fullReductions
@@ -108,7 +111,7 @@ struct CouponCheckout {
         // Points come last: a share of what the goods still cost after coupons.
         let pointsService = PointsService(db: db, now: now)
         let balance = try await pointsService.usableBalance(memberID)
-        let rule = try await MembersConfig.load(on: db).spendRule()
+        let rule = try config.spendRule()
         input.pointsRule = rule
         input.pointsBalance = balance
         input.pointsRequested = requested ?? 0

@@ -234,14 +234,16 @@ struct CouponService {
 
     // MARK: - the platform's share in the ledger
 
-    /// What platform-paid discounts took off an order's lines and is not yet reversed: the
-    /// platform pays it to the shop at payment and takes it back with refunds.
+    /// What platform-paid discounts took off an order's lines and is not yet reversed, and the
+    /// shipping a member level waived and not yet taken back: the platform pays it to the shop at
+    /// payment and takes it back with refunds.
     func platformShare(orderID: UUID) async throws -> Money {
         let row = try await sqlDatabase(db).raw("""
             SELECT CAST(COALESCE(SUM(amount - reversed_amount), 0) AS BIGINT) AS share FROM order_line_discounts
             WHERE order_id = \(bind: orderID) AND payer = 'platform'
             """).first()
-        return Money(fen: try row?.decode(column: "share", as: Int64.self) ?? 0)
+        let lines = Money(fen: try row?.decode(column: "share", as: Int64.self) ?? 0)
+        return try lines.adding(try await MemberCheckout(db: db, now: now).shippingSubsidy(orderID: orderID))
     }
 
     /// Reverses the part of each of the line's discounts this refund takes back (`MarketingRefunds`),

@@ -42,12 +42,13 @@ struct MembersConfig: Content, Equatable {
         self.points = points
     }
 
-    /// 100 points = ¥1, at most half the goods; points expire at the end of the year after earning.
+    /// Regular, silver (98折) and gold (95折 and free shipping); 100 points = ¥1, at most half the
+    /// goods; points expire at the end of the year after earning.
     init() {
         levels = [
             Level(id: "regular", name: "普通会员", minimumGrowth: 0, discountBP: 10_000, pointsPerYuan: 1, perks: []),
-            Level(id: "silver", name: "白银会员", minimumGrowth: 1_000, discountBP: 10_000, pointsPerYuan: 2, perks: ["birthday_coupon"]),
-            Level(id: "gold", name: "黄金会员", minimumGrowth: 5_000, discountBP: 10_000, pointsPerYuan: 3, perks: ["birthday_coupon", "free_shipping"]),
+            Level(id: "silver", name: "白银会员", minimumGrowth: 1_000, discountBP: 9_800, pointsPerYuan: 2, perks: ["birthday_coupon"]),
+            Level(id: "gold", name: "黄金会员", minimumGrowth: 5_000, discountBP: 9_500, pointsPerYuan: 3, perks: ["birthday_coupon", "free_shipping"]),
         ]
         growthPerYuan = 1
         points = Points(points: 100, fen: 100, maxShareBP: 5_000, maxAmountFen: nil, signIn: 5, review: 10, reviewWithPhotos: 20,

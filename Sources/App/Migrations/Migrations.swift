@@ -46,6 +46,7 @@ enum Migrations {
         CreateFlashSales(),
         AddOrderLineGifts(),
         CreateFarmEvents(),
+        AddOrderShippingSubsidy(),
     ]
 }
 

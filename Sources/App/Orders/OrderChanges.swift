@@ -69,6 +69,10 @@ struct OrderChanges {
         guard order.fulfilmentKind == .express || shipping == nil || shipping == .zero else {
             throw APIError.validation([.init("shippingFeeFen", .init("自提和虚拟商品订单没有运费", "Pickup and virtual orders have no shipping fee"))])
         }
+        // The platform already pays the shop this order's shipping (会员包邮): the buyer is not charged it again.
+        if let shipping, shipping.fen > 0, try await MemberCheckout(db: db, now: now).shippingSubsidy(orderID: orderID).fen > 0 {
+            throw APIError.validation([.init("shippingFeeFen", .init("会员包邮订单的运费由平台承担，不能向买家收取", "This order ships free for the member; the platform pays its shipping"))])
+        }
         let lines = try await OrderLine.query(on: db).filter(\.$order.$id == orderID).sort(\.$position).all()
         let result = try PriceChange.apply(lines: lines.map { PricedLine(amount: Money(fen: $0.lineAmount), paid: Money(fen: $0.paidAmount)) },
                                            shippingFee: Money(fen: order.shippingFee), newGoodsTotal: goods, newShippingFee: shipping)

@@ -215,6 +215,8 @@ struct CheckoutPreviewDTO: Content {
     let total: MoneyDTO
     let coupons: CheckoutCouponsDTO
     let points: CheckoutPointsDTO
+    /// The member level's part: absent for a level that changes nothing.
+    let member: CheckoutMemberDTO?
 
     init(_ plan: CheckoutPlan, _ locale: MallLocale, storage: any ImageStorage) {
         orders = zip(plan.groups, plan.quote.orders).map { group, quote in
@@ -238,6 +240,33 @@ struct CheckoutPreviewDTO: Content {
         total = .init(plan.quote.total, locale)
         coupons = CheckoutCouponsDTO(plan, locale)
         points = CheckoutPointsDTO(balance: plan.points.balance, usable: plan.points.usable, used: plan.points.used, value: .init(plan.points.value, locale))
+        member = plan.pricing.member.map { CheckoutMemberDTO($0, pricing: plan.pricing, locale) }
+    }
+}
+
+/// The member level at checkout: 「会员折扣（白银会员 98折）-¥4.00」 and 「会员包邮」.
+struct CheckoutMemberDTO: Content {
+    let levelId: String
+    let levelName: String
+    /// The share of the price the member pays (9 800 = 98折).
+    let discountBP: Int
+    let discountLabel: String
+    /// What the level took off the goods.
+    let discount: MoneyDTO
+    let freeShipping: Bool
+    /// The shipping it waived (the platform pays it to the shop).
+    let shippingWaived: MoneyDTO
+    let shippingLabel: String?
+
+    init(_ member: MemberPricing, pricing: PricingQuote, _ locale: MallLocale) {
+        levelId = member.levelID
+        levelName = member.levelName
+        discountBP = member.discount.value
+        discountLabel = member.discountLabel(locale)
+        discount = .init(pricing.memberDiscount, locale)
+        freeShipping = member.freeShipping
+        shippingWaived = .init(Money(fen: pricing.shippingWaived.values.reduce(0) { $0 + $1.fen }), locale)
+        shippingLabel = member.freeShipping ? member.shippingLabel(locale) : nil
     }
 }
 

@@ -107,6 +107,10 @@ struct OrderService {
                   \(bind: order.shippingFee), \(bind: order.payable), 0, \(bind: order.serviceRateBP), 0, 0, \(bind: order.buyerNote), \(bind: now), 0, \(bind: false))
                 """).run()
 
+            if group.fulfilment == .express, let waived = plan.pricing.shippingWaived[order.merchantID] {
+                // The member's free shipping: the platform pays the shop this fee (see `MemberCheckout`).
+                try await MemberCheckout(db: db, now: now).recordWaivedShipping(orderID: orderID, amount: waived)
+            }
             let skus = Dictionary(group.lines.compactMap { line in line.sku.sku.id.map { ($0, line.sku) } }, uniquingKeysWith: { first, _ in first })
             for (position, line) in quote.lines.enumerated() {
                 guard let sku = skus[line.skuID] else { continue }
