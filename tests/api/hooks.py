@@ -1214,8 +1214,9 @@ BODY_FIXES = {
     "createShopCoupon": fix_coupon,
     "createAdminPromotion": fix_promotion,
     "createShopPromotion": fix_promotion,
-    "createAdminGroupBuy": fix_group_buy(public_sku_ids),
-    "createShopGroupBuy": fix_group_buy(own_sku_ids),
+    # A group price of 1 fen must be below the SKU's: SKUs priced above 1 fen only.
+    "createAdminGroupBuy": fix_group_buy(lambda: [sku for sku, _ in sellable_skus(False)]),
+    "createShopGroupBuy": fix_group_buy(lambda: [sku for sku, _ in sellable_skus(True)]),
     "createAdminBargain": fix_bargain(public_sku_ids),
     "createShopBargain": fix_bargain(own_sku_ids),
     "startBargain": fix_bargain_start,
