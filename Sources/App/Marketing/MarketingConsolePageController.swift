@@ -110,9 +110,13 @@ struct MarketingConsolePageController: RouteCollection {
         }
         var flashSales = FlashSaleActivity.query(on: req.db).sort(\.$createdAt, .descending).sort(\.$id).limit(Self.perKind)
         if let merchantID { flashSales = flashSales.filter(\.$merchantID == merchantID) }
-        for activity in try await flashSales.all() {
+        let flashActivities = try await flashSales.all()
+        // One read of every listed activity's sessions, not one per activity.
+        let flashSessions = Dictionary(grouping: try await FlashSaleSessionRecord.query(on: req.db)
+            .filter(\.$activityID ~~ flashActivities.compactMap(\.id)).all(), by: \.activityID)
+        for activity in flashActivities {
             let id = try activity.requireID()
-            let sessions = try await FlashSaleSessionRecord.query(on: req.db).filter(\.$activityID == id).all()
+            let sessions = flashSessions[id] ?? []
             rows.append(Row(kind: Kind.flashSale.rawValue, kindLabel: Kind.flashSale.label(locale), id: id.uuidString, name: activity.name,
                             summary: LocalizedText("\(sessions.count) 场", "\(sessions.count) session(s)")(locale),
                             window: window(sessions.map(\.startsAt).min(), sessions.map(\.endsAt).max()), owner: owner(activity.owner),

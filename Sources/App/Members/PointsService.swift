@@ -123,7 +123,7 @@ struct PointsService {
         guard earned > 0, let earnedAt = earnings.map(\.createdAt).max() else { return 0 }
         try await lockRow(MemberPointsAccount.schema, order.memberID, on: db)
         // Points were earned on what was paid less what had been refunded by then.
-        let refunds = try await Refund.query(on: db).filter(\.$orderID == orderID).filter(\.$status == "succeeded").all()
+        let refunds = try await Refund.query(on: db).filter(\.$orderID == orderID).filter(\.$status == RefundStatus.succeeded.rawValue).all()
         let before = refunds.filter { ($0.finishedAt ?? $0.createdAt) <= earnedAt }.reduce(Int64(0)) { $0 + $1.total }
         let since = refunds.filter { ($0.finishedAt ?? $0.createdAt) > earnedAt }.reduce(Int64(0)) { $0 + $1.total }
         let target = PointsReturn.earnedBack(reversed: since, spent: earned, value: order.payable - before)
