@@ -274,7 +274,7 @@ import VaporTesting
             let bad: [(String, HTTPStatus)] = [
                 (#"{"name":"\#(long)","kind":"no_threshold","amountOffFen":100,"validDays":1}"#, .unprocessableEntity),
                 (#"{"name":"x","kind":"mystery","amountOffFen":100,"validDays":1}"#, .unprocessableEntity),
-                (#"{"name":"x","kind":"shipping","validDays":1}"#, .unprocessableEntity),
+                (#"{"name":"x","kind":"shipping","payRateBp":5000,"validDays":1}"#, .unprocessableEntity),
                 (#"{"name":"x","kind":"full_reduction","thresholdFen":9223372036854775807,"amountOffFen":100,"validDays":1}"#, .unprocessableEntity),
                 (#"{"name":"x","kind":"full_reduction","thresholdFen":100,"amountOffFen":100,"validDays":1}"#, .unprocessableEntity),
                 (#"{"name":"x","kind":"discount","payRateBp":10000,"validDays":1}"#, .unprocessableEntity),

@@ -944,13 +944,15 @@ def fix_coupon(case) -> None:
     """A template the rules accept: a kind with what it needs, a threshold above the amount off,
     days after receipt rather than a window, and the whole mall (or the whole shop) in scope."""
     body = case.body if isinstance(case.body, dict) else {}
-    kind = rng.choice(["full_reduction", "discount", "no_threshold", "new_user"])
+    kind = rng.choice(["full_reduction", "discount", "no_threshold", "new_user", "shipping"])
     off = rng.randint(1, 5_000)
     body.update({"name": body.get("name") if isinstance(body.get("name"), str) and body["name"].strip(SWIFT_WS) else "券" + token(6),
                  "kind": kind, "scope": "all", "scopeIds": None, "startsAt": None, "endsAt": None,
                  "validDays": rng.randint(1, 365)})
     if kind == "discount":
         body.update({"payRateBp": rng.randint(1, 9_999), "amountOffFen": None, "thresholdFen": rng.randint(0, 100_000)})
+    elif kind == "shipping":
+        body.update({"payRateBp": None, "maximumOffFen": None, "amountOffFen": rng.choice([None, off]), "thresholdFen": rng.randint(0, 100_000)})
     else:
         body.update({"payRateBp": None, "maximumOffFen": None, "amountOffFen": off,
                      "thresholdFen": 0 if kind == "no_threshold" else off + rng.randint(1, 100_000)})

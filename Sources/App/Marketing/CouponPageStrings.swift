@@ -27,6 +27,7 @@ enum CouponPageStrings {
         "cp_kind_discount": .init("折扣券", "Discount"),
         "cp_kind_no_threshold": .init("无门槛券", "No threshold"),
         "cp_kind_new_user": .init("新人券", "New members"),
+        "cp_kind_shipping": .init("运费券（减免金额不填为免运费）", "Shipping (no amount: free shipping)"),
         "cp_threshold": .init("使用门槛（元）", "Threshold (yuan)"),
         "cp_amount_off": .init("减免金额（元）", "Amount off (yuan)"),
         "cp_pay_rate": .init("折扣（如 8.8 表示 8.8 折）", "Pay rate in 折 (8.8 = pay 88 %)"),

@@ -202,21 +202,28 @@ struct CouponService {
         try await giveBack(used)
     }
 
-    /// After a refund: a coupon comes back once every order that carries a part of it is refunded in full.
+    /// After a refund: a coupon comes back once every order that carries a part of it is refunded in
+    /// full. A shipping coupon has no line share: it comes back when the whole checkout is refunded.
     func giveBackIfFullyRefunded(paymentID: UUID) async throws {
         let used = try await MemberCouponRecord.query(on: db).filter(\.$usedPaymentID == paymentID)
             .filter(\.$state == MemberCouponState.used.rawValue).all()
         var due: [MemberCouponRecord] = []
         for coupon in used {
             let sourceID = try coupon.requireID().uuidString.lowercased()
-            let open = try await sqlDatabase(db).raw("""
-                SELECT o.id FROM orders o WHERE o.refunded_amount < o.payable
-                  AND o.id IN (SELECT order_id FROM order_line_discounts WHERE source_kind = 'coupon' AND source_id = \(bind: sourceID))
-                LIMIT 1
-                """).first()
             let carried = try await OrderLineDiscount.query(on: db).filter(\.$sourceKind == DiscountKind.coupon.rawValue)
                 .filter(\.$sourceID == sourceID).first()
-            if open == nil, carried != nil { due.append(coupon) }
+            let open = if carried != nil {
+                try await sqlDatabase(db).raw("""
+                    SELECT o.id FROM orders o WHERE o.refunded_amount < o.payable
+                      AND o.id IN (SELECT order_id FROM order_line_discounts WHERE source_kind = 'coupon' AND source_id = \(bind: sourceID))
+                    LIMIT 1
+                    """).first()
+            } else {
+                try await sqlDatabase(db).raw("""
+                    SELECT o.id FROM orders o WHERE o.payment_id = \(bind: paymentID) AND o.refunded_amount < o.payable LIMIT 1
+                    """).first()
+            }
+            if open == nil { due.append(coupon) }
         }
         try await giveBack(due)
     }

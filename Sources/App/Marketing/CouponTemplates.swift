@@ -21,9 +21,12 @@ extension CouponService {
         let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
         if !TextLength.isFilled(input.name, max: Self.maxName) { issue("name", "请填写券名称（最多 \(Self.maxName) 字）", "Enter a name of at most \(Self.maxName) characters") }
         let kind = CouponKind(rawValue: input.kind)
-        if kind == nil || kind == .shipping {
-            issue("kind", "券类型应为 full_reduction（满减）、discount（折扣）、no_threshold（无门槛）或 new_user（新人）",
-                  "kind must be full_reduction, discount, no_threshold or new_user")
+        if kind == nil {
+            issue("kind", "券类型应为 full_reduction（满减）、discount（折扣）、no_threshold（无门槛）、new_user（新人）或 shipping（运费券）",
+                  "kind must be full_reduction, discount, no_threshold, new_user or shipping")
+        }
+        if kind == .shipping, input.payRateBp != nil || input.maximumOffFen != nil {
+            issue("payRateBp", "运费券只能设门槛和最多减的运费（amountOffFen，不填为免运费）", "A shipping coupon takes a threshold and amountOffFen only (none: free shipping)")
         }
         for (field, value) in [("thresholdFen", input.thresholdFen), ("amountOffFen", input.amountOffFen), ("maximumOffFen", input.maximumOffFen)] {
             if let value, !(0...Self.maxAmountFen).contains(value) { issue(field, "金额应在 0 到 1 亿元之间", "The amount must be between 0 and ¥100,000,000") }
@@ -82,7 +85,13 @@ extension CouponService {
         template.name = name
         template.kind = kind.rawValue
         template.threshold = input.thresholdFen ?? 0
-        if kind == .discount || (kind == .newUser && input.payRateBp != nil) {
+        if kind == .shipping {
+            // amountOff caps the shipping taken off; 0 takes off all of it.
+            template.benefit = "shipping_off"
+            template.amountOff = input.amountOffFen ?? 0
+            template.payRateBP = 0
+            template.maximumOff = 0
+        } else if kind == .discount || (kind == .newUser && input.payRateBp != nil) {
             template.benefit = "pay_rate"
             template.payRateBP = input.payRateBp ?? 0
             template.amountOff = 0

@@ -107,9 +107,13 @@ struct OrderService {
                   \(bind: order.shippingFee), \(bind: order.payable), 0, \(bind: order.serviceRateBP), 0, 0, \(bind: order.buyerNote), \(bind: now), 0, \(bind: false))
                 """).run()
 
-            if group.fulfilment == .express, let waived = plan.pricing.shippingWaived[order.merchantID] {
-                // The member's free shipping: the platform pays the shop this fee (see `MemberCheckout`).
-                try await MemberCheckout(db: db, now: now).recordWaivedShipping(orderID: orderID, amount: waived)
+            // Shipping the platform took off (a level's free shipping, a platform shipping coupon): the
+            // platform pays the shop that fee (see `MemberCheckout`); a shop's own shipping coupon the shop bears.
+            let platformShipping = (plan.pricing.shippingSavings[order.merchantID] ?? []).reduce(Int64(0)) { sum, saving in
+                if case .platform = saving.source.payer { sum + saving.amount.fen } else { sum }
+            }
+            if group.fulfilment == .express, platformShipping > 0 {
+                try await MemberCheckout(db: db, now: now).recordWaivedShipping(orderID: orderID, amount: Money(fen: platformShipping))
             }
             let skus = Dictionary(group.lines.compactMap { line in line.sku.sku.id.map { ($0, line.sku) } }, uniquingKeysWith: { first, _ in first })
             for (position, line) in quote.lines.enumerated() {
@@ -252,13 +256,14 @@ struct OrderService {
     }
 
     /// Digits a person can read out: the time to the second, then random digits.
+    /// (A shared calendar: a DateFormatter built per order cost more than the order's inserts.)
     static func number(prefix: String, at date: Date, randomDigits: Int = 10) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
-        formatter.dateFormat = "yyyyMMddHHmmss"
-        let random = (0..<randomDigits).map { _ in String(Int.random(in: 0...9)) }.joined()
-        return prefix + formatter.string(from: date) + random
+        let parts = CouponService.chinaCalendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        let stamp = String(format: "%04d%02d%02d%02d%02d%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0,
+                           parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0)
+        var random = ""
+        for _ in 0..<max(0, randomDigits) { random.append(Character(Unicode.Scalar(UInt8(ascii: "0") + UInt8.random(in: 0...9)))) }
+        return prefix + stamp + random
     }
 
     // MARK: moving
