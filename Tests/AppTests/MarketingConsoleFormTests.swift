@@ -163,7 +163,7 @@ import VaporTesting
             #expect((cut.startsAt, cut.endsAt, cut.owner) == (startDate, endDate, "merchant"))
             // A shop may also type its own SKU code, never another shop's.
             Self.expectRefused(try await shop.post("/merchant/marketing/group-buys", form: group.merging(["sku": "ONLYB-0"]) { $1 }),
-                               form: "groupbuy", "没有这个规格编码", kept: "ONLYB-0")
+                               form: "groupbuy", "没有这个规格编码", kept: "甲店3人团")
 
             // The operator: a platform coupon, and a group buy on a shop's SKU by its code.
             let admin = try await boss.get("/admin/marketing").body.string
