@@ -60,3 +60,21 @@ def test_wrong_console_is_refused(page, snap, console, username, password):
     expect(page.locator(".alert")).to_contain_text("该账号不能登录此后台")
     assert page.url.endswith(f"/{console}/login")
     snap(page, f"{console}-login-refused")
+
+
+def test_merchant_creates_a_group_buy_on_the_marketing_console(page, snap):
+    assert staff_login(page, "merchant", "nuannuan", "Shop2026") == 200
+    page.goto("/merchant/marketing")
+    form = "#group-buy-create"
+    page.fill(f"{form} [name=name]", "浏览器拼团")
+    page.fill(f"{form} [name=price]", "abc")
+    assert submit(page, form) == 422
+    expect(page.locator("#groupbuy-error")).to_contain_text("请输入金额，如 20 或 19.90")
+    expect(page.locator(f"{form} [name=name]")).to_have_value("浏览器拼团")
+    expect(page.locator(f"{form} [name=price]")).to_have_value("abc")
+    snap(page, "merchant-marketing-refused")
+    page.fill(f"{form} [name=price]", "0.01")
+    assert submit(page, form) == 200
+    assert page.url.endswith("/merchant/marketing")
+    expect(page.locator("#activities")).to_contain_text("浏览器拼团")
+    snap(page, "merchant-marketing-created")

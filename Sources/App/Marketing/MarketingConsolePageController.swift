@@ -5,8 +5,8 @@ import Vapor
 
 /// 营销中心: every activity of a shop (`/merchant/marketing`) or of the whole mall
 /// (`/admin/marketing`) — coupons, promotions, flash sales, group buys and bargains — with pause,
-/// resume and stop, each activity's results, and forms for a shop's 满减 and 满赠. Changes go
-/// through the same services as the API; forms post back here and redirect.
+/// resume and stop, each activity's results, and the create forms (`MarketingConsoleForms.swift`).
+/// Changes go through the same services as the API; forms post back here and redirect.
 struct MarketingConsolePageController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         for prefix in ["merchant", "admin"] {
@@ -17,7 +17,7 @@ struct MarketingConsolePageController: RouteCollection {
                 try await self.changeStatus(req, shop: shop)
             }
         }
-        routes.post("merchant", "marketing", "promotions", use: createPromotion)
+        registerForms(routes)
     }
 
     static let perKind = 50
@@ -53,9 +53,12 @@ struct MarketingConsolePageController: RouteCollection {
         let isShop: Bool
         let canManage: Bool
         let rows: [Row]
-        let startsAt: String
-        let endsAt: String
         let skus: [Option]
+        /// Each form's fields as shown: defaults, or what was typed in the form that was refused.
+        let v: [String: [String: String]]
+        /// The refused form's id and why ("" when none).
+        let failed: String
+        let message: String
     }
 
     struct Option: Encodable, Sendable { let id: String; let label: String }
@@ -69,7 +72,7 @@ struct MarketingConsolePageController: RouteCollection {
     }
 
     /// The console's principal: a shop's staff (with its scope) or platform staff who may run marketing.
-    private func principal(_ req: Request, shop: Bool) throws -> (staff: StaffUser, merchantID: UUID?)? {
+    func principal(_ req: Request, shop: Bool) throws -> (staff: StaffUser, merchantID: UUID?)? {
         if shop {
             guard let (staff, scope) = OrderConsolePageController.staff(req) else { return nil }
             return (staff, scope.merchantID)
@@ -87,7 +90,7 @@ struct MarketingConsolePageController: RouteCollection {
         return "\(PageDates.chinaMinute(start)) – \(PageDates.chinaMinute(end))"
     }
 
-    @Sendable func list(_ req: Request, shop: Bool) async throws -> Response {
+    @Sendable func list(_ req: Request, shop: Bool, failure: Failure? = nil) async throws -> Response {
         guard let (_, merchantID) = try principal(req, shop: shop) else { return req.redirect(to: shop ? "/merchant/login" : "/admin/login") }
         let locale = req.locale
         func owner(_ value: String) -> String { value == "platform" ? LocalizedText("平台", "Platform")(locale) : LocalizedText("店铺", "Shop")(locale) }
@@ -139,12 +142,12 @@ struct MarketingConsolePageController: RouteCollection {
                             window: window(activity.startsAt, activity.endsAt), owner: owner(activity.owner), status: activity.status,
                             statusLabel: statusLabel(activity.status, locale)))
         }
-        // The shop's SKUs for the 满赠 form.
+        // The shop's SKUs for the forms' selects (the operator types a SKU code or id).
         var skus: [Option] = []
         if let merchantID {
             let products = try await Product.query(on: req.db).filter(\.$merchant.$id == merchantID).sort(\Product.$title).limit(100).all()
             let productIDs = products.compactMap(\.id)
-            let rows = try await Sku.query(on: req.db).filter(\Sku.$product.$id ~~ productIDs).all()
+            let rows = try await Sku.query(on: req.db).filter(\Sku.$product.$id ~~ productIDs).sort(\.$position).limit(Self.maxSkuOptions).all()
             for product in products {
                 for sku in rows where sku.$product.id == product.id {
                     let spec = sku.specText.isEmpty ? "" : " " + sku.specText
@@ -152,11 +155,36 @@ struct MarketingConsolePageController: RouteCollection {
                 }
             }
         }
+        let (start, end) = (Self.localChina(req.now), Self.localChina(req.now.addingTimeInterval(7 * 86_400)))
+        var values: [String: [String: String]] = [:]
+        for form in Form.allCases { values[form.rawValue] = form.defaults(start: start, end: end) }
+        var message = ""
+        if let failure {
+            values[failure.form.rawValue] = failure.values
+            let apiError = ErrorMapping.apiError(for: failure.error)
+            message = apiError.details.isEmpty
+                ? apiError.message(locale) : apiError.details.map { $0.message(locale) }.joined(separator: locale == .zhHans ? "；" : "; ")
+        }
+        let page = ListPage(prefix: shop ? "merchant" : "admin", isShop: shop, canManage: shop ? req.principalCan(.manageShop) : true, rows: rows,
+                            skus: skus, v: values, failed: failure?.form.rawValue ?? "", message: message)
+        if let failure { return try await req.pageAfterFailure(failure.error, "console/marketing", page) }
+        return try await req.page("console/marketing", page)
+    }
+
+    /// At most this many SKUs in a shop's selects.
+    static let maxSkuOptions = 300
+
+    /// "2026-06-18T10:00" in China time, as a `datetime-local` input shows it.
+    static func localChina(_ date: Date) -> String {
+        let parts = CouponService.chinaCalendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+        return String(format: "%04d-%02d-%02dT%02d:%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0, parts.hour ?? 0, parts.minute ?? 0)
+    }
+
+    /// "2026-06-18T10:00:00+08:00": the ISO 8601 text the services take.
+    static func isoChina(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
-        return try await req.page("console/marketing", ListPage(
-            prefix: shop ? "merchant" : "admin", isShop: shop, canManage: shop ? req.principalCan(.manageShop) : true, rows: rows,
-            startsAt: formatter.string(from: req.now), endsAt: formatter.string(from: req.now.addingTimeInterval(7 * 86_400)), skus: skus))
+        return formatter.string(from: date)
     }
 
     @Sendable func results(_ req: Request, shop: Bool) async throws -> Response {
@@ -240,36 +268,6 @@ struct MarketingConsolePageController: RouteCollection {
                 case .bargain: _ = try await BargainService(db: db, now: now).setStatus(id, to: status, merchantID: merchantID)
                 }
                 try await AuditLog.record(on: db, actor: staff, action: "\(kind.rawValue).\(status.rawValue)", target: id.uuidString, ip: ip, at: now)
-            }
-        }
-    }
-
-    /// A shop's 满减 (up to three tiers) or 满赠 (a threshold and one of its SKUs), amounts in yuan as typed.
-    @Sendable func createPromotion(req: Request) async throws -> Response {
-        guard let (staff, scope) = OrderConsolePageController.staff(req) else { return req.redirect(to: "/merchant/login") }
-        let form = req.formFields
-        let (now, ip) = (req.now, req.clientIP)
-        return try await OrderPageController.redirectBack(req, "/merchant/marketing") {
-            guard req.principalCan(.manageShop) else { throw APIError.forbidden }
-            let kind = form.first("kind") == PromotionKind.gift.rawValue ? PromotionKind.gift : .fullReduction
-            var tiers: [PromotionInput.Tier] = []
-            for index in 1...3 {
-                let threshold = try CouponPageController.fen(form.first("threshold\(index)"), field: "threshold\(index)")
-                let off = kind == .gift ? nil : try CouponPageController.fen(form.first("amountOff\(index)"), field: "amountOff\(index)")
-                guard threshold != nil || off != nil else { continue }
-                tiers.append(.init(thresholdFen: threshold ?? 0, amountOffFen: kind == .gift ? nil : off ?? 0, payRateBp: nil))
-            }
-            let giftSku = kind == .gift ? form.first("giftSkuId").flatMap { UUID(uuidString: $0) } : nil
-            let quantity = kind == .gift ? form.first("giftQuantity").flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) } : nil
-            var input = PromotionInput(name: form.first("name") ?? "", kind: kind.rawValue, startsAt: form.first("startsAt") ?? "",
-                                       endsAt: form.first("endsAt") ?? "", tiers: tiers, skus: nil, perMemberLimit: nil, scope: "all",
-                                       merchantId: nil, productIds: nil, paysCommission: nil)
-            input.giftSkuId = giftSku
-            input.giftQuantity = quantity
-            let created = input
-            try await req.writeTransaction { db in
-                let activity = try await PromotionService(db: db, now: now).create(created, merchantID: scope.merchantID)
-                try await AuditLog.record(on: db, actor: staff, action: "promotion.create", target: activity.requireID().uuidString, ip: ip, at: now)
             }
         }
     }
