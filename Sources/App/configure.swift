@@ -112,6 +112,7 @@ func routes(_ app: Application) throws {
     try api.register(collection: GroupBuyAPIController())
     try api.register(collection: FlashSaleAPIController())
     try api.register(collection: FarmingAPIController())
+    try api.register(collection: PointsMallAPIController())
 
     let web = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try web.register(collection: StorefrontPageController())
@@ -139,6 +140,7 @@ func routes(_ app: Application) throws {
     try web.register(collection: ActivityPageController())
     try web.register(collection: FlashSalePageController())
     try web.register(collection: FarmingPageController())
+    try web.register(collection: PointsMallPageController())
 }
 
 @Sendable func health(req: Request) async throws -> Response {

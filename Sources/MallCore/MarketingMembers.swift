@@ -137,6 +137,8 @@ public struct PointLot: Hashable, Codable, Sendable {
 
 public enum PointsReason: String, Codable, Sendable {
     case order, signIn = "sign_in", review, spend, refundReturn = "refund_return", expiry, clawback, adjustment
+    /// Spent in the points mall (积分兑换).
+    case mallRedeem = "mall_redeem"
 }
 
 /// One change of one lot: the row the App writes with its reason.

@@ -145,6 +145,22 @@ import VaporTesting
                 let response = try await t.postJSON("/api/v1/merchant/products", json, token: f.shopAToken)
                 #expect((400..<500).contains(response.status.code), "priceFen \(price) answered \(response.status.code)")
             }
+            // The points mall's numbers and keys: out of range, beyond Int64, fractions and odd spellings are refused and create nothing.
+            for number in ["1e400", "9223372036854775808", "-9223372036854775809", "1.5", "NaN", "\"Infinity\"", "1e18", "0", "-1", "null"] {
+                for field in ["pointsPrice", "stock", "perMemberLimit"] {
+                    var values = ["pointsPrice": "1", "stock": "1", "perMemberLimit": "1"]
+                    values[field] = number
+                    let json = #"{"kind":"coupon","name":"券","couponTemplateId":"\#(UUID())","pointsPrice":\#(values["pointsPrice"] ?? "1"),"stock":\#(values["stock"] ?? "1"),"perMemberLimit":\#(values["perMemberLimit"] ?? "1")}"#
+                    let response = try await t.postJSON("/api/v1/admin/points-mall/items", json, token: f.operatorToken)
+                    #expect((400..<500).contains(response.status.code), "\(field) \(number) answered \(response.status.code)")
+                }
+            }
+            #expect(try await PointsMallItem.query(on: t.app.db).count() == 0)
+            let buyer = try await t.quickMember("13700000077")
+            for key in ["", String(repeating: "k", count: 65), "键", "a b", "%00"] {
+                let response = try await t.postJSON("/api/v1/points-mall/items/\(UUID())/redeem", "{}", token: buyer, headers: ["Idempotency-Key": key])
+                expectRefusedOrServed(response, "redeem with key \(key)")
+            }
             #expect(try await t.get("/healthz").status == .ok)
         }
     }

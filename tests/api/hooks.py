@@ -1095,6 +1095,42 @@ def fix_points_adjustment(case) -> None:
         case.body["delta"] = rng.randint(1, 1_000)
 
 
+def fix_points_mall_item(case) -> None:
+    """An item the rules accept: a platform coupon that is not stopped, and no window or a window
+    that ends after it starts."""
+    body = case.body if isinstance(case.body, dict) else {}
+    templates = platform_coupon_ids()
+    if templates:
+        body["couponTemplateId"] = rng.choice(templates)
+    body["kind"] = "coupon"
+    if not (isinstance(body.get("name"), str) and body["name"].strip(SWIFT_WS)):
+        body["name"] = "兑换" + token(6)
+    if rng.random() < 0.5:
+        body.update({"startsAt": None, "endsAt": None})
+    else:
+        now = datetime.datetime.now(datetime.timezone.utc)
+        body.update({"startsAt": (now - datetime.timedelta(minutes=1)).isoformat(timespec="seconds"),
+                     "endsAt": (now + datetime.timedelta(days=rng.randint(1, 30))).isoformat(timespec="seconds")})
+    case.body = body
+
+
+def platform_coupon_ids() -> list[str]:
+    """The operator's own templates that are not stopped: what a points-mall item may redeem."""
+    def load():
+        return [row["id"] for row in api("GET", "/api/v1/admin/coupons") if row.get("status") != "stopped" and not row.get("merchantId")]
+    return cached("platform-coupons", load, ttl=2.0)
+
+
+def points_mall_item_ids() -> list[str]:
+    return cached("points-mall-items", lambda: ids(api("GET", "/api/v1/points-mall/items")), ttl=2.0)
+
+
+def admin_points_mall_item_ids(status: str):
+    def load():
+        return [row["id"] for row in api("GET", "/api/v1/admin/points-mall/items") if row.get("status") == status]
+    return lambda: cached("admin-points-mall-" + status, load, ttl=2.0)
+
+
 def fix_members_settings(case) -> None:
     """Generated levels made into a ladder: the first from growth 0, each higher than the last, ids unique."""
     body = case.body
@@ -1223,6 +1259,7 @@ BODY_FIXES = {
     "createShopBargain": fix_bargain(own_sku_ids),
     "startBargain": fix_bargain_start,
     "createAdminFlashSale": flash_sale_fix(own=False),
+    "createAdminPointsMallItem": fix_points_mall_item,
     "createShopFlashSale": flash_sale_fix(own=True),
 }
 PATH_FIXES = {
@@ -1294,6 +1331,10 @@ PATH_FIXES = {
     "approveShopCommissionBatch": path_id("batchID", shop_batch_ids),
     "setStoreDistribution": path_id("storeID", own_store_ids),
     "claimCoupon": path_id("templateID", coupon_offer_ids),
+    "redeemPointsMallItem": path_id("itemID", points_mall_item_ids),
+    "pauseAdminPointsMallItem": path_id("itemID", admin_points_mall_item_ids("active")),
+    "resumeAdminPointsMallItem": path_id("itemID", admin_points_mall_item_ids("paused")),
+    "stopAdminPointsMallItem": path_id("itemID", admin_points_mall_item_ids("active")),
     "pauseAdminCoupon": path_id("templateID", admin_coupon_ids),
     "resumeAdminCoupon": path_id("templateID", admin_coupon_ids),
     "stopAdminCoupon": path_id("templateID", admin_coupon_ids),
@@ -1523,6 +1564,11 @@ def prepare(count: int = 3) -> None:
             headers={"Authorization": "Bearer " + operator})
     if operator and member and merchant:
         prepare_distribution(member, merchant, operator)
+    if operator and member:
+        # Points for the points mall, so the member's redemptions reach the item rather than a 409 for points.
+        me = api("GET", "/api/v1/me", auth=False, headers={"Authorization": "Bearer " + member})["member"]["id"]
+        api("POST", "/api/v1/admin/members/%s/points" % me, auth=False, json={"delta": 1_000_000, "reason": "积分商城测试"},
+            headers={"Authorization": "Bearer " + operator, "Idempotency-Key": "fz-points-" + token(12)})
 
 
 def register_member() -> tuple[str, str]:

@@ -327,7 +327,7 @@ enum PageStrings {
     ]
 
     /// Every area's texts together.
-    static let all: [String: LocalizedText] = table.merging(shopping) { first, _ in first }.merging(ReconciliationStrings.table) { first, _ in first }.merging(DistributionPageStrings.table) { first, _ in first }.merging(CouponPageStrings.table) { first, _ in first }.merging(PromotionPageStrings.table) { first, _ in first }.merging(MembersPageStrings.table) { first, _ in first }
+    static let all: [String: LocalizedText] = table.merging(shopping) { first, _ in first }.merging(ReconciliationStrings.table) { first, _ in first }.merging(DistributionPageStrings.table) { first, _ in first }.merging(CouponPageStrings.table) { first, _ in first }.merging(PromotionPageStrings.table) { first, _ in first }.merging(MembersPageStrings.table) { first, _ in first }.merging(PointsMallPageStrings.table) { first, _ in first }
         .merging(FlashSalePageStrings.table) { first, _ in first }
         .merging(FarmingPageStrings.table) { first, _ in first }
 
