@@ -47,6 +47,7 @@ enum Migrations {
         AddOrderLineGifts(),
         CreateFarmEvents(),
         AddOrderShippingSubsidy(),
+        CreateMemberTags(),
     ]
 }
 
