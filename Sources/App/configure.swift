@@ -26,6 +26,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.migrations.add(Migrations.all)
     app.lifecycle.use(ScheduledSweep())
     app.lifecycle.use(ScheduledOrderJobs())
+    app.lifecycle.use(ScheduledMemberJobs())
     DistributionOutbox.register(app)
     PointsJobs.register(app)
     app.lifecycle.use(ScheduledReconciliation())
@@ -113,6 +114,7 @@ func routes(_ app: Application) throws {
     try api.register(collection: FlashSaleAPIController())
     try api.register(collection: FarmingAPIController())
     try api.register(collection: PointsMallAPIController())
+    try api.register(collection: MemberTagAPIController())
 
     let web = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try web.register(collection: StorefrontPageController())
@@ -141,6 +143,7 @@ func routes(_ app: Application) throws {
     try web.register(collection: FlashSalePageController())
     try web.register(collection: FarmingPageController())
     try web.register(collection: PointsMallPageController())
+    try web.register(collection: MemberTagPageController())
 }
 
 @Sendable func health(req: Request) async throws -> Response {

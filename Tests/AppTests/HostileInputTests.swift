@@ -165,6 +165,48 @@ import VaporTesting
         }
     }
 
+    @Test func memberTagsAndBirthdaysAtTheEdges() async throws {
+        try await withMallApp { t in
+            let f = try await CatalogFixture.make(t)
+            let member = try await t.quickMember("13600000001")
+            // Tag rules: amounts and days beyond their bounds or beyond Int64, names of nothing, a category that is no id.
+            for rule in [#"{"minSpentFen":9223372036854775807}"#, #"{"minSpentFen":-9223372036854775808}"#, #"{"minSpentFen":1e400}"#,
+                         #"{"inactiveDays":9223372036854775807}"#, #"{"inactiveDays":-1}"#, #"{"inactiveDays":1.5}"#, #"{"categoryId":"x"}"#,
+                         #"{"minSpentFen":null,"categoryId":null,"inactiveDays":null}"#, #"[]"#, #""x""#] {
+                let response = try await t.postJSON("/api/v1/admin/member-tags", #"{"name":"标签","rule":\#(rule)}"#, token: f.operatorToken)
+                #expect((400..<500).contains(response.status.code), "rule \(rule) answered \(response.status.code)")
+            }
+            for name in ["\\u3000\\u2003", String(repeating: "长", count: 21), ""] {
+                let response = try await t.postJSON("/api/v1/admin/member-tags", #"{"name":"\#(name)"}"#, token: f.operatorToken)
+                #expect(response.status == .unprocessableEntity, "name \(name)")
+            }
+            #expect(try await MemberTag.query(on: t.app.db).count() == 0)
+            let tag = try await t.postJSON("/api/v1/admin/member-tags", #"{"name":"标签"}"#, token: f.operatorToken).content.decode(MemberTagDTO.self)
+            for query in ["limit=9223372036854775808", "limit=-1", "offset=-1", "offset=1e9", "limit=%00", "offset=100001", "limit=1.5"] {
+                let response = try await t.get("/api/v1/admin/member-tags/\(tag.id)/members?\(query)", token: f.operatorToken)
+                #expect((400..<500).contains(response.status.code), "members?\(query)")
+            }
+            let many = (0...100).map { _ in #""\#(UUID())""# }.joined(separator: ",")
+            #expect(try await t.postJSON("/api/v1/admin/member-tags/\(tag.id)/members", #"{"memberIds":[\#(many)]}"#, token: f.operatorToken).status == .unprocessableEntity)
+            #expect(try await t.postJSON("/api/v1/admin/member-tags/\(tag.id)/members", #"{"phones":["1"]}"#, token: f.operatorToken).status == .unprocessableEntity)
+            // Sending to a tag that is no id, or to nobody.
+            let coupon = try await CouponTests.createCoupon(t, #"{"name":"券","kind":"no_threshold","amountOffFen":100,"validDays":1}"#, token: f.operatorToken)
+            for body in [#"{"tagId":"x"}"#, #"{"tagId":null}"#, #"{}"#, #"{"tagId":"\#(UUID())"}"#] {
+                let response = try await t.postJSON("/api/v1/admin/coupons/\(coupon.id)/send", body, token: f.operatorToken)
+                #expect((400..<500).contains(response.status.code), "send \(body)")
+            }
+            // Birthdays: every spelling of a number that is no day.
+            for body in [#"{"month":9223372036854775808,"day":1}"#, #"{"month":-9223372036854775808,"day":-9223372036854775808}"#,
+                         #"{"month":1e3,"day":1}"#, #"{"month":2,"day":29.5}"#, #"{"month":"2","day":"29"}"#, #"{"month":2,"day":-29}"#, #"[]"#] {
+                let response = try await t.send(.PUT, "/api/v1/me/birthday", body, token: member)
+                #expect((400..<500).contains(response.status.code), "birthday \(body)")
+            }
+            #expect(try await MemberBirthdayRecord.query(on: t.app.db).count() == 0)
+            #expect(try await t.send(.PUT, "/api/v1/admin/members/birthday-settings", #"{"couponTemplateId":"x"}"#, token: f.operatorToken).status.code < 500)
+            #expect(try await t.get("/healthz").status == .ok)
+        }
+    }
+
     @Test func oversizedAndSlowInputsAreRefusedCheaply() async throws {
         try await withMallApp { t in
             try await t.withLiveServer { live in

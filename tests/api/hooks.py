@@ -1207,7 +1207,91 @@ def admin_flash_sale_all_ids() -> list[str]:
     return cached("admin-flash-sales-all", lambda: ids(api("GET", "/api/v1/admin/flash-sales")), ttl=2.0)
 
 
+def member_tags(kind: str | None = None) -> list[dict]:
+    """The operator's member tags (of one kind), making one of each kind when there is none, so
+    the operations on a tag reach a tag of the kind they act on."""
+    def load():
+        return api("GET", "/api/v1/admin/member-tags")
+    rows = cached("member-tags", load, ttl=2.0)
+    for wanted, body in (("manual", {"name": "标签" + token(6)}), ("rule", {"name": "规则" + token(6), "rule": {"inactiveDays": 30}})):
+        if not any(row.get("kind") == wanted for row in rows):
+            api("POST", "/api/v1/admin/member-tags", json=body)
+            _cache.pop("member-tags", None)
+            rows = cached("member-tags", load, ttl=2.0)
+    return [row for row in rows if kind is None or row.get("kind") == kind]
+
+
+def member_tag_ids(kind: str | None = None):
+    return lambda: [row["id"].lower() for row in member_tags(kind)]
+
+
+def fix_member_tag(case) -> None:
+    """A fresh name (a taken one is a 409) and a category that exists."""
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    if "name" in body or case.method.upper() == "POST":
+        body["name"] = "标签" + token(8)
+    rule = body.get("rule")
+    if isinstance(rule, dict) and rule.get("categoryId") is not None:
+        found = ids(categories())
+        if found:
+            rule["categoryId"] = rng.choice(found)
+        else:
+            rule.pop("categoryId")
+            rule.setdefault("inactiveDays", 30)
+
+
+def fix_member_tag_members(case) -> None:
+    """Real members, so most additions add someone."""
+    body = case.body
+    members = plain_member_ids()
+    if isinstance(body, dict) and members and isinstance(body.get("memberIds"), list) and body["memberIds"]:
+        body["memberIds"] = rng.sample(members, min(len(members), len(body["memberIds"])))
+
+
+def fix_member_tag_member_path(case) -> None:
+    """A manual tag and one of its members (one is added when the tag is empty)."""
+    if not case.path_parameters:
+        return
+    tags = member_tags("manual")
+    if not tags:
+        return
+    tag = rng.choice(tags)["id"].lower()
+    rows = api("GET", f"/api/v1/admin/member-tags/{tag}/members?limit=100").get("items", [])
+    if not rows and plain_member_ids():
+        api("POST", f"/api/v1/admin/member-tags/{tag}/members", json={"memberIds": [rng.choice(plain_member_ids())]})
+        rows = api("GET", f"/api/v1/admin/member-tags/{tag}/members?limit=100").get("items", [])
+    case.path_parameters["tagID"] = tag
+    if rows:
+        case.path_parameters["memberID"] = rng.choice(rows)["memberId"].lower()
+
+
+def fix_coupon_send(case) -> None:
+    """A tag that exists when one is named (the shop reads the tags through its own list)."""
+    body = case.body
+    if isinstance(body, dict) and body.get("tagId") is not None:
+        path = "/api/v1/admin/member-tags" if os.environ.get("FUZZ_ROLE") == "platform" else "/api/v1/merchant/member-tags"
+        found = ids(cached("send-tags-" + path, lambda: api("GET", path), ttl=2.0))
+        if found:
+            body["tagId"] = rng.choice(found)
+
+
+def fix_birthday_settings(case) -> None:
+    """A platform coupon that is not stopped, or none."""
+    body = case.body
+    if isinstance(body, dict) and body.get("couponTemplateId") is not None:
+        found = admin_coupon_ids()
+        body["couponTemplateId"] = rng.choice(found) if found else None
+
+
 BODY_FIXES = {
+    "createMemberTag": fix_member_tag,
+    "updateMemberTag": fix_member_tag,
+    "addMemberTagMembers": fix_member_tag_members,
+    "sendAdminCoupon": fix_coupon_send,
+    "sendShopCoupon": fix_coupon_send,
+    "putBirthdaySettings": fix_birthday_settings,
     "putMembersSettings": fix_members_settings,
     "adjustMemberPoints": fix_points_adjustment,
     "putFarmingSettings": fix_farming_settings,
@@ -1263,6 +1347,13 @@ BODY_FIXES = {
     "createShopFlashSale": flash_sale_fix(own=True),
 }
 PATH_FIXES = {
+    "getMemberTag": path_id("tagID", member_tag_ids()),
+    "updateMemberTag": path_id("tagID", member_tag_ids("rule")),
+    "deleteMemberTag": path_id("tagID", member_tag_ids()),
+    "listMemberTagMembers": path_id("tagID", member_tag_ids()),
+    "addMemberTagMembers": path_id("tagID", member_tag_ids("manual")),
+    "removeMemberTagMember": fix_member_tag_member_path,
+    "recomputeMemberTag": path_id("tagID", member_tag_ids("rule")),
     "getProduct": path_id("productID", public_product_ids),
     "getStore": path_id("storeID", public_store_ids),
     "getStoreQRCodePNG": path_id("storeID", public_store_ids),

@@ -21,6 +21,8 @@ extension Application {
         asyncCommands.use(GroupBuyJobsCommand(), as: "group-buy-jobs")
         asyncCommands.use(ReconcileCommand(), as: "reconcile")
         asyncCommands.use(SyncPayoutsCommand(), as: "sync-payouts")
+        asyncCommands.use(SendBirthdayCouponsCommand(), as: "send-birthday-coupons")
+        asyncCommands.use(RecomputeMemberTagsCommand(), as: "recompute-member-tags")
         for job in [OrderJobCommand.Job.closeUnpaid, .confirmShipped, .complete] {
             asyncCommands.use(OrderJobCommand(job: job), as: job.rawValue)
         }

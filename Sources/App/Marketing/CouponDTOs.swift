@@ -105,6 +105,8 @@ struct MemberCouponDTO: Content {
 struct CouponSendInput: Content {
     let memberIds: [UUID]?
     let phones: [String]?
+    /// Every member carrying this tag (会员标签), at most `CouponSending.maxTagMembers`.
+    let tagId: UUID?
 }
 
 struct CouponSendResultDTO: Content {
@@ -114,7 +116,10 @@ struct CouponSendResultDTO: Content {
         let message: String
     }
     let sent: Int
+    /// The first refusals (at most `CouponSending.maxRefusedListed`).
     let refused: [Refused]
+    /// How many recipients were refused in all.
+    let skipped: Int
 }
 
 /// The coupons of a checkout preview: those used, with what each saves, and every other one the

@@ -20,6 +20,9 @@ struct MembersPageController: RouteCollection {
         let summary: MemberPointsDTO
         let rows: [Row]
         let perks: String
+        /// "11 月 30 日" once set.
+        let birthday: String
+        let canSetBirthday: Bool
     }
 
     @Sendable func mine(req: Request) async throws -> Response {
@@ -30,7 +33,10 @@ struct MembersPageController: RouteCollection {
                            at: PageDates.chinaMinute(movement.createdAt))
         }
         let perks = summary.level.perks.compactMap { MembersPageStrings.table["mp_perk_\($0)"]?(req.locale) }.joined(separator: "、")
-        return try await req.page("member/points", PointsPage(summary: summary, rows: rows, perks: perks))
+        let birthday = try await MemberBirthdayRecord.find(member.requireID(), on: req.db)
+        let birthdayText = birthday.map { LocalizedText("\($0.month) 月 \($0.day) 日", "\($0.month)/\($0.day)")(req.locale) } ?? ""
+        return try await req.page("member/points", PointsPage(summary: summary, rows: rows, perks: perks, birthday: birthdayText,
+                                                              canSetBirthday: birthday == nil))
     }
 
     @Sendable func signIn(req: Request) async throws -> Response {

@@ -48,6 +48,7 @@ enum Migrations {
         CreateFarmEvents(),
         AddOrderShippingSubsidy(),
         CreatePointsMall(),
+        CreateMemberTags(),
     ]
 }
 

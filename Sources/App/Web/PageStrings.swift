@@ -330,6 +330,7 @@ enum PageStrings {
     static let all: [String: LocalizedText] = table.merging(shopping) { first, _ in first }.merging(ReconciliationStrings.table) { first, _ in first }.merging(DistributionPageStrings.table) { first, _ in first }.merging(CouponPageStrings.table) { first, _ in first }.merging(PromotionPageStrings.table) { first, _ in first }.merging(MembersPageStrings.table) { first, _ in first }.merging(PointsMallPageStrings.table) { first, _ in first }
         .merging(FlashSalePageStrings.table) { first, _ in first }
         .merging(FarmingPageStrings.table) { first, _ in first }
+        .merging(MemberTagPageStrings.table) { first, _ in first }
 
     static func dictionary(_ locale: MallLocale) -> [String: String] {
         all.mapValues { $0(locale) }
