@@ -1510,6 +1510,8 @@ ALWAYS_REAL = {
     "getBargain", "cutBargain", "getGroup", "listOpenGroups",
     # Tight farming limits would refuse the fuzzer's own claims and cuts for the rest of the run.
     "putFarmingSettings",
+    # A points-mall item's window is ISO 8601 and its coupon a real platform one; a tag sent to is a real one.
+    "createAdminPointsMallItem", "sendAdminCoupon", "sendShopCoupon",
 }
 
 
