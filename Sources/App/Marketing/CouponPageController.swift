@@ -76,6 +76,16 @@ struct CouponPageController: RouteCollection {
     }
 
     /// Yuan as typed ("19.9") to fen; nil for blank, and a field error for anything else.
+    /// A console form's optional whole number: blank is nil, anything else must be an integer.
+    static func wholeNumber(_ text: String?, field: String) throws -> Int64? {
+        let trimmed = (text ?? "").trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty else { return nil }
+        guard trimmed.count <= 12, let value = Int64(trimmed) else {
+            throw APIError.validation([.init(field, .init("请输入整数", "Enter a whole number"))])
+        }
+        return value
+    }
+
     static func fen(_ text: String?, field: String) throws -> Int64? {
         let trimmed = (text ?? "").trimmingCharacters(in: .whitespaces)
         guard !trimmed.isEmpty else { return nil }
@@ -90,14 +100,7 @@ struct CouponPageController: RouteCollection {
         let form = req.formFields
         let (now, ip) = (req.now, req.clientIP)
         return try await OrderPageController.redirectBack(req, "/admin/coupons") {
-            func count(_ name: String) throws -> Int64? {
-                let text = (form.first(name) ?? "").trimmingCharacters(in: .whitespaces)
-                guard !text.isEmpty else { return nil }
-                guard text.count <= 12, let value = Int64(text) else {
-                    throw APIError.validation([.init(name, .init("请输入整数", "Enter a whole number"))])
-                }
-                return value
-            }
+            func count(_ name: String) throws -> Int64? { try CouponPageController.wholeNumber(form.first(name), field: name) }
             var payRate: Int?
             if let text = form.first("payRate")?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
                 // 8.8折 → 8 800 bp.

@@ -87,14 +87,7 @@ struct PointsMallPageController: RouteCollection {
         let form = req.formFields
         let (now, ip) = (req.now, req.clientIP)
         return try await OrderPageController.redirectBack(req, "/admin/points-mall") {
-            func count(_ name: String) throws -> Int64? {
-                let text = (form.first(name) ?? "").trimmingCharacters(in: .whitespaces)
-                guard !text.isEmpty else { return nil }
-                guard text.count <= 12, let value = Int64(text) else {
-                    throw APIError.validation([.init(name, .init("请输入整数", "Enter a whole number"))])
-                }
-                return value
-            }
+            func count(_ name: String) throws -> Int64? { try CouponPageController.wholeNumber(form.first(name), field: name) }
             let template = UUID(uuidString: (form.first("couponTemplateId") ?? "").trimmingCharacters(in: .whitespaces))
             let input = PointsMallItemInput(kind: "coupon", name: form.first("name") ?? "", couponTemplateId: template,
                                             pointsPrice: try count("pointsPrice") ?? 0, stock: try count("stock") ?? 0,

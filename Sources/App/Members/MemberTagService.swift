@@ -194,12 +194,11 @@ struct MemberTagService {
         for id in memberIDs {
             if known.contains(id) { wanted.append(id) } else { notFound.append(id.uuidString.lowercased()) }
         }
+        let hashes = Array(Set(phoneHashes.map(\.hash)))
+        let byPhone = hashes.isEmpty ? [:] : Dictionary(try await Member.query(on: db).filter(\.$phoneHash ~~ hashes).all()
+            .compactMap { member in member.id.map { (member.phoneHash, $0) } }, uniquingKeysWith: { first, _ in first })
         for phone in phoneHashes {
-            if let member = try await Member.query(on: db).filter(\.$phoneHash == phone.hash).first(), let id = member.id {
-                wanted.append(id)
-            } else {
-                notFound.append(phone.label)
-            }
+            if let id = byPhone[phone.hash] { wanted.append(id) } else { notFound.append(phone.label) }
         }
         let unique = Array(Set(wanted))
         let present = unique.isEmpty ? [] : try await MemberTagMember.query(on: db).filter(\.$tagID == tagID).filter(\.$memberID ~~ unique).all().map(\.memberID)
