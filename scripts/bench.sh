@@ -134,8 +134,9 @@ orders_bench() {
 }
 
 # Flash sale: 12 800 purchase attempts from 32 clients (each its own buyer) for N units through the
-# normal checkout over HTTP, beside the bare conditional decrement from 32 connections; fails loudly
-# unless exactly N sell in both.
+# normal checkout over HTTP, then through the queue (排队下单: the unit at once, the order built
+# after), beside the bare conditional decrement from 32 connections; fails loudly unless exactly N
+# sell in each (and, through the queue, N orders are built).
 flash_bench() {
   local label=$1 units=${BENCH_FLASH_UNITS:-500} clients=${BENCH_FLASH_CLIENTS:-32} attempts=${BENCH_FLASH_ATTEMPTS:-12800}
   local base="http://127.0.0.1:$PORT"
@@ -152,10 +153,16 @@ flash_bench() {
     kill "$server"; wait "$server" 2>/dev/null || true
     exit 1
   fi
+  if ! queued=$("$BIN" bench-flash queue --url "$base" --file "$work/flash.json" --clients "$clients" --attempts "$attempts"); then
+    echo "!! FLASH SALE QUEUE BENCHMARK FAILED on $label: $queued" >&2
+    kill "$server"; wait "$server" 2>/dev/null || true
+    exit 1
+  fi
   kill "$server"; wait "$server" 2>/dev/null || true
-  echo "== flash sale on $label: $BIN bench-flash ($attempts attempts, $clients clients, $units units; sold exactly $units in both)"
+  echo "== flash sale on $label: $BIN bench-flash ($attempts attempts, $clients clients, $units units; sold exactly $units in each)"
   echo "  raw SQL decrement      $(echo "$raw" | field purchases_per_second) purchases/s, $(echo "$raw" | field attempts_per_second) attempts/s (baseline)"
   echo "  HTTP flash checkout    $(echo "$http" | field purchases_per_second) purchases/s = $(ratio "$(echo "$http" | field purchases_per_second)" "$(echo "$raw" | field purchases_per_second)") of the baseline, $(echo "$http" | field attempts_per_second) attempts/s = $(ratio "$(echo "$http" | field attempts_per_second)" "$(echo "$raw" | field attempts_per_second)") of the baseline"
+  echo "  HTTP queue (排队下单)  $(echo "$queued" | field purchases_per_second) purchases/s = $(ratio "$(echo "$queued" | field purchases_per_second)" "$(echo "$raw" | field purchases_per_second)") of the baseline, $(echo "$queued" | field attempts_per_second) attempts/s = $(ratio "$(echo "$queued" | field attempts_per_second)" "$(echo "$raw" | field attempts_per_second)") of the baseline; all $units orders built $(echo "$queued" | field orders_seconds) s after the first attempt ($(echo "$queued" | field orders_per_second) orders/s)"
 }
 
 [ "$ONLY" = distribution ] && exit 0

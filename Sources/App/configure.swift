@@ -26,6 +26,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.migrations.add(Migrations.all)
     app.lifecycle.use(ScheduledSweep())
     app.lifecycle.use(ScheduledOrderJobs())
+    app.lifecycle.use(ScheduledFlashSaleOrders())
     app.lifecycle.use(ScheduledMemberJobs())
     DistributionOutbox.register(app)
     PointsJobs.register(app)

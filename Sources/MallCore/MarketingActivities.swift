@@ -347,6 +347,35 @@ public enum FlashSale {
         return nil
     }
 
+    /// One buyer's place in the queue (排队下单): who asks, and for how many units.
+    public struct QueuedRequest: Hashable, Sendable {
+        public let member: String
+        public let quantity: Int64
+        public init(member: String, quantity: Int64) {
+            self.member = member
+            self.quantity = quantity
+        }
+    }
+
+    /// Decides a batch of queued requests in arrival order, as if each came alone: every one is
+    /// judged by `purchaseRefusal` against the units left and what its member already holds,
+    /// counting what earlier requests of the batch were granted. Nil where a request is granted;
+    /// the granted quantities never add up to more than `available`.
+    public static func allocate(_ requests: [QueuedRequest], session: FlashSaleSession, available: Int64, held: [String: Int64],
+                                now: Date, paused: Bool = false) -> [FlashSaleRefusal?] {
+        var left = max(0, available)
+        var holding = held
+        return requests.map { request in
+            let refusal = purchaseRefusal(session, quantity: request.quantity, alreadyBought: holding[request.member] ?? 0,
+                                          available: left, now: now, paused: paused)
+            if refusal == nil {
+                left -= request.quantity
+                holding[request.member, default: 0] += request.quantity
+            }
+            return refusal
+        }
+    }
+
     /// When an unpaid flash order placed at `placedAt` closes.
     public static func closesAt(_ session: FlashSaleSession, placedAt: Date) -> Date { placedAt.addingTimeInterval(session.unpaidTimeout) }
 

@@ -341,9 +341,25 @@ import VaporTesting
             #expect(checkout.contains("秒杀 整点秒杀"), "\(checkout)")
             #expect(checkout.contains("-¥50.00"))
             #expect(checkout.contains("¥57.00"))
+            // 立即抢购 joins the queue: the unit is held at once, the ticket's page waits for the order, then goes on to pay.
             let placed = try await client.post("/checkout", form: ["flash": "\(Self.item(sale))", "address": "\(s.address)", "idempotency_key": "flash-page-1"])
-            #expect(placed.headers.first(name: .location)?.hasPrefix("/pay/") == true, "\(placed.status) \(placed.headers)")
+            let ticketPage = try #require(placed.headers.first(name: .location))
+            #expect(ticketPage.hasPrefix("/flash-sales/tickets/"), "\(placed.status) \(placed.headers)")
             #expect(try await Self.flashItem(t, Self.item(sale)).sold == 1)
+            let waiting = try await client.get(ticketPage)
+            #expect(waiting.body.string.contains("排队中，正在生成订单"))
+            #expect(waiting.headers.first(name: "Refresh") == "1")
+            #expect(try await FlashSaleOrderBuilder.run(t.app).ordered == 1)
+            let ready = try await client.get(ticketPage)
+            #expect(ready.headers.first(name: .location)?.hasPrefix("/pay/") == true, "\(ready.status) \(ready.headers)")
+            let pay = try await client.get(try #require(ready.headers.first(name: .location))).body.string
+            #expect(pay.contains("¥57.00"))
+            // Nobody else sees the ticket.
+            let stranger = PageClient(app: t.app)
+            _ = try await t.registerMember("13600000009")
+            _ = try await stranger.get("/login")
+            _ = try await stranger.post("/login", form: ["phone": "13600000009", "password": "Member2026"])
+            #expect(try await stranger.get(ticketPage).status == .notFound)
             // A second one is over the limit: back to the flash sale page, nothing taken.
             let again = try await client.post("/checkout", form: ["flash": "\(Self.item(sale))", "address": "\(s.address)", "idempotency_key": "flash-page-2"])
             #expect(again.headers.first(name: .location) == "/flash-sales")

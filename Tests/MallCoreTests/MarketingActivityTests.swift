@@ -114,6 +114,42 @@ import Testing
         #expect(FlashSaleRefusal.memberLimit(limit: 2, left: 1).localizedMessage(.zhHans) == "每人限购 2 件，你还可以买 1 件")
     }
 
+    @Test func queuedFlashRequestsAreDecidedInArrivalOrder() throws {
+        let session = try FlashSaleSession(id: "s", window: try ActivityWindow(start: F.now, end: F.now.addingTimeInterval(600)), perMemberLimit: 2)
+        typealias Q = FlashSale.QueuedRequest
+        let requests = [Q(member: "a", quantity: 1), Q(member: "b", quantity: 2), Q(member: "a", quantity: 2), Q(member: "c", quantity: 1),
+                        Q(member: "d", quantity: 2), Q(member: "c", quantity: 1), Q(member: "e", quantity: 1)]
+        // a holds 1 already: its second ask (2) passes the limit; d asks 2 when 1 is left; c's second unit is the last.
+        let decisions = FlashSale.allocate(requests, session: session, available: 5, held: ["a": 1], now: F.now)
+        #expect(decisions == [nil, nil, .memberLimit(limit: 2, left: 0), nil, .notEnoughStock(available: 1), nil, .soldOut])
+        // Before the start, paused and after the end every request is refused alike.
+        #expect(FlashSale.allocate(requests, session: session, available: 5, held: [:], now: F.now.addingTimeInterval(-1)).allSatisfy { $0 == .notStarted })
+        #expect(FlashSale.allocate(requests, session: session, available: 5, held: [:], now: F.now, paused: true).allSatisfy { $0 == .paused })
+        #expect(FlashSale.allocate([], session: session, available: 5, held: [:], now: F.now).isEmpty)
+    }
+
+    @Test func queuedFlashGrantsNeverExceedTheUnitsOrTheLimit() throws {
+        var rng = SeededGenerator(seed: 42)
+        for _ in 0..<500 {
+            let limit = Int64.random(in: 1...3, using: &rng)
+            let session = try FlashSaleSession(id: "s", window: try ActivityWindow(start: F.now, end: F.now.addingTimeInterval(600)), perMemberLimit: limit)
+            let available = Int64.random(in: 0...20, using: &rng)
+            let members = (0..<6).map { "m\($0)" }
+            let held = Dictionary(uniqueKeysWithValues: members.map { ($0, Int64.random(in: 0...limit, using: &rng)) })
+            let requests = (0..<Int.random(in: 0...40, using: &rng)).map { _ in
+                FlashSale.QueuedRequest(member: members.randomElement(using: &rng)!, quantity: Int64.random(in: 1...3, using: &rng))
+            }
+            let decisions = FlashSale.allocate(requests, session: session, available: available, held: held, now: F.now)
+            var granted: [String: Int64] = [:]
+            for (request, refusal) in zip(requests, decisions) where refusal == nil { granted[request.member, default: 0] += request.quantity }
+            #expect(granted.values.reduce(0, +) <= available)
+            for (member, units) in granted { #expect(units + held[member]! <= limit) }
+            // "Sold out" only once every unit is granted.
+            let left = available - granted.values.reduce(0, +)
+            if decisions.contains(.soldOut) { #expect(left == 0) }
+        }
+    }
+
     @Test func benchmarkSmoke() {
         let priced = MarketingBenchmark.run(carts: 3)
         #expect(priced.carts == 3)

@@ -89,6 +89,8 @@ struct CheckoutPlanner {
     /// The request's clock (coupon validity is decided on it).
     var now: Date = Date()
     var locale: MallLocale = .zhHans
+    /// A queued flash ticket's unit (`FlashSaleOrderBuilder`): used instead of judging a new purchase.
+    var reservedFlash: FlashPurchase? = nil
 
     func plan(_ input: CheckoutInput) async throws -> CheckoutPlan {
         let note = (input.note ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
@@ -112,7 +114,8 @@ struct CheckoutPlanner {
             }
             let quantity = try CartService.validQuantity(items.first?.quantity ?? 1, field: "items[0].quantity")
             // The cheap refusals (not started, ended, paused, over the limit, sold out) before any other work.
-            let found = try await FlashSaleService(db: db, now: now).purchase(itemID, quantity: quantity, memberID: memberID)
+            let found = if let reservedFlash, reservedFlash.itemID == itemID { reservedFlash }
+                else { try await FlashSaleService(db: db, now: now).purchase(itemID, quantity: quantity, memberID: memberID) }
             if let item = items.first, item.skuId != found.skuID {
                 throw APIError.validation([.init("items[0].skuId", .init("规格与秒杀商品不符", "The SKU is not the flash sale item's"))])
             }

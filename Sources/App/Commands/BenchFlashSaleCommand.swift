@@ -13,7 +13,7 @@ import Vapor
 /// units were sold.
 struct BenchFlashSaleCommand: AsyncCommand {
     struct Signature: CommandSignature {
-        @Argument(name: "step", help: "setup, load or baseline")
+        @Argument(name: "step", help: "setup, load, queue or baseline")
         var step: String
         @Option(name: "units", help: "Units of each item (setup; default 500)")
         var units: Int?
@@ -32,6 +32,8 @@ struct BenchFlashSaleCommand: AsyncCommand {
     struct Setup: Codable {
         let httpItem: UUID
         let sqlItem: UUID
+        /// Bought through the queue (`bench-flash queue`).
+        let queueItem: UUID
         let units: Int64
         let buyers: [BenchOrdersCommand.Setup.Buyer]
     }
@@ -45,6 +47,7 @@ struct BenchFlashSaleCommand: AsyncCommand {
         let seconds: Double
         /// From the start to the last unit sold.
         let sellOutSeconds: Double
+        let startedAt: Date
 
         var line: String {
             String(format: "%@ attempts=%d sold=%d refused=%d failures=%d seconds=%.3f attempts_per_second=%.1f purchases_per_second=%.1f",
@@ -63,18 +66,28 @@ struct BenchFlashSaleCommand: AsyncCommand {
             let setup = try await Self.setup(app, buyers: clients, units: Int64(max(1, min(signature.units ?? 500, 1_000_000))))
             try JSONEncoder().encode(setup).write(to: URL(fileURLWithPath: file))
             context.console.print("buyers=\(setup.buyers.count) units=\(setup.units)")
-        case "load", "baseline":
+        case "load", "queue", "baseline":
             let setup = try JSONDecoder().decode(Setup.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
             let outcome: Outcome
-            if signature.step == "load" {
-                guard let url = signature.url else { throw ConfigError("bench-flash load needs --url") }
-                outcome = try await Self.load(app, url: url, setup: setup, attempts: attempts, clients: clients)
-            } else {
+            switch signature.step {
+            case "load", "queue":
+                guard let url = signature.url else { throw ConfigError("bench-flash \(signature.step) needs --url") }
+                if signature.step == "load" {
+                    outcome = try await Self.load(app, url: url, setup: setup, attempts: attempts, clients: clients)
+                } else {
+                    outcome = try await Self.queue(app, url: url, setup: setup, attempts: attempts, clients: clients)
+                    // Every ticket's order built by the server: the time from the first attempt to the last order.
+                    let built = try await Self.waitForOrders(app, item: setup.queueItem, units: setup.units, startedAt: outcome.startedAt)
+                    context.console.print(outcome.line + String(format: " orders_seconds=%.3f orders_per_second=%.1f", built,
+                                                                Double(setup.units) / max(built, 0.000_001)))
+                }
+            default:
                 outcome = try await Self.baseline(app, setup: setup, attempts: attempts, clients: clients)
             }
-            context.console.print(outcome.line)
-            try await Self.check(app, item: signature.step == "load" ? setup.httpItem : setup.sqlItem, units: setup.units, outcome: outcome,
-                                 countOrders: signature.step == "load")
+            if signature.step != "queue" { context.console.print(outcome.line) }
+            try await Self.check(app, item: signature.step == "baseline" ? setup.sqlItem : signature.step == "queue" ? setup.queueItem : setup.httpItem,
+                                 units: setup.units, outcome: outcome,
+                                 countOrders: signature.step != "baseline")
         default:
             throw ConfigError("bench-flash: the step is setup, load or baseline")
         }
@@ -84,7 +97,7 @@ struct BenchFlashSaleCommand: AsyncCommand {
         let base = try await BenchOrdersCommand.setup(app, buyers: buyers)
         let now = app.clock.now()
         let formatter = ISO8601DateFormatter()
-        let input = FlashSaleInput(name: "压测秒杀", sessions: [0, 1].map { _ in
+        let input = FlashSaleInput(name: "压测秒杀", sessions: [0, 1, 2].map { _ in
             FlashSaleInput.Session(startsAt: formatter.string(from: now.addingTimeInterval(-60)), endsAt: formatter.string(from: now.addingTimeInterval(6 * 3_600)),
                                    items: [.init(skuId: base.skuID, priceFen: BenchOrdersCommand.unitPrice / 2, stock: units, perMemberLimit: FlashSaleService.maxLimit)])
         }, paysCommission: nil, unpaidMinutes: 30)
@@ -93,11 +106,12 @@ struct BenchFlashSaleCommand: AsyncCommand {
         }
         let items = try await FlashSaleItem.query(on: app.db).filter(\.$activityID == activity.requireID()).all()
         let sessions = try await FlashSaleSessionRecord.query(on: app.db).filter(\.$activityID == activity.requireID()).sort(\.$id).all()
-        guard sessions.count == 2, let http = items.first(where: { $0.sessionID == sessions[0].id })?.id,
-              let sql = items.first(where: { $0.sessionID == sessions[1].id })?.id else {
+        guard sessions.count == 3, let http = items.first(where: { $0.sessionID == sessions[0].id })?.id,
+              let sql = items.first(where: { $0.sessionID == sessions[1].id })?.id,
+              let queued = items.first(where: { $0.sessionID == sessions[2].id })?.id else {
             throw Abort(.internalServerError, reason: "the benchmark flash sale is missing")
         }
-        return Setup(httpItem: http, sqlItem: sql, units: units, buyers: base.buyers)
+        return Setup(httpItem: http, sqlItem: sql, queueItem: queued, units: units, buyers: base.buyers)
     }
 
     /// `clients` loops, each its own buyer, sharing `attempts`.
@@ -126,7 +140,7 @@ struct BenchFlashSaleCommand: AsyncCommand {
         }
         let seconds = Date().timeIntervalSince(start)
         return Outcome(label: label, attempts: attempts, sold: counts.0, refused: counts.1, failures: counts.2, seconds: seconds,
-                       sellOutSeconds: lastSale.withLockedValue { $0 }.timeIntervalSince(start))
+                       sellOutSeconds: lastSale.withLockedValue { $0 }.timeIntervalSince(start), startedAt: start)
     }
 
     /// Through the normal checkout: 201 bought, 409 refused (sold out); anything else a failure.
@@ -149,6 +163,46 @@ struct BenchFlashSaleCommand: AsyncCommand {
         }
         for failure in failures.withLockedValue({ $0 }) { app.logger.warning("bench-flash: \(failure)") }
         return outcome
+    }
+
+    /// Through the queue (排队下单): 202 the unit is the buyer's, 409 refused; anything else a failure.
+    static func queue(_ app: Application, url: String, setup: Setup, attempts: Int, clients: Int) async throws -> Outcome {
+        app.http.client.configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = clients
+        let client = app.client
+        let bodies = setup.buyers.map { buyer in ByteBuffer(string: #"{"addressId":"\#(buyer.addressID)"}"#) }
+        let target = URI(string: url + "/api/v1/flash-sales/items/\(setup.queueItem)/tickets")
+        let failures = NIOLockedValueBox<[String]>([])
+        let outcome = try await fire("queue", attempts: attempts, clients: clients) { index in
+            let buyer = setup.buyers[index % setup.buyers.count]
+            let headers: HTTPHeaders = ["Authorization": "Bearer \(buyer.token)", "Content-Type": "application/json"]
+            let response = try await client.post(target, headers: headers) { $0.body = bodies[index % bodies.count] }
+            switch response.status {
+            case .accepted: return true
+            case .conflict: return false
+            default:
+                failures.withLockedValue { if $0.count < 5 { $0.append("\(response.status.code) \(response.body.map { String(buffer: $0) } ?? "")") } }
+                return nil
+            }
+        }
+        for failure in failures.withLockedValue({ $0 }) { app.logger.warning("bench-flash: \(failure)") }
+        return outcome
+    }
+
+    /// Waits (at most ten minutes) until the server built an order for every ticket of the item;
+    /// seconds from `startedAt` to then. Fails when a ticket failed.
+    static func waitForOrders(_ app: Application, item: UUID, units: Int64, startedAt: Date) async throws -> Double {
+        let deadline = Date().addingTimeInterval(600)
+        while Date() < deadline {
+            let tickets = try await FlashSaleTicket.query(on: app.db).filter(\.$itemID == item).all()
+            if tickets.contains(where: { $0.status == FlashSaleTicketStatus.failed.rawValue }) {
+                throw ConfigError("bench-flash: a queued ticket failed: \(tickets.first { $0.status == FlashSaleTicketStatus.failed.rawValue }?.failureEn ?? "")")
+            }
+            if tickets.count >= units, tickets.allSatisfy({ $0.status == FlashSaleTicketStatus.ordered.rawValue }) {
+                return (tickets.map(\.updatedAt).max() ?? Date()).timeIntervalSince(startedAt)
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw ConfigError("bench-flash: the queued orders were not all built within ten minutes")
     }
 
     /// The same conditional decrement, alone in its transaction, from `clients` connections at once.

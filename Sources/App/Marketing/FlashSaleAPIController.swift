@@ -26,6 +26,8 @@ struct FlashSaleAPIController: RouteCollection {
         shop.post(":flashSaleID", "stop", use: shopStop)
 
         routes.get("flash-sales", use: board)
+        routes.post("flash-sales", "items", ":itemID", "tickets", use: joinQueue)
+        routes.get("flash-sales", "tickets", ":ticketID", use: ticket)
     }
 
     // MARK: operator
@@ -76,6 +78,48 @@ struct FlashSaleAPIController: RouteCollection {
     }
 
     // MARK: shared
+
+    // MARK: the queue (排队下单)
+
+    /// Joins the item's queue: 202 with the ticket when the unit is the buyer's (its order follows
+    /// within moments; poll the ticket), 409 when it is not (sold out, over the limit, not on). The
+    /// same `Idempotency-Key` gives back the first ticket.
+    @Sendable func joinQueue(req: Request) async throws -> Response {
+        let memberID = try req.requireMember().requireID()
+        let itemID = try req.uuidParameter("itemID")
+        let input = try req.content.decode(FlashSaleTicketInput.self)
+        let key = try OrderAPIController.idempotencyKey(req)
+        let quantity = try CartService.validQuantity(input.quantity ?? 1, field: "quantity")
+        let note = (input.note ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard TextLength.fits(note, max: 200) else {
+            throw APIError.validation([.init("note", .init("备注最多 200 字", "The note has at most 200 characters"))])
+        }
+        if let points = input.points, !(0...MembersConfig.maxPoints).contains(points) {
+            throw APIError.validation([.init("points", .init("积分应在 0 到 \(MembersConfig.maxPoints) 之间", "points must be between 0 and \(MembersConfig.maxPoints)"))])
+        }
+        if let coupons = input.couponIds, coupons.count > CouponService.maxPerCheckout {
+            throw APIError.validation([.init("couponIds", .init("一次最多使用 \(CouponService.maxPerCheckout) 张优惠券", "At most \(CouponService.maxPerCheckout) coupons per order"))])
+        }
+        let ticket = try await req.application.flashSaleQueue.reserve(.init(itemID: itemID, memberID: memberID, addressID: input.addressId,
+                                                                            quantity: quantity, note: note, points: input.points,
+                                                                            couponIDs: input.couponIds, key: key))
+        return try await FlashSaleTicketDTO(ticket, orderIDs: Self.orderIDs(of: ticket, on: req.db), req.locale).encodeResponse(status: .accepted, for: req)
+    }
+
+    static func orderIDs(of ticket: FlashSaleTicket, on db: any Database) async throws -> [UUID] {
+        guard let paymentID = ticket.paymentID else { return [] }
+        return try await Order.query(on: db).filter(\.$paymentID == paymentID).sort(\.$orderNo).all().compactMap(\.id)
+    }
+
+    /// The member's own ticket; another's is not found.
+    @Sendable func ticket(req: Request) async throws -> FlashSaleTicketDTO {
+        let memberID = try req.requireMember().requireID()
+        let id = try req.uuidParameter("ticketID")
+        guard let ticket = try await FlashSaleTicket.query(on: req.db).filter(\.$id == id).filter(\.$memberID == memberID).first() else {
+            throw APIError.notFound
+        }
+        return try FlashSaleTicketDTO(ticket, orderIDs: try await Self.orderIDs(of: ticket, on: req.db), req.locale)
+    }
 
     static func list(merchantID: UUID?, req: Request) async throws -> [FlashSaleDTO] {
         var query = FlashSaleActivity.query(on: req.db)

@@ -123,3 +123,42 @@ struct FlashSaleBoardDTO: Content {
 
     let sessions: [Session]
 }
+
+/// Joining a flash sale's queue (排队下单): the unit is decided at once, the order follows.
+struct FlashSaleTicketInput: Content {
+    let addressId: UUID
+    /// Default 1.
+    let quantity: Int64?
+    let note: String?
+    /// Points to spend on the order (积分抵扣), as at checkout; absent or 0: none.
+    let points: Int64?
+    /// Coupons to use, as at checkout; absent: the best the member holds, empty: none.
+    let couponIds: [UUID]?
+}
+
+/// A place in the queue as its buyer sees it: queued (the unit is theirs, the order is being
+/// made), ordered (pay `paymentId` in time) or failed (the unit went back, `message` says why).
+struct FlashSaleTicketDTO: Content {
+    let id: UUID
+    let itemId: UUID
+    let quantity: Int64
+    let status: String
+    let statusLabel: String
+    let paymentId: UUID?
+    let orderIds: [UUID]
+    let message: String?
+    let createdAt: Date
+
+    init(_ ticket: FlashSaleTicket, orderIDs: [UUID], _ locale: MallLocale) throws {
+        id = try ticket.requireID()
+        itemId = ticket.itemID
+        quantity = ticket.quantity
+        status = ticket.status
+        let known = FlashSaleTicketStatus(rawValue: ticket.status) ?? .queued
+        statusLabel = known.name(locale)
+        paymentId = ticket.paymentID
+        self.orderIds = orderIDs
+        message = known == .failed ? (locale == .zhHans ? ticket.failureZh : ticket.failureEn) : nil
+        createdAt = ticket.createdAt
+    }
+}

@@ -9,6 +9,7 @@ import Vapor
 struct FlashSalePageController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         routes.get("flash-sales", use: board)
+        routes.get("flash-sales", "tickets", ":ticketID", use: ticket)
         routes.get("admin", "flash-sales", use: admin)
         routes.post("admin", "flash-sales", ":flashSaleID", ":action", use: adminStatus)
     }
@@ -53,6 +54,29 @@ struct FlashSalePageController: RouteCollection {
                 })
         }
         return try await req.page("marketing/flash-sales", BoardPage(sessions: sessions))
+    }
+
+    struct TicketPage: Encodable, Sendable {
+        let status: String
+        let label: String
+        let message: String
+    }
+
+    /// The buyer's place in the queue: reloads itself each second while queued, goes on to the
+    /// payment page once the order exists, says why when it could not be made.
+    @Sendable func ticket(req: Request) async throws -> Response {
+        guard let member = ShoppingPageController.member(req) else { return req.redirect(to: "/login") }
+        let memberID = try member.requireID()
+        guard let id = req.parameters.get("ticketID").flatMap(UUID.init(uuidString:)),
+              let ticket = try await FlashSaleTicket.query(on: req.db).filter(\.$id == id).filter(\.$memberID == memberID).first() else {
+            throw APIError.notFound
+        }
+        let status = FlashSaleTicketStatus(rawValue: ticket.status) ?? .queued
+        if status == .ordered, let paymentID = ticket.paymentID { return req.redirect(to: "/pay/\(paymentID.uuidString)") }
+        let message = status == .failed ? (req.locale == .zhHans ? ticket.failureZh : ticket.failureEn) ?? "" : ""
+        let response = try await req.page("marketing/flash-ticket", TicketPage(status: status.rawValue, label: status.name(req.locale), message: message))
+        if status == .queued { response.headers.replaceOrAdd(name: "Refresh", value: "1") }
+        return response
     }
 
     /// 3 725 → "01:02:05".

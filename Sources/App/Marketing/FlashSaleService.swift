@@ -15,6 +15,8 @@ struct FlashPurchase: Sendable {
     let perMemberLimit: Int64?
     let unpaidMinutes: Int
     let exclusive: ExclusiveActivity
+    /// Set when a queued ticket already holds the unit (`FlashSaleQueue`): the order only records it.
+    var ticketID: UUID? = nil
 }
 
 /// Creating, pausing and stopping flash sales; a buyer's purchase and its return; the activity's
@@ -216,7 +218,9 @@ struct FlashSaleService {
     /// The purchase a checkout asks for, or the refusal: not started, ended, paused, over the
     /// member's limit, sold out. Read before the order is written (the cheap sold-out path); the
     /// writes in `take` decide.
-    func purchase(_ itemID: UUID, quantity: Int64, memberID: UUID) async throws -> FlashPurchase {
+    /// With a `ticketID` the unit is already the member's: nothing is refused, the purchase only
+    /// names what the order records.
+    func purchase(_ itemID: UUID, quantity: Int64, memberID: UUID, ticketID: UUID? = nil) async throws -> FlashPurchase {
         let sql = try sqlDatabase(db)
         guard let row = try await sql.raw("""
             SELECT i.sku_id, i.price, i.available, i.per_member_limit, i.activity_id, i.merchant_id, s.starts_at, s.ends_at,
@@ -234,7 +238,7 @@ struct FlashSaleService {
         let session = try FlashSaleSession(id: itemID.uuidString, window: window, perMemberLimit: limit, unpaidTimeout: TimeInterval(minutes * 60))
         // A stopped activity is over for the buyer: judged as at its session's end.
         let available = try row.decode(column: "available", as: Int64.self)
-        if let refusal = FlashSale.purchaseRefusal(session, quantity: quantity, alreadyBought: try row.decode(column: "bought", as: Int64?.self) ?? 0,
+        if ticketID == nil, let refusal = FlashSale.purchaseRefusal(session, quantity: quantity, alreadyBought: try row.decode(column: "bought", as: Int64?.self) ?? 0,
                                                    available: available, now: status == .stopped ? max(now, window.end) : now,
                                                    paused: status == .paused) { throw refusal }
         let activityID = try row.decode(column: "activity_id", as: UUID.self)
@@ -245,7 +249,17 @@ struct FlashSaleService {
                                           paysCommission: try row.decode(column: "pays_commission", as: Bool.self), price: price, payer: payer,
                                           name: try row.decode(column: "name", as: String.self))
         return FlashPurchase(itemID: itemID, activityID: activityID, skuID: try row.decode(column: "sku_id", as: UUID.self), quantity: quantity,
-                             price: price, perMemberLimit: limit, unpaidMinutes: minutes, exclusive: exclusive)
+                             price: price, perMemberLimit: limit, unpaidMinutes: minutes, exclusive: exclusive, ticketID: ticketID)
+    }
+
+    /// The order of a queued ticket: its unit and count were taken when the ticket was queued, so
+    /// only the purchase row is written (a close gives the unit back through it like any other).
+    static func attach(_ purchase: FlashPurchase, memberID: UUID, orderID: UUID, lineID: UUID, now: Date, sql: any SQLDatabase) async throws {
+        try await sql.raw("""
+            INSERT INTO flash_sale_purchases (id, item_id, activity_id, member_id, order_id, order_line_id, units, returned, created_at)
+            VALUES (\(bind: UUID()), \(bind: purchase.itemID), \(bind: purchase.activityID), \(bind: memberID), \(bind: orderID), \(bind: lineID),
+              \(bind: purchase.quantity), \(bind: false), \(bind: now))
+            """).run()
     }
 
     /// In the order's transaction: the member's count by one conditional upsert, then the unit by
@@ -301,27 +315,32 @@ struct FlashSaleService {
                 UPDATE flash_sale_purchases SET returned = \(bind: true) WHERE id = \(bind: id) AND returned = \(bind: false) RETURNING id
                 """).all()
             guard !won.isEmpty else { continue }
-            try await sql.raw("""
-                UPDATE flash_sale_member_counts SET bought = bought - \(bind: units)
-                WHERE item_id = \(bind: itemID) AND member_id = \(bind: memberID) AND bought >= \(bind: units)
-                """).run()
-            let back = try await sql.raw("""
-                UPDATE flash_sale_items SET available = available + \(bind: units), sold = sold - \(bind: units)
-                WHERE id = \(bind: itemID) AND released = \(bind: false) RETURNING sku_id
-                """).all()
-            if back.isEmpty {
-                // Released meanwhile: the unit belongs to the SKU again.
-                guard let item = try await sql.raw("""
-                    UPDATE flash_sale_items SET sold = sold - \(bind: units), released_units = released_units + \(bind: units)
-                    WHERE id = \(bind: itemID) RETURNING sku_id, product_id
-                    """).first() else { continue }
-                let skuID = try item.decode(column: "sku_id", as: UUID.self)
-                let productID = try item.decode(column: "product_id", as: UUID.self)
-                try await sql.raw("UPDATE skus SET stock = stock + \(bind: units) WHERE id = \(bind: skuID)").run()
-                try await sql.raw("UPDATE products SET total_stock = total_stock + \(bind: units) WHERE id = \(bind: productID)").run()
-            }
+            try await returnUnits(itemID: itemID, memberID: memberID, units: units, sql: sql)
         }
         return lines
+    }
+
+    /// Units a member held go back: out of the member's count, and to the item (or, once the item
+    /// was released, to the SKU). The caller makes sure it happens once.
+    static func returnUnits(itemID: UUID, memberID: UUID, units: Int64, sql: any SQLDatabase) async throws {
+        try await sql.raw("""
+            UPDATE flash_sale_member_counts SET bought = bought - \(bind: units)
+            WHERE item_id = \(bind: itemID) AND member_id = \(bind: memberID) AND bought >= \(bind: units)
+            """).run()
+        let back = try await sql.raw("""
+            UPDATE flash_sale_items SET available = available + \(bind: units), sold = sold - \(bind: units)
+            WHERE id = \(bind: itemID) AND released = \(bind: false) RETURNING sku_id
+            """).all()
+        guard back.isEmpty else { return }
+        // Released meanwhile: the unit belongs to the SKU again.
+        guard let item = try await sql.raw("""
+            UPDATE flash_sale_items SET sold = sold - \(bind: units), released_units = released_units + \(bind: units)
+            WHERE id = \(bind: itemID) RETURNING sku_id, product_id
+            """).first() else { return }
+        let skuID = try item.decode(column: "sku_id", as: UUID.self)
+        let productID = try item.decode(column: "product_id", as: UUID.self)
+        try await sql.raw("UPDATE skus SET stock = stock + \(bind: units) WHERE id = \(bind: skuID)").run()
+        try await sql.raw("UPDATE products SET total_stock = total_stock + \(bind: units) WHERE id = \(bind: productID)").run()
     }
 
     // MARK: - results

@@ -237,7 +237,11 @@ struct OrderService {
             try await CartItem.query(on: db).filter(\.$memberID == memberID).filter(\.$id ~~ plan.cartItemIDs).delete()
         }
         if let flash = plan.flash, let flashLine {
-            try await FlashSaleService.take(flash, memberID: memberID, orderID: flashLine.orderID, lineID: flashLine.lineID, now: now, sql: sql)
+            if flash.ticketID != nil {
+                try await FlashSaleService.attach(flash, memberID: memberID, orderID: flashLine.orderID, lineID: flashLine.lineID, now: now, sql: sql)
+            } else {
+                try await FlashSaleService.take(flash, memberID: memberID, orderID: flashLine.orderID, lineID: flashLine.lineID, now: now, sql: sql)
+            }
         }
         return payment
     }
