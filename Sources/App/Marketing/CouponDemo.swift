@@ -24,10 +24,11 @@ enum CouponDemo {
         _ = try await PointsMallService(db: db, now: now).create(PointsMallItemInput(
             kind: "coupon", name: "无门槛5元券", couponTemplateId: try forPoints.requireID(), pointsPrice: 500, stock: 1_000, perMemberLimit: 2,
             startsAt: nil, endsAt: nil))
-        // The last SKU by code of the shop's well-stocked ones over ¥9.90 (the flash sale takes the first two).
-        if let sku = try await Sku.query(on: db).filter(\.$merchantID == shop).filter(\.$stock >= 20).filter(\.$price > 990)
-            .sort(\.$code, .descending).first(), let skuID = sku.id,
-           let product = try await Product.find(sku.$product.id, on: db) {
+        // The last goods SKU by code of the shop's well-stocked ones over ¥9.90 (the flash sale takes the first two): one that ships.
+        let candidates = try await Sku.query(on: db).filter(\.$merchantID == shop).filter(\.$stock >= 20).filter(\.$price > 990)
+            .sort(\.$code, .descending).limit(50).with(\.$product).all()
+        if let sku = candidates.first(where: { $0.product.kind != Product.Kind.service.rawValue && $0.product.onShelf }), let skuID = sku.id {
+            let product = sku.product
             _ = try await PointsMallService(db: db, now: now).create(PointsMallItemInput(
                 kind: PointsMallItemKind.goods.rawValue, name: String(("积分换购 " + product.title).prefix(PointsMallService.maxName)), couponTemplateId: nil,
                 pointsPrice: 1_000, stock: 50, perMemberLimit: 1, startsAt: nil, endsAt: nil, skuId: skuID, cashFen: 990))
