@@ -29,6 +29,8 @@ public enum DiscountKind: String, CaseIterable, Codable, Sendable {
     case flashSale = "flash_sale"
     case groupBuy = "group_buy"
     case bargain
+    /// What the platform pays on a line redeemed in the points mall (price less the cash part).
+    case pointsMall = "points_mall"
     case other
 }
 

@@ -13,11 +13,13 @@ public enum ActivityKind: String, CaseIterable, Codable, Sendable {
     case flashSale = "flash_sale"
     case groupBuy = "group_buy"
     case bargain
+    /// Goods redeemed in the points mall (积分 + 现金): the platform's, priced at the cash part.
+    case pointsMall = "points_mall"
 
     public var paysCommissionByDefault: Bool {
         switch self {
         case .coupon, .fullReduction, .gift, .limitedTime: true
-        case .flashSale, .groupBuy, .bargain: false
+        case .flashSale, .groupBuy, .bargain, .pointsMall: false
         }
     }
 
@@ -25,7 +27,7 @@ public enum ActivityKind: String, CaseIterable, Codable, Sendable {
     /// promotion or coupon applies to such a line.
     public var isExclusive: Bool {
         switch self {
-        case .flashSale, .groupBuy, .bargain: true
+        case .flashSale, .groupBuy, .bargain, .pointsMall: true
         case .coupon, .fullReduction, .gift, .limitedTime: false
         }
     }
@@ -39,6 +41,7 @@ public enum ActivityKind: String, CaseIterable, Codable, Sendable {
         case .flashSale: locale.choose(zh: "秒杀", en: "Flash sale")
         case .groupBuy: locale.choose(zh: "拼团", en: "Group buy")
         case .bargain: locale.choose(zh: "砍价", en: "Bargain")
+        case .pointsMall: locale.choose(zh: "积分兑换", en: "Points mall")
         }
     }
 }

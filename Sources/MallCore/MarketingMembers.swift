@@ -139,6 +139,8 @@ public enum PointsReason: String, Codable, Sendable {
     case order, signIn = "sign_in", review, spend, refundReturn = "refund_return", expiry, clawback, adjustment
     /// Spent in the points mall (积分兑换).
     case mallRedeem = "mall_redeem"
+    /// Given back when goods redeemed in the points mall were cancelled, closed unpaid or refunded whole.
+    case mallReturn = "mall_return"
 }
 
 /// One change of one lot: the row the App writes with its reason.

@@ -64,4 +64,27 @@ public enum PointsMall {
         if available < 1 { return .soldOut }
         return nil
     }
+
+    // MARK: - goods for points (积分 + 现金)
+
+    /// Field problems of a goods item's cash part (empty when sound). The cash part is at least one
+    /// fen — a payment of nothing cannot be completed (the ledger books no zero amount, providers
+    /// take none) — and at most the SKU's own price, so a member never pays more than a shopper.
+    public static func cashIssues(cashFen: Int64, skuPriceFen: Int64) -> [(field: String, zh: String, en: String)] {
+        if cashFen < 1 {
+            return [("cashFen", "现金部分至少 ¥0.01（暂不支持纯积分兑换：零元支付无法完成）",
+                     "The cash part is at least ¥0.01 (points alone are not supported: a payment of nothing cannot be completed)")]
+        }
+        if cashFen > skuPriceFen {
+            let price = Money(fen: skuPriceFen)
+            return [("cashFen", "现金部分不能高于商品售价 \(price.formatted(.zhHans))", "The cash part cannot exceed the SKU's price \(price.formatted(.en))")]
+        }
+        return []
+    }
+
+    /// Whether a refund gives the points back: only once the redeemed line is refunded whole —
+    /// every unit and every fen paid for it. A partial or agreed-lower refund keeps them spent.
+    public static func refundReturnsPoints(quantity: Int64, refundedUnits: Int64, paid: Money, refunded: Money) -> Bool {
+        quantity > 0 && refundedUnits >= quantity && refunded >= paid
+    }
 }

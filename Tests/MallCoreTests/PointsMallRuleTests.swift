@@ -42,4 +42,36 @@ import Testing
         #expect(PointsMall.definitionIssues(pointsPrice: .min, stock: 0, perMemberLimit: 0, startsAt: nil, endsAt: now).map { $0.field }
                 == ["pointsPrice", "stock", "perMemberLimit"])
     }
+
+    @Test(arguments: [
+        // cash, SKU price, field refused (nil: accepted)
+        (Int64(1), Int64(9_900), String?.none),
+        (990, 9_900, nil),
+        (9_900, 9_900, nil),
+        (9_901, 9_900, "cashFen"),
+        (0, 9_900, "cashFen"),
+        (-1, 9_900, "cashFen"),
+        (.min, 9_900, "cashFen"),
+        (.max, 9_900, "cashFen"),
+        (1, 0, "cashFen"),
+    ])
+    func theCashPartIsAFenUpToThePrice(cash: Int64, price: Int64, field: String?) {
+        let issues = PointsMall.cashIssues(cashFen: cash, skuPriceFen: price)
+        #expect(issues.map(\.field) == (field.map { [$0] } ?? []))
+        #expect(issues.allSatisfy { !$0.zh.isEmpty && !$0.en.isEmpty })
+    }
+
+    @Test(arguments: [
+        // quantity, refunded units, paid, refunded, points back
+        (Int64(1), Int64(1), Int64(990), Int64(990), true),
+        (1, 1, 990, 500, false),
+        (1, 0, 990, 990, false),
+        (1, 0, 990, 0, false),
+        (2, 1, 1_980, 990, false),
+        (2, 2, 1_980, 1_980, true),
+        (0, 0, 0, 0, false),
+    ])
+    func onlyAWholeRefundReturnsThePoints(quantity: Int64, units: Int64, paid: Int64, refunded: Int64, back: Bool) {
+        #expect(PointsMall.refundReturnsPoints(quantity: quantity, refundedUnits: units, paid: Money(fen: paid), refunded: Money(fen: refunded)) == back)
+    }
 }

@@ -130,6 +130,16 @@ def own_sku_ids() -> list[str]:
     return cached("own-skus", load)
 
 
+def public_sku_prices() -> list[tuple[str, int]]:
+    """(id, price in fen) of public SKUs in stock: what a points-mall goods item may name."""
+    def load():
+        found = []
+        for product in public_product_ids()[:10]:
+            found += [(sku["id"].lower(), sku["price"]["fen"]) for sku in api("GET", "/api/v1/products/" + product, auth=False)["skus"] if sku["stock"] > 0]
+        return found
+    return cached("public-sku-prices", load)
+
+
 def public_sku_ids() -> list[str]:
     def load():
         found = []
@@ -627,6 +637,7 @@ def fix_checkout(case) -> None:
         case.body["bargainId"] = None
         case.body["deliveries"] = None
         case.body["flashSaleItemId"] = None
+        case.body["pointsMallItemId"] = None
 
 
 def fix_flash_ticket(case) -> None:
@@ -1112,13 +1123,18 @@ def fix_points_adjustment(case) -> None:
 
 
 def fix_points_mall_item(case) -> None:
-    """An item the rules accept: a platform coupon that is not stopped, and no window or a window
-    that ends after it starts."""
+    """An item the rules accept: a platform coupon that is not stopped, or a public SKU with a cash
+    part between one fen and its price; and no window or a window that ends after it starts."""
     body = case.body if isinstance(case.body, dict) else {}
     templates = platform_coupon_ids()
-    if templates:
-        body["couponTemplateId"] = rng.choice(templates)
-    body["kind"] = "coupon"
+    skus = public_sku_prices()
+    if skus and (rng.random() < 0.5 or not templates):
+        sku, price = rng.choice(skus)
+        body.update({"kind": "goods", "skuId": sku, "cashFen": rng.randint(1, max(1, price)), "couponTemplateId": None})
+    else:
+        if templates:
+            body["couponTemplateId"] = rng.choice(templates)
+        body.update({"kind": "coupon", "skuId": None, "cashFen": None})
     if not (isinstance(body.get("name"), str) and body["name"].strip(SWIFT_WS)):
         body["name"] = "兑换" + token(6)
     if rng.random() < 0.5:
@@ -1138,7 +1154,10 @@ def platform_coupon_ids() -> list[str]:
 
 
 def points_mall_item_ids() -> list[str]:
-    return cached("points-mall-items", lambda: ids(api("GET", "/api/v1/points-mall/items")), ttl=2.0)
+    # Goods are redeemed through checkout; the redeem operation takes coupon items.
+    def load():
+        return [row["id"] for row in api("GET", "/api/v1/points-mall/items") if row.get("kind") == "coupon"]
+    return cached("points-mall-items", load, ttl=2.0)
 
 
 def admin_points_mall_item_ids(status: str):

@@ -127,6 +127,8 @@ struct RefundService {
         }
         try await orders.enqueue("order.refunded", subject: refund.requireID(), payload: order.requireID().uuidString)
         try await coupons.giveBackIfFullyRefunded(paymentID: order.paymentID)
+        // Goods redeemed in the points mall and refunded whole: the points come back.
+        if let lineID = refund.orderLineID { try await PointsMallService(db: db, now: now).refunded(orderLineID: lineID) }
         // Everything paid has gone back: the order closes.
         guard let fresh = try await Order.find(refund.orderID, on: db), fresh.refundedAmount >= fresh.payable,
               [.paid, .shipped, .received].contains(fresh.orderState) else { return }

@@ -41,6 +41,10 @@ struct CheckoutInput: Content {
     /// A flash sale item (秒杀) to buy at its price: `items` is then absent or its one SKU, and the
     /// order takes the item's activity stock instead of the SKU's.
     var flashSaleItemId: UUID? = nil
+    /// A goods item of the points mall (积分商城) to redeem: one unit of its SKU at the item's cash
+    /// part plus the shop's shipping, its points spent when the order is placed; `items` is then
+    /// absent or that one SKU with quantity 1, and no coupons or points deduction apply.
+    var pointsMallItemId: UUID? = nil
 
     /// The same request again gives the same digest, whatever the key order of its JSON.
     var digest: String {
@@ -77,6 +81,8 @@ struct CheckoutPlan {
     var activity: PlannedActivity? = nil
     /// The flash sale item this checkout buys, taken in the order's transaction.
     var flash: FlashPurchase? = nil
+    /// The points-mall goods item this checkout redeems, taken in the order's transaction.
+    var pointsMall: PointsMallPurchase? = nil
     /// 满赠 gifts reached, missed by a little, or run out.
     var gifts: [CheckoutGift] = []
 
@@ -104,9 +110,23 @@ struct CheckoutPlanner {
         guard activity == nil || input.flashSaleItemId == nil else {
             throw APIError.validation([.init("flashSaleItemId", .init("一次结算只能参加一个活动", "One checkout joins one activity"))])
         }
+        guard input.pointsMallItemId == nil || (activity == nil && input.flashSaleItemId == nil) else {
+            throw APIError.validation([.init("pointsMallItemId", .init("一次结算只能参加一个活动", "One checkout joins one activity"))])
+        }
         var flash: FlashPurchase?
+        var mall: PointsMallPurchase?
         if let activity {
             wanted = [(activity.skuID, 1, "items[0]")]
+        } else if let itemID = input.pointsMallItemId {
+            // The cheap refusals (paused, outside its window, over the limit, sold out, too few points) first.
+            let found = try await PointsMallService(db: db, now: now).purchase(itemID, memberID: memberID)
+            if let items = input.items {
+                guard items.count == 1, items[0].skuId == found.skuID, items[0].quantity == 1 else {
+                    throw APIError.validation([.init("items", .init("积分兑换每单只能兑换该商品 1 件", "A points-mall redemption buys one unit of the item's SKU"))])
+                }
+            }
+            mall = found
+            wanted = [(found.skuID, 1, "items[0]")]
         } else if let itemID = input.flashSaleItemId {
             let items = input.items ?? []
             guard items.count <= 1 else {
@@ -229,9 +249,10 @@ struct CheckoutPlanner {
 
         // Coupons are priced per shop (one shop coupon covers all its lines), the orders per shop and delivery.
         let (pricing, coupons, points) = try await CouponCheckout(db: db, memberID: memberID, now: now, locale: locale)
-            .price(groups: groups, shippingFees: shippingFees, couponIds: activity == nil ? input.couponIds : [],
-                   points: activity == nil ? input.points : nil,
-                   exclusive: activity.map { [$0.skuID: $0.exclusive] } ?? flash.map { [$0.skuID: $0.exclusive] } ?? [:])
+            .price(groups: groups, shippingFees: shippingFees, couponIds: activity == nil && mall == nil ? input.couponIds : [],
+                   points: activity == nil && mall == nil ? input.points : nil,
+                   exclusive: activity.map { [$0.skuID: $0.exclusive] } ?? flash.map { [$0.skuID: $0.exclusive] }
+                       ?? mall.map { [$0.skuID: $0.exclusive] } ?? [:])
         var orderOf: [UUID: UUID] = [:]
         for group in groups { for line in group.lines { orderOf[line.sku.sku.id ?? UUID()] = group.key } }
         var feesAfterCoupons: [UUID: Money] = [:]
@@ -240,9 +261,10 @@ struct CheckoutPlanner {
             feesAfterCoupons[group.key] = order.shippingFee
         }
         let quote = try pricing.orders(orderOf: orderOf, keys: groups.map(\.key), shippingFees: feesAfterCoupons)
-        return CheckoutPlan(groups: groups, quote: quote, address: address, fromCart: input.items == nil && activity == nil && flash == nil,
+        return CheckoutPlan(groups: groups, quote: quote, address: address,
+                            fromCart: input.items == nil && activity == nil && flash == nil && mall == nil,
                             cartItemIDs: cartItemIDs, note: note, pricing: pricing, coupons: coupons, points: points, activity: activity?.planned,
-                            flash: flash, gifts: try await GiftCheckout.resolve(pricing.gifts, groups: groups, on: db))
+                            flash: flash, pointsMall: mall, gifts: try await GiftCheckout.resolve(pricing.gifts, groups: groups, on: db))
     }
 }
 
@@ -260,13 +282,13 @@ enum CheckoutPlacement {
             return earlier.paymentID
         }
         if let paymentID = try await replay() { return (paymentID, false) }
-        // Planned before the write transaction, so the reads wait for no writer: the order is
-        // what the buyer would have got a moment earlier. Stock, the one thing that must not
-        // change in between, is taken by conditional updates inside the transaction.
-        let plan = try await CheckoutPlanner(db: req.db, memberID: memberID, now: now, locale: req.locale).plan(input)
-        // A flash order closes unpaid after its activity's minutes, so its unit soon sells again.
-        let payMinutes = plan.flash.map { min($0.unpaidMinutes, configuredMinutes) } ?? configuredMinutes
         do {
+            // Planned before the write transaction, so the reads wait for no writer: the order is
+            // what the buyer would have got a moment earlier. Stock, the one thing that must not
+            // change in between, is taken by conditional updates inside the transaction.
+            let plan = try await CheckoutPlanner(db: req.db, memberID: memberID, now: now, locale: req.locale).plan(input)
+            // A flash order closes unpaid after its activity's minutes, so its unit soon sells again.
+            let payMinutes = plan.flash.map { min($0.unpaidMinutes, configuredMinutes) } ?? configuredMinutes
             let paymentID = try await req.writeTransaction { db in
                 let payment = try await OrderService(db: db, now: now).place(plan, memberID: memberID, cipher: cipher, payMinutes: payMinutes)
                 if let key {
@@ -282,8 +304,11 @@ enum CheckoutPlacement {
                 return try payment.requireID()
             }
             return (paymentID, true)
-        } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
-            guard let paymentID = try await replay() else { throw error }
+        } catch {
+            // A concurrent twin under the same key fails on the unique key — or earlier, on what
+            // the first took (the last unit, the points), even while planning: either way it
+            // finds the first payment.
+            guard key != nil, let paymentID = try await replay() else { throw error }
             return (paymentID, false)
         }
     }

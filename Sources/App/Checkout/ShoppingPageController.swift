@@ -118,6 +118,9 @@ struct ShoppingPageController: RouteCollection {
         let qty: String
         /// The flash sale item bought, or empty.
         let flash: String
+        /// The points-mall goods item redeemed, or empty; and 「积分兑换 1000 积分 + ¥9.90」.
+        var mall = ""
+        var mallLabel = ""
         let note: String
         /// One per rendering: a double-tapped 提交订单 places one order.
         let idempotencyKey: String
@@ -167,6 +170,7 @@ struct ShoppingPageController: RouteCollection {
         }
         input.bargainId = values("bargain").flatMap(UUID.init(uuidString:))
         input.flashSaleItemId = values("flash").flatMap(UUID.init(uuidString:))
+        input.pointsMallItemId = values("mall").flatMap(UUID.init(uuidString:))
         return input
     }
 
@@ -178,12 +182,14 @@ struct ShoppingPageController: RouteCollection {
         let addresses = try await AddressService.list(memberID: memberID, on: req.db)
         if input.addressId == nil, let first = addresses.first?.id {
             let (coupons, points, groupBuy, bargain, flash) = (input.couponIds, input.points, input.groupBuy, input.bargainId, input.flashSaleItemId)
+            let mall = input.pointsMallItemId
             input = CheckoutInput(items: input.items, addressId: first, deliveries: input.deliveries, note: input.note)
             input.couponIds = coupons
             input.points = points
             input.groupBuy = groupBuy
             input.bargainId = bargain
             input.flashSaleItemId = flash
+            input.pointsMallItemId = mall
         }
         do {
             let plan = try await CheckoutPlanner(db: req.db, memberID: memberID, now: req.now, locale: req.locale).plan(input)
@@ -194,6 +200,11 @@ struct ShoppingPageController: RouteCollection {
             req.session.data["flash"] = apiError.message(req.locale)
             // Not started, ended, sold out, over the limit: back to the flash sale page.
             if input.flashSaleItemId != nil, apiError.status == .conflict { return req.redirect(to: "/flash-sales") }
+            // No address yet: add one and come back; any other refusal (too few points, paused, sold out …): back to the points mall.
+            if let mall = input.pointsMallItemId {
+                if apiError.code == "checkout.address_required" { return req.redirect(to: "/member/addresses?next=/checkout?mall=\(mall.uuidString)") }
+                return req.redirect(to: "/points-mall")
+            }
             return req.redirect(to: input.items == nil && input.flashSaleItemId == nil ? "/cart" : "/member/addresses")
         }
     }
@@ -213,7 +224,7 @@ struct ShoppingPageController: RouteCollection {
                                 payable: shown.payable.display))
         }
         let cipher = req.personalData
-        return CheckoutPage(
+        var page = CheckoutPage(
             addresses: addresses.compactMap { address in
                 guard let id = address.id else { return nil }
                 let phone = (try? cipher.open(address.phoneCipher)).flatMap(PhoneNumber.init)?.masked ?? ""
@@ -230,7 +241,7 @@ struct ShoppingPageController: RouteCollection {
                 let name: String = switch step.source.kind {
                 case .coupon: (PageStrings.all["cp_checkout_coupons"].map { $0(req.locale) } ?? "") + " " + step.label
                 // 「满减 双11满减 满199减20」, 「限时折扣 夏日限时价」.
-                case .fullReduction, .limitedTime, .groupBuy, .bargain, .flashSale: (ActivityKind(rawValue: step.source.kind.rawValue)?.name(req.locale)).map { $0 + " " + step.label } ?? step.label
+                case .fullReduction, .limitedTime, .groupBuy, .bargain, .flashSale, .pointsMall: (ActivityKind(rawValue: step.source.kind.rawValue)?.name(req.locale)).map { $0 + " " + step.label } ?? step.label
                 case .points: LocalizedText("积分抵扣 \(plan.points.used) 积分", "\(plan.points.used) points")(req.locale)
                 default: step.label
                 }
@@ -241,6 +252,11 @@ struct ShoppingPageController: RouteCollection {
             pointsBalance: plan.points.balance, pointsUsable: plan.points.usable, pointsUsed: plan.points.used,
             groupActivity: input.groupBuy?.activityId.uuidString ?? "", group: input.groupBuy?.groupId?.uuidString ?? "",
             bargain: input.bargainId?.uuidString ?? "")
+        if let mall = preview.pointsMall {
+            page.mall = mall.itemId.uuidString
+            page.mallLabel = mall.label
+        }
+        return page
     }
 
     @Sendable func place(req: Request) async throws -> Response {
@@ -253,6 +269,7 @@ struct ShoppingPageController: RouteCollection {
             var query = ["address=\(input.addressId?.uuidString ?? "")"]
             if let item = input.items?.first { query += ["sku=\(item.skuId.uuidString)", "qty=\(item.quantity)"] }
             if let flash = input.flashSaleItemId { query.append("flash=\(flash.uuidString)") }
+            if let mall = input.pointsMallItemId { query.append("mall=\(mall.uuidString)") }
             if let coupons = input.couponIds { query.append("coupons=" + coupons.map(\.uuidString).joined(separator: ",")) }
             if let points = input.points, points > 0 { query.append("points=\(points)") }
             if let groupBuy = input.groupBuy {
@@ -287,6 +304,7 @@ struct ShoppingPageController: RouteCollection {
             guard apiError.status.code < 500 else { throw error }
             req.session.data["flash"] = apiError.message(req.locale)
             if input.flashSaleItemId != nil { return req.redirect(to: "/flash-sales") }
+            if input.pointsMallItemId != nil { return req.redirect(to: "/points-mall") }
             return req.redirect(to: input.items == nil ? "/cart" : "/checkout?sku=\(input.items?.first?.skuId.uuidString ?? "")&qty=\(input.items?.first?.quantity ?? 1)")
         }
     }

@@ -4,7 +4,8 @@ import MallCore
 
 /// The demo mall's coupons, both in the coupon centre: the platform's 满199减20 and the
 /// onboarded shop's 9折 (at most ¥50 off); and the platform's 无门槛5元, not in the centre but in
-/// the points mall for 500 points (at most 2 per member).
+/// the points mall for 500 points (at most 2 per member). Beside it in the points mall, one of the
+/// shop's SKUs for 1 000 points + ¥9.90 (one per member).
 enum CouponDemo {
     static func seed(on db: any Database, now: Date, shop: UUID) async throws {
         let service = CouponService(db: db, now: now)
@@ -23,5 +24,14 @@ enum CouponDemo {
         _ = try await PointsMallService(db: db, now: now).create(PointsMallItemInput(
             kind: "coupon", name: "无门槛5元券", couponTemplateId: try forPoints.requireID(), pointsPrice: 500, stock: 1_000, perMemberLimit: 2,
             startsAt: nil, endsAt: nil))
+        // The last goods SKU by code of the shop's well-stocked ones over ¥9.90 (the flash sale takes the first two): one that ships.
+        let candidates = try await Sku.query(on: db).filter(\.$merchantID == shop).filter(\.$stock >= 20).filter(\.$price > 990)
+            .sort(\.$code, .descending).limit(50).with(\.$product).all()
+        if let sku = candidates.first(where: { $0.product.kind != Product.Kind.service.rawValue && $0.product.onShelf }), let skuID = sku.id {
+            let product = sku.product
+            _ = try await PointsMallService(db: db, now: now).create(PointsMallItemInput(
+                kind: PointsMallItemKind.goods.rawValue, name: String(("积分换购 " + product.title).prefix(PointsMallService.maxName)), couponTemplateId: nil,
+                pointsPrice: 1_000, stock: 50, perMemberLimit: 1, startsAt: nil, endsAt: nil, skuId: skuID, cashFen: 990))
+        }
     }
 }

@@ -21,7 +21,7 @@ struct PointsMallAPIController: RouteCollection {
     // MARK: member
 
     @Sendable func list(req: Request) async throws -> [PointsMallItemDTO] {
-        try await PointsMallQueries.listed(on: req.db, now: req.now, locale: req.locale)
+        try await PointsMallQueries.listed(on: req.db, now: req.now, locale: req.locale, storage: req.application.imageStorage)
     }
 
     /// One unit for points, once per `Idempotency-Key` (a repeat answers 200 with the first
@@ -53,7 +53,7 @@ struct PointsMallAPIController: RouteCollection {
 
     @Sendable func adminList(req: Request) async throws -> [PointsMallItemDTO] {
         _ = try req.requireStaff(.manageMarketing)
-        return try await PointsMallQueries.all(on: req.db, locale: req.locale)
+        return try await PointsMallQueries.all(on: req.db, locale: req.locale, storage: req.application.imageStorage)
     }
 
     @Sendable func adminCreate(req: Request) async throws -> Response {
@@ -65,7 +65,7 @@ struct PointsMallAPIController: RouteCollection {
             try await AuditLog.record(on: db, actor: staff, action: "points_mall.create", target: item.requireID().uuidString, ip: ip, at: now)
             return item
         }
-        let dto = try await PointsMallQueries.dtos([item], on: req.db, locale: req.locale)
+        let dto = try await PointsMallQueries.dtos([item], on: req.db, locale: req.locale, storage: req.application.imageStorage)
         guard let first = dto.first else { throw APIError.notFound }
         return try await first.encodeResponse(status: .created, for: req)
     }
@@ -79,7 +79,9 @@ struct PointsMallAPIController: RouteCollection {
             try await AuditLog.record(on: db, actor: staff, action: "points_mall.\(action.rawValue)", target: id.uuidString, ip: ip, at: now)
             return item
         }
-        guard let dto = try await PointsMallQueries.dtos([item], on: req.db, locale: req.locale).first else { throw APIError.notFound }
+        guard let dto = try await PointsMallQueries.dtos([item], on: req.db, locale: req.locale, storage: req.application.imageStorage).first else {
+            throw APIError.notFound
+        }
         return dto
     }
 }

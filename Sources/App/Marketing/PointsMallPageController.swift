@@ -11,6 +11,7 @@ struct PointsMallPageController: RouteCollection {
         routes.post("points-mall", "items", ":itemID", "redeem", use: redeem)
         routes.get("admin", "points-mall", use: admin)
         routes.post("admin", "points-mall", use: adminCreate)
+        routes.post("admin", "points-mall", "goods", use: adminCreateGoods)
         routes.post("admin", "points-mall", ":itemID", ":action", use: adminStatus)
     }
 
@@ -22,6 +23,8 @@ struct PointsMallPageController: RouteCollection {
             let limit: String
             let window: String
             let soldOut: Bool
+            /// Goods are redeemed through the normal checkout (address, shipping, then payment).
+            let goods: Bool
         }
         let rows: [Row]
         let signedIn: Bool
@@ -30,7 +33,7 @@ struct PointsMallPageController: RouteCollection {
 
     @Sendable func mall(req: Request) async throws -> Response {
         let member = ShoppingPageController.member(req)
-        let items = try await PointsMallQueries.listed(on: req.db, now: req.now, locale: req.locale)
+        let items = try await PointsMallQueries.listed(on: req.db, now: req.now, locale: req.locale, storage: req.application.imageStorage)
         var points: Int64 = 0
         if let memberID = member?.id { points = try await PointsService(db: req.db, now: req.now).usableBalance(memberID) }
         let rows = items.map { item in
@@ -41,7 +44,8 @@ struct PointsMallPageController: RouteCollection {
             } else if let end = item.endsAt {
                 window = LocalizedText("\(PageDates.chinaMinute(end)) 结束", "Until \(PageDates.chinaMinute(end)) (China time)")(req.locale)
             }
-            return MallPage.Row(item: item, key: UUID().uuidString.lowercased(), limit: limit, window: window, soldOut: item.available < 1)
+            return MallPage.Row(item: item, key: UUID().uuidString.lowercased(), limit: limit, window: window, soldOut: item.available < 1,
+                                goods: item.kind == PointsMallItemKind.goods.rawValue)
         }
         return try await req.page("marketing/points-mall", MallPage(rows: rows, signedIn: member != nil, points: points))
     }
@@ -73,7 +77,7 @@ struct PointsMallPageController: RouteCollection {
 
     @Sendable func admin(req: Request) async throws -> Response {
         guard try DistributionConsolePageController.staff(req, .manageMarketing) != nil else { return req.redirect(to: "/admin/login") }
-        let items = try await PointsMallQueries.all(on: req.db, locale: req.locale)
+        let items = try await PointsMallQueries.all(on: req.db, locale: req.locale, storage: req.application.imageStorage)
         let templates = try await CouponTemplate.query(on: req.db).filter(\.$merchantID == nil)
             .filter(\.$status != CouponTemplateStatus.stopped.rawValue).sort(\.$createdAt, .descending).sort(\.$id).limit(CouponAPIController.listLimit).all()
         let options = try templates.map { template in
@@ -93,6 +97,31 @@ struct PointsMallPageController: RouteCollection {
                                             pointsPrice: try count("pointsPrice") ?? 0, stock: try count("stock") ?? 0,
                                             perMemberLimit: try count("perMemberLimit"), startsAt: nil, endsAt: nil)
             try await req.writeTransaction { db in
+                let item = try await PointsMallService(db: db, now: now).create(input)
+                try await AuditLog.record(on: db, actor: staff, action: "points_mall.create", target: item.requireID().uuidString, ip: ip, at: now)
+            }
+            req.flash(.init("已上架", "Item added"))
+        }
+    }
+
+    /// Goods for points: a SKU by its id or code (as the marketing forms take it), the points and
+    /// the cash part in yuan (「9.90」, exactly to fen).
+    @Sendable func adminCreateGoods(req: Request) async throws -> Response {
+        guard let staff = try DistributionConsolePageController.staff(req, .manageMarketing) else { return req.redirect(to: "/admin/login") }
+        let fields = req.formFields
+        let (now, ip) = (req.now, req.clientIP)
+        return try await OrderPageController.redirectBack(req, "/admin/points-mall") {
+            try await req.writeTransaction { db in
+                let form = FormReader(fields)
+                let sku = try await form.sku("sku", merchantID: nil, db: db)
+                let cash = form.fen("cash", required: true)
+                let points = form.count("pointsPrice", required: true)
+                let stock = form.count("stock", required: true)
+                let limit = form.count("perMemberLimit")
+                try form.check()
+                let input = PointsMallItemInput(kind: PointsMallItemKind.goods.rawValue, name: form.text("name"), couponTemplateId: nil,
+                                                pointsPrice: points ?? 0, stock: stock ?? 0, perMemberLimit: limit, startsAt: nil, endsAt: nil,
+                                                skuId: sku, cashFen: cash)
                 let item = try await PointsMallService(db: db, now: now).create(input)
                 try await AuditLog.record(on: db, actor: staff, action: "points_mall.create", target: item.requireID().uuidString, ip: ip, at: now)
             }
@@ -139,5 +168,12 @@ enum PointsMallPageStrings {
         "pmall_resume": .init("恢复", "Resume"),
         "pmall_stop": .init("下架", "Stop"),
         "pmall_no_templates": .init("先在优惠券管理中新建一张平台优惠券", "Create a platform coupon first"),
+        "pmall_goods": .init("商品", "Goods"),
+        "pmall_create_goods": .init("上架积分兑换商品（积分 + 现金）", "Add goods for points (points + cash)"),
+        "pmall_sku": .init("规格编码或 ID", "SKU code or id"),
+        "pmall_cash": .init("现金部分（元，至少 0.01）", "Cash part (yuan, at least 0.01)"),
+        "pmall_goods_note": .init("兑换时会员在结算页下单，另付店铺运费；商品原价与现金部分的差额由平台承担，不计佣金。",
+                                  "Members redeem through checkout and pay the shop's shipping too; the platform pays the shop the rest of the price, and the line pays no commission."),
+        "pmall_redeem_goods": .init("去兑换", "Redeem"),
     ]
 }

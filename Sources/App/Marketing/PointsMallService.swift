@@ -6,7 +6,8 @@ import Vapor
 
 /// An item as the operator defines it. Dates are ISO 8601 ("2025-06-18T00:00:00+08:00").
 struct PointsMallItemInput: Content {
-    /// `coupon` (a coupon template of the platform's, issued to the member on redemption).
+    /// `coupon` (a coupon template of the platform's, issued to the member on redemption) or
+    /// `goods` (a SKU of any shop, bought through checkout for the points plus `cashFen`).
     let kind: String
     let name: String
     let couponTemplateId: UUID?
@@ -16,6 +17,10 @@ struct PointsMallItemInput: Content {
     let perMemberLimit: Int64?
     let startsAt: String?
     let endsAt: String?
+    /// Goods: the SKU, on sale.
+    var skuId: UUID? = nil
+    /// Goods: the cash part in fen, 1 to the SKU's price (a payment of nothing cannot be completed).
+    var cashFen: Int64? = nil
 }
 
 /// The points mall's refusals, as clients see them: each a 409 with the reason, nothing changed.
@@ -50,7 +55,8 @@ struct PointsMallService {
         func issue(_ field: String, _ zh: String, _ en: String) { issues.append(.init(field, .init(zh, en))) }
         let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
         if !TextLength.isFilled(input.name, max: Self.maxName) { issue("name", "请填写商品名称（最多 \(Self.maxName) 字）", "Enter a name of at most \(Self.maxName) characters") }
-        if input.kind != "coupon" { issue("kind", "兑换类型应为 coupon（优惠券）", "kind must be coupon") }
+        let kind = PointsMallItemKind(rawValue: input.kind)
+        if kind == nil { issue("kind", "兑换类型应为 coupon（优惠券）或 goods（商品）", "kind must be coupon or goods") }
         let formatter = ISO8601DateFormatter()
         var start: Date?
         var end: Date?
@@ -67,18 +73,38 @@ struct PointsMallService {
             issue(problem.field, problem.zh, problem.en)
         }
         var template: CouponTemplate?
-        if input.kind == "coupon" {
+        var sku: PurchasableSku?
+        switch kind {
+        case .coupon:
             if let id = input.couponTemplateId { template = try await CouponTemplate.find(id, on: db) }
             if template == nil || template?.merchantID != nil || template?.status == CouponTemplateStatus.stopped.rawValue {
                 issue("couponTemplateId", "请选择一张未停止的平台优惠券", "Choose a platform coupon that is not stopped")
             }
+            if input.skuId != nil { issue("skuId", "兑换优惠券时不填商品规格", "A coupon item names no SKU") }
+            if input.cashFen != nil { issue("cashFen", "兑换优惠券时不填现金部分", "A coupon item has no cash part") }
+        case .goods:
+            if input.couponTemplateId != nil { issue("couponTemplateId", "兑换商品时不填优惠券", "A goods item names no coupon") }
+            if let id = input.skuId { sku = try await PurchasableSku.load([id], on: db)[id] }
+            if let found = sku, found.isOnSale {
+                if let cash = input.cashFen {
+                    for problem in PointsMall.cashIssues(cashFen: cash, skuPriceFen: found.sku.price) { issue(problem.field, problem.zh, problem.en) }
+                } else {
+                    issue("cashFen", "请填写现金部分（单位：分，至少 1）", "Enter the cash part in fen (at least 1)")
+                }
+            } else {
+                issue("skuId", "请选择一个在售的商品规格", "Choose a SKU that is on sale")
+            }
+        case nil:
+            break
         }
-        guard issues.isEmpty, let template else { throw APIError.validation(issues) }
+        guard issues.isEmpty, template != nil || sku != nil else { throw APIError.validation(issues) }
         let item = PointsMallItem()
         item.id = UUID()
         item.kind = input.kind
         item.name = name
-        item.couponTemplateID = try template.requireID()
+        item.couponTemplateID = try template?.requireID()
+        item.skuID = try sku?.sku.requireID()
+        item.cashPrice = sku == nil ? 0 : input.cashFen ?? 0
         item.pointsPrice = input.pointsPrice
         item.stock = input.stock
         item.available = input.stock
@@ -139,9 +165,14 @@ struct PointsMallService {
             }
             return (earlier, true)
         }
-        guard let item = try await PointsMallItem.find(itemID, on: db), let templateID = item.couponTemplateID else { throw APIError.notFound }
+        guard let item = try await PointsMallItem.find(itemID, on: db) else { throw APIError.notFound }
+        guard let templateID = item.couponTemplateID else {
+            // Goods are bought through checkout, with an address and the shop's shipping.
+            throw APIError(.conflict, "points_mall.goods_checkout", .init("兑换商品请通过结算页下单（pointsMallItemId）",
+                                                                         "Goods are redeemed through checkout (pointsMallItemId)"))
+        }
         let sql = try sqlDatabase(db)
-        let mine = try await PointsMallRedemption.query(on: db).filter(\.$itemID == itemID).filter(\.$memberID == memberID).count()
+        let mine = try await Self.heldBy(memberID, itemID: itemID, on: db)
         if let refusal = PointsMall.refusal(status: item.itemStatus, startsAt: item.startsAt, endsAt: item.endsAt, now: now, available: item.available,
                                             perMemberLimit: item.perMemberLimit, redeemedByMember: Int64(mine)) {
             throw refusal
@@ -162,8 +193,15 @@ struct PointsMallService {
         redemption.memberCouponID = try coupon.requireID()
         redemption.idempotencyKey = key
         redemption.createdAt = now
+        redemption.cashPrice = 0
         try await redemption.create(on: db)
         return (redemption, false)
+    }
+
+    /// Redemptions of the item the member holds: those not given back.
+    static func heldBy(_ memberID: UUID, itemID: UUID, on db: any Database) async throws -> Int64 {
+        Int64(try await PointsMallRedemption.query(on: db).filter(\.$itemID == itemID).filter(\.$memberID == memberID)
+            .filter(\.$returnedAt == nil).count())
     }
 
     static func spendRef(_ redemptionID: UUID) -> String { "mall:\(redemptionID.uuidString.lowercased())" }
@@ -176,9 +214,18 @@ struct PointsMallItemDTO: Content {
     let kind: String
     let name: String
     let couponTemplateId: UUID?
-    /// What the coupon gives, e.g. "满199减20".
+    /// What the coupon gives, e.g. "满199减20"; for goods the product and its spec.
     let summary: String
     let pointsPrice: Int64
+    /// Goods: the SKU, its product and picture, and its normal price.
+    let skuId: UUID?
+    let productId: UUID?
+    let image: ImageRef?
+    let skuPriceFen: Int64?
+    /// The cash part paid with the points (0 for a coupon).
+    let cashFen: Int64
+    /// 「1000 积分 + ¥9.90」, 「500 积分」.
+    let priceText: String
     let stock: Int64
     let available: Int64
     let redeemed: Int64
@@ -195,6 +242,11 @@ struct PointsMallRedemptionDTO: Content {
     let name: String
     let points: Int64
     let memberCouponId: UUID?
+    /// Goods: the order placed for it, and the cash part.
+    let orderId: UUID?
+    let cashFen: Int64
+    /// When its points came back (the order cancelled, closed unpaid or refunded whole).
+    let returnedAt: Date?
     let createdAt: Date
     /// The member's usable points after it.
     let pointsLeft: Int64
@@ -209,30 +261,42 @@ enum PointsMallQueries {
         }
     }
 
-    static func dtos(_ items: [PointsMallItem], on db: any Database, locale: MallLocale) async throws -> [PointsMallItemDTO] {
+    static func priceText(points: Int64, cash: Money, _ locale: MallLocale) -> String {
+        cash.fen > 0 ? LocalizedText("\(points) 积分 + \(cash.formatted(.zhHans))", "\(points) points + \(cash.formatted(.en))")(locale)
+            : LocalizedText("\(points) 积分", "\(points) points")(locale)
+    }
+
+    static func dtos(_ items: [PointsMallItem], on db: any Database, locale: MallLocale, storage: any ImageStorage) async throws -> [PointsMallItemDTO] {
         let templateIDs = Array(Set(items.compactMap(\.couponTemplateID)))
         let templates = templateIDs.isEmpty ? [] : try await CouponTemplate.query(on: db).filter(\.$id ~~ templateIDs).all()
         let byID = Dictionary(templates.compactMap { template in template.id.map { ($0, template) } }, uniquingKeysWith: { first, _ in first })
+        let skus = try await PurchasableSku.load(Array(Set(items.compactMap(\.skuID))), on: db)
         return try items.map { item in
-            let summary = try item.couponTemplateID.flatMap { byID[$0] }.map { try CouponService.coupon($0).summary(locale) } ?? ""
+            let sku = item.skuID.flatMap { skus[$0] }
+            var summary = try item.couponTemplateID.flatMap { byID[$0] }.map { try CouponService.coupon($0).summary(locale) } ?? ""
+            if let sku { summary = sku.sku.specText.isEmpty ? sku.product.title : "\(sku.product.title) \(sku.sku.specText)" }
+            let image = sku.flatMap { ImageRef($0.sku.image.isEmpty ? $0.product.mainImage : $0.sku.image, storage) }
             return PointsMallItemDTO(id: try item.requireID(), kind: item.kind, name: item.name, couponTemplateId: item.couponTemplateID, summary: summary,
-                                     pointsPrice: item.pointsPrice, stock: item.stock, available: item.available, redeemed: item.redeemed,
+                                     pointsPrice: item.pointsPrice, skuId: item.skuID, productId: sku?.product.id, image: image,
+                                     skuPriceFen: sku?.sku.price, cashFen: item.cashPrice,
+                                     priceText: priceText(points: item.pointsPrice, cash: Money(fen: item.cashPrice), locale),
+                                     stock: item.stock, available: item.available, redeemed: item.redeemed,
                                      perMemberLimit: item.perMemberLimit, startsAt: item.startsAt, endsAt: item.endsAt, status: item.status,
                                      statusLabel: statusLabel(item.itemStatus, locale))
         }
     }
 
     /// What members see: items being redeemed now or later, not yet ended.
-    static func listed(on db: any Database, now: Date, locale: MallLocale) async throws -> [PointsMallItemDTO] {
+    static func listed(on db: any Database, now: Date, locale: MallLocale, storage: any ImageStorage) async throws -> [PointsMallItemDTO] {
         let items = try await PointsMallItem.query(on: db).filter(\.$status == PointsMallItemStatus.active.rawValue)
             .sort(\.$position).sort(\.$createdAt, .descending).sort(\.$id).limit(PointsMallService.listLimit).all()
             .filter { item in item.endsAt.map { $0 > now } ?? true }
-        return try await dtos(items, on: db, locale: locale)
+        return try await dtos(items, on: db, locale: locale, storage: storage)
     }
 
-    static func all(on db: any Database, locale: MallLocale) async throws -> [PointsMallItemDTO] {
+    static func all(on db: any Database, locale: MallLocale, storage: any ImageStorage) async throws -> [PointsMallItemDTO] {
         let items = try await PointsMallItem.query(on: db).sort(\.$createdAt, .descending).sort(\.$id).limit(PointsMallService.listLimit).all()
-        return try await dtos(items, on: db, locale: locale)
+        return try await dtos(items, on: db, locale: locale, storage: storage)
     }
 
     static func redemptions(memberID: UUID, on db: any Database, now: Date) async throws -> [PointsMallRedemptionDTO] {
@@ -249,6 +313,6 @@ enum PointsMallQueries {
 
     static func dto(_ row: PointsMallRedemption, name: String, pointsLeft: Int64) throws -> PointsMallRedemptionDTO {
         PointsMallRedemptionDTO(id: try row.requireID(), itemId: row.itemID, name: name, points: row.points, memberCouponId: row.memberCouponID,
-                                createdAt: row.createdAt, pointsLeft: pointsLeft)
+                                orderId: row.orderID, cashFen: row.cashPrice, returnedAt: row.returnedAt, createdAt: row.createdAt, pointsLeft: pointsLeft)
     }
 }

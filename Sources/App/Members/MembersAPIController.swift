@@ -59,6 +59,7 @@ enum MemberPointsText {
         case .clawback: LocalizedText("退款扣回", "Taken back with a refund")(locale)
         case .adjustment: LocalizedText("平台调整", "Adjusted by the mall")(locale)
         case .mallRedeem: LocalizedText("积分兑换", "Redeemed in the points mall")(locale)
+        case .mallReturn: LocalizedText("积分兑换退回", "Returned from the points mall")(locale)
         case nil: raw
         }
     }

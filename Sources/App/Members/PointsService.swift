@@ -81,12 +81,18 @@ struct PointsService {
     /// from; points whose lot has expired meanwhile are not given back. Recorded under `returnRef`.
     @discardableResult
     func giveBack(paymentID: UUID, points: Int64, returnRef: String) async throws -> Int64 {
+        try await giveBack(spendRef: Self.spendRef(paymentID: paymentID), points: points, returnRef: returnRef)
+    }
+
+    /// Gives back up to `points` of what was spent under `spendRef`, the same way; `returnRef`
+    /// starts with `spendRef + ":return:"`, so each spend's returns are found and never exceed it.
+    @discardableResult
+    func giveBack(spendRef: String, points: Int64, returnRef: String, reason: PointsReason = .refundReturn) async throws -> Int64 {
         guard points > 0 else { return 0 }
-        let spendRef = Self.spendRef(paymentID: paymentID)
         let spent = try await PointMovementRecord.query(on: db).filter(\.$ref == spendRef).sort(\.$createdAt).all()
         guard let memberID = spent.first?.memberID else { return 0 }
         guard try await PointMovementRecord.query(on: db).filter(\.$ref == returnRef).first() == nil else { return 0 }
-        let returned = try await returnedByLot(paymentID: paymentID)
+        let returned = try await returnedByLot(spendRef: spendRef)
         var left = points
         var given: Int64 = 0
         // The lots expiring last first: what comes back should last as long as it can.
@@ -98,7 +104,7 @@ struct PointsService {
             let back = min(left, took - (returned[lotID] ?? 0))
             guard back > 0 else { continue }
             try await sql.raw("UPDATE point_lots SET remaining = remaining + \(bind: back) WHERE id = \(bind: lotID)").run()
-            try await move(memberID, lot: lotID, delta: back, reason: .refundReturn, ref: returnRef)
+            try await move(memberID, lot: lotID, delta: back, reason: reason, ref: returnRef)
             left -= back
             given += back
         }
@@ -227,8 +233,8 @@ struct PointsService {
         }.map { (try $0.requireID(), $0.remaining) }
     }
 
-    private func returnedByLot(paymentID: UUID) async throws -> [UUID: Int64] {
-        let prefix = Self.spendRef(paymentID: paymentID) + ":return:"
+    private func returnedByLot(spendRef: String) async throws -> [UUID: Int64] {
+        let prefix = spendRef + ":return:"
         let rows = try await PointMovementRecord.query(on: db).filter(\.$ref >= prefix).filter(\.$ref < prefix + "~").all()
         return rows.reduce(into: [:]) { $0[$1.lotID, default: 0] += $1.delta }
     }

@@ -50,6 +50,7 @@ enum Migrations {
         CreatePointsMall(),
         CreateMemberTags(),
         CreateFlashSaleTickets(),
+        AddPointsMallGoods(),
     ]
 }
 

@@ -217,6 +217,8 @@ struct CheckoutPreviewDTO: Content {
     let points: CheckoutPointsDTO
     /// The member level's part: absent for a level that changes nothing.
     let member: CheckoutMemberDTO?
+    /// A points-mall redemption: the points it spends and the cash part; absent otherwise.
+    let pointsMall: CheckoutPointsMallDTO?
 
     init(_ plan: CheckoutPlan, _ locale: MallLocale, storage: any ImageStorage) {
         orders = zip(plan.groups, plan.quote.orders).map { group, quote in
@@ -241,6 +243,7 @@ struct CheckoutPreviewDTO: Content {
         coupons = CheckoutCouponsDTO(plan, locale)
         points = CheckoutPointsDTO(balance: plan.points.balance, usable: plan.points.usable, used: plan.points.used, value: .init(plan.points.value, locale))
         member = plan.pricing.member.map { CheckoutMemberDTO($0, pricing: plan.pricing, locale) }
+        pointsMall = plan.pointsMall.map { CheckoutPointsMallDTO($0, plan: plan, locale) }
     }
 }
 

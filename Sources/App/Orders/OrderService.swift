@@ -32,7 +32,7 @@ struct OrderService {
     func place(_ plan: CheckoutPlan, memberID: UUID, cipher: PersonalDataCipher, payMinutes: Int) async throws -> Payment {
         // Per-member limits are counted again while placing: one checkout of the member at a time.
         // Taken before any insert, whose foreign keys share-lock the member's row.
-        if plan.pricing.lines.contains(where: { $0.limitedTimeUnits > 0 }) { try await lockRow("members", memberID, on: db) }
+        if plan.pointsMall != nil || plan.pricing.lines.contains(where: { $0.limitedTimeUnits > 0 }) { try await lockRow("members", memberID, on: db) }
         let payment = Payment()
         payment.paymentNo = Self.number(prefix: "P", at: now)
         payment.memberID = memberID
@@ -236,6 +236,9 @@ struct OrderService {
         if plan.fromCart, !plan.cartItemIDs.isEmpty {
             try await CartItem.query(on: db).filter(\.$memberID == memberID).filter(\.$id ~~ plan.cartItemIDs).delete()
         }
+        if let mall = plan.pointsMall, let orderID = firstOrderID {
+            try await PointsMallService(db: db, now: now).take(mall, memberID: memberID, orderID: orderID)
+        }
         if let flash = plan.flash, let flashLine {
             if flash.ticketID != nil {
                 try await FlashSaleService.attach(flash, memberID: memberID, orderID: flashLine.orderID, lineID: flashLine.lineID, now: now, sql: sql)
@@ -320,6 +323,7 @@ struct OrderService {
             try await transition(order, action, actor: actor, reason: reason, stamp: "finished_at")
             try await returnStock(of: order)
             try await ActivityOrders(db: db, now: now).closed(orderID: order.requireID())
+            try await PointsMallService(db: db, now: now).giveBack(orderID: order.requireID(), reason: action.rawValue)
         }
         try await CouponService(db: db, now: now).giveBack(paymentID: paymentID)
         let points = PointsService(db: db, now: now)
