@@ -49,6 +49,7 @@ enum Migrations {
         AddOrderShippingSubsidy(),
         CreatePointsMall(),
         CreateMemberTags(),
+        CreateCouponSendJobs(),
     ]
 }
 
