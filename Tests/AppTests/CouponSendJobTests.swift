@@ -130,7 +130,8 @@ import VaporTesting
             let first = try await Self.queue(t, coupon: coupon.id, tag: tag, token: f.operatorToken)
             let second = try await Self.queue(t, coupon: coupon.id, tag: other, token: f.operatorToken)
 
-            // act: two instances, each with small batches, at the same time
+            // act: two instances, each with small batches, at the same time (on SQLite one may find the
+            // writer held by the other past the busy timeout and leave the rest to it)
             let app = t.app
             let (a, b) = try await t.withSecondInstance { instance in try await Self.together(app, instance) }
 
@@ -370,6 +371,7 @@ import VaporTesting
             let shopCoupon = try await CouponTests.createCoupon(t, #"{"name":"甲店券","kind":"no_threshold","amountOffFen":300,"validDays":7}"#,
                                                                 token: f.shopAToken, path: "/api/v1/merchant/coupons")
             let shop = try await ConsolePageTests.signedIn(t, "/merchant/login", ["username": "a-owner", "password": "Staff2026"])
+            #expect(try await shop.get("/merchant/marketing/coupon/\(shopCoupon.id)").body.string.contains("coupon-send-form"))
             let shopQueued = try await shop.post("/merchant/coupon-sends", form: ["templateId": shopCoupon.id.uuidString, "tagId": tag.uuidString])
             #expect(shopQueued.status == .seeOther)
             let shopPage = try await shop.get("/merchant/marketing/coupon/\(shopCoupon.id)").body.string

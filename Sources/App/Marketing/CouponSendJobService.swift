@@ -256,7 +256,16 @@ enum CouponSendWorker {
     /// Works until no open job is left or `maxBatches` batches ran.
     static func run(_ app: Application, batchSize: Int = CouponSendJobService.batchSize, maxBatches: Int = .max) async throws -> Report {
         var report = Report()
-        while report.batches < maxBatches, let batch = try await runBatch(app, size: batchSize) {
+        while report.batches < maxBatches {
+            let next: CouponSendJobService.Batch?
+            do {
+                next = try await runBatch(app, size: batchSize)
+            } catch let error as APIError where error.code == WriteGate.busy.code {
+                // SQLite: another instance has held the writer past the busy timeout, working the
+                // jobs itself; this run stops and the next round tries again.
+                break
+            }
+            guard let batch = next else { break }
             report.batches += 1
             report.issued += batch.issued
             report.skipped += batch.skipped
