@@ -191,9 +191,20 @@ import VaporTesting
             #expect(try await t.postJSON("/api/v1/admin/member-tags/\(tag.id)/members", #"{"phones":["1"]}"#, token: f.operatorToken).status == .unprocessableEntity)
             // Sending to a tag that is no id, or to nobody.
             let coupon = try await CouponTests.createCoupon(t, #"{"name":"券","kind":"no_threshold","amountOffFen":100,"validDays":1}"#, token: f.operatorToken)
-            for body in [#"{"tagId":"x"}"#, #"{"tagId":null}"#, #"{}"#, #"{"tagId":"\#(UUID())"}"#] {
+            for body in [#"{"tagId":"x"}"#, #"{"tagId":null}"#, #"{}"#, #"{"tagId":"\#(UUID())"}"#, #"{"tagId":"\#(tag.id)"}"#,
+                         #"{"tagId":"\#(tag.id)","memberIds":[]}"#, #"{"tagId":"\#(tag.id)","phones":["1"]}"#, #"{"tagId":["\#(tag.id)"]}"#] {
                 let response = try await t.postJSON("/api/v1/admin/coupons/\(coupon.id)/send", body, token: f.operatorToken)
                 #expect((400..<500).contains(response.status.code), "send \(body)")
+            }
+            #expect(try await CouponSendJob.query(on: t.app.db).count() == 0)
+            // Send jobs: limits and ids beyond their bounds.
+            for query in ["limit=0", "limit=%00", "limit=9223372036854775808", "limit=-9223372036854775809", "limit=1.5", "templateId=%00",
+                          "templateId=\(String(repeating: "f", count: 10_000))", "limit=1&limit=2"] {
+                let response = try await t.get("/api/v1/admin/coupon-sends?\(query)", token: f.operatorToken)
+                #expect(response.status.code < 500, "coupon-sends?\(query.prefix(40))")
+            }
+            for path in ["/api/v1/admin/coupon-sends/%00", "/api/v1/merchant/coupon-sends/\(UUID())", "/api/v1/admin/coupon-sends/\(String(repeating: "9", count: 400))"] {
+                #expect(try await t.get(path, token: f.operatorToken).status.code < 500, "\(path.prefix(60))")
             }
             // Birthdays: every spelling of a number that is no day.
             for body in [#"{"month":9223372036854775808,"day":1}"#, #"{"month":-9223372036854775808,"day":-9223372036854775808}"#,

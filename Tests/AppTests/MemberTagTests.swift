@@ -197,56 +197,30 @@ import VaporTesting
             let coupon = try await CouponTests.createCoupon(t, #"{"name":"老客券","kind":"no_threshold","amountOffFen":500,"validDays":7,"perMember":1,"claimable":false}"#,
                                                             token: f.operatorToken)
 
-            // act: to the tag and one of its members by id; then again
-            let sent = try await t.postJSON("/api/v1/admin/coupons/\(coupon.id)/send", #"{"tagId":"\#(tag.id)","memberIds":["\#(members[0])"]}"#, token: f.operatorToken)
-            let again = try await t.postJSON("/api/v1/admin/coupons/\(coupon.id)/send", #"{"tagId":"\#(tag.id)"}"#, token: f.operatorToken)
+            // act: to the tag (queued, then the worker), again, and to no tag
+            let sent = try await CouponSendJobTests.queue(t, coupon: coupon.id, tag: tag.id, token: f.operatorToken)
+            #expect(try await MemberCouponRecord.query(on: t.app.db).filter(\.$templateID == coupon.id).count() == 0)
+            _ = try await CouponSendWorker.run(t.app)
+            let again = try await CouponSendJobTests.queue(t, coupon: coupon.id, tag: tag.id, token: f.operatorToken)
+            _ = try await CouponSendWorker.run(t.app)
             let unknown = try await t.postJSON("/api/v1/admin/coupons/\(coupon.id)/send", #"{"tagId":"\#(UUID())"}"#, token: f.operatorToken)
 
-            // check: each member once; the repeat refused per member within the limit
-            #expect(sent.status == .ok, "\(sent.body.string)")
-            let first = try sent.content.decode(CouponSendResultDTO.self)
-            #expect(first.sent == 3)
-            #expect(first.skipped == 0)
-            let second = try again.content.decode(CouponSendResultDTO.self)
-            #expect(second.sent == 0)
-            #expect(second.skipped == 3)
-            #expect(second.refused.count == 3)
+            // check: each member once; the repeat skipped per member within the limit
+            let first = try await CouponSendJobTests.job(t, sent.id, token: f.operatorToken)
+            #expect((first.status, first.total, first.issued, first.skipped) == ("done", 3, 3, 0))
+            let second = try await CouponSendJobTests.job(t, again.id, token: f.operatorToken)
+            #expect((second.status, second.issued, second.skipped) == ("done", 0, 3))
             #expect(unknown.status == .unprocessableEntity)
             #expect(try await MemberCouponRecord.query(on: t.app.db).filter(\.$templateID == coupon.id).count() == 3)
 
             // A shop sends its own coupon to the tag; not another's.
             let shopCoupon = try await CouponTests.createCoupon(t, #"{"name":"甲店券","kind":"no_threshold","amountOffFen":300,"validDays":7}"#,
                                                                 token: f.shopAToken, path: "/api/v1/merchant/coupons")
-            let byShop = try await t.postJSON("/api/v1/merchant/coupons/\(shopCoupon.id)/send", #"{"tagId":"\#(tag.id)"}"#, token: f.shopAToken)
-            #expect(try byShop.content.decode(CouponSendResultDTO.self).sent == 3)
+            let byShop = try await CouponSendJobTests.queue(t, coupon: shopCoupon.id, tag: tag.id, token: f.shopAToken, shop: true)
             #expect(try await t.postJSON("/api/v1/merchant/coupons/\(shopCoupon.id)/send", #"{"tagId":"\#(tag.id)"}"#, token: f.shopBToken).status == .notFound)
-
-            // A tag above the cap is refused before anything is issued.
-            let big = try await Self.createTag(t, #"{"name":"大标签"}"#, token: f.operatorToken)
-            try await t.app.db.transaction { db in
-                for index in 0..<CouponSending.maxTagMembers {
-                    let member = Member()
-                    member.phoneCipher = "x"
-                    member.phoneHash = "h\(index)"
-                    member.nickname = "m"
-                    member.userAgreementVersion = "test"
-                    member.privacyPolicyVersion = "test"
-                    member.agreedAt = t.clock.now()
-                    member.createdAt = t.clock.now()
-                    try await member.create(on: db)
-                    let row = MemberTagMember()
-                    row.tagID = big.id
-                    row.memberID = try member.requireID()
-                    row.addedAt = t.clock.now()
-                    row.source = "manual"
-                    try await row.create(on: db)
-                }
-            }
-            _ = try await t.postJSON("/api/v1/admin/member-tags/\(big.id)/members", #"{"memberIds":["\#(members[0])"]}"#, token: f.operatorToken)
-            let tooMany = try await t.postJSON("/api/v1/admin/coupons/\(coupon.id)/send", #"{"tagId":"\#(big.id)"}"#, token: f.operatorToken)
-            #expect(tooMany.status == .unprocessableEntity)
-            #expect(tooMany.body.string.contains("一次最多发给 2000 位"))
-            #expect(try await MemberCouponRecord.query(on: t.app.db).filter(\.$templateID == coupon.id).count() == 3)
+            _ = try await CouponSendWorker.run(t.app)
+            #expect(try await CouponSendJobTests.job(t, byShop.id, token: f.shopAToken, shop: true).issued == 3)
+            #expect(try await MemberCouponRecord.query(on: t.app.db).filter(\.$templateID == shopCoupon.id).count() == 3)
         }
     }
 

@@ -1312,6 +1312,12 @@ def fix_coupon_send(case) -> None:
             body["tagId"] = rng.choice(found)
 
 
+def coupon_send_ids(shop: bool):
+    """Send jobs the role reads (prepare queues one for the platform and one for the shop)."""
+    path = "/api/v1/merchant/coupon-sends?limit=100" if shop else "/api/v1/admin/coupon-sends?limit=100"
+    return lambda: cached("coupon-sends-" + path, lambda: ids(api("GET", path)), ttl=2.0)
+
+
 def fix_birthday_settings(case) -> None:
     """A platform coupon that is not stopped, or none."""
     body = case.body
@@ -1467,6 +1473,9 @@ PATH_FIXES = {
     "stopAdminCoupon": path_id("templateID", admin_coupon_ids),
     "sendAdminCoupon": path_id("templateID", admin_coupon_ids),
     "sendShopCoupon": path_id("templateID", shop_coupon_ids),
+    "getAdminCouponSend": path_id("jobID", coupon_send_ids(shop=False)),
+    "cancelAdminCouponSend": path_id("jobID", coupon_send_ids(shop=False)),
+    "getShopCouponSend": path_id("jobID", coupon_send_ids(shop=True)),
     "pauseShopCoupon": path_id("templateID", shop_open_coupon_ids),
     "resumeShopCoupon": path_id("templateID", shop_open_coupon_ids),
     "stopShopCoupon": path_id("templateID", shop_open_coupon_ids),
@@ -1694,6 +1703,20 @@ def prepare(count: int = 3) -> None:
             headers={"Authorization": "Bearer " + operator})
     if operator and member and merchant:
         prepare_distribution(member, merchant, operator)
+    if operator and merchant:
+        # A tag of the demo members and a send job of a platform coupon and of the shop's, for the job operations.
+        as_operator = {"Authorization": "Bearer " + operator}
+        try:
+            tag = api("POST", "/api/v1/admin/member-tags", auth=False, headers=dict(as_operator), json={"name": "发券任务" + token(6)})
+            api("POST", "/api/v1/admin/member-tags/%s/members" % tag["id"], auth=False, headers=dict(as_operator),
+                json={"phones": ["13800138000", "13900139000"]})
+            for who, path in ((operator, "/api/v1/admin/coupons"), (merchant, "/api/v1/merchant/coupons")):
+                coupons = [row["id"] for row in api("GET", path, auth=False, headers={"Authorization": "Bearer " + who})
+                           if row.get("status") == "active" and (path.startswith("/api/v1/merchant") or not row.get("merchantId"))]
+                if coupons:
+                    api("POST", "%s/%s/send" % (path, coupons[0]), auth=False, headers={"Authorization": "Bearer " + who}, json={"tagId": tag["id"]})
+        except requests.HTTPError as error:
+            print("coupon send job not prepared: %s" % error, file=sys.stderr)
     if operator and member:
         # Points for the points mall, so the member's redemptions reach the item rather than a 409 for points.
         me = api("GET", "/api/v1/me", auth=False, headers={"Authorization": "Bearer " + member})["member"]["id"]

@@ -23,6 +23,7 @@ extension Application {
         asyncCommands.use(SyncPayoutsCommand(), as: "sync-payouts")
         asyncCommands.use(SendBirthdayCouponsCommand(), as: "send-birthday-coupons")
         asyncCommands.use(RecomputeMemberTagsCommand(), as: "recompute-member-tags")
+        asyncCommands.use(RunCouponSendsCommand(), as: "run-coupon-sends")
         for job in [OrderJobCommand.Job.closeUnpaid, .confirmShipped, .complete] {
             asyncCommands.use(OrderJobCommand(job: job), as: job.rawValue)
         }

@@ -25,6 +25,15 @@ struct CouponAPIController: RouteCollection {
             shop.post(":templateID", PathComponent(stringLiteral: action)) { req in try await self.setStatus(req, status, shop: true) }
         }
 
+        // 发券任务: sends to a tag, worked off outside the request.
+        let adminJobs = routes.grouped("admin", "coupon-sends")
+        adminJobs.get(use: adminJobList)
+        adminJobs.get(":jobID", use: adminJob)
+        adminJobs.post(":jobID", "cancel", use: adminJobCancel)
+        let shopJobs = routes.grouped("merchant", "coupon-sends")
+        shopJobs.get(use: shopJobList)
+        shopJobs.get(":jobID", use: shopJob)
+
         routes.get("coupons", use: centre)
         routes.post("coupons", ":templateID", "claim", use: claim)
         routes.get("me", "coupons", use: mine)
@@ -74,10 +83,83 @@ struct CouponAPIController: RouteCollection {
         return try await ActivityResults.coupon(template, on: req.db, locale: req.locale)
     }
 
-    @Sendable func adminSend(req: Request) async throws -> CouponSendResultDTO {
+    @Sendable func adminSend(req: Request) async throws -> Response {
+        let staff = try req.requireStaff(.manageMarketing)
+        return try await send(req, templateID: try req.uuidParameter("templateID"), merchantID: nil, staff: staff)
+    }
+
+    /// Named members (ids or phones) are sent in the request, each within the coupon's limits (200);
+    /// a tag becomes a queued job (202) that the worker sends, and nothing is issued here.
+    private func send(_ req: Request, templateID: UUID, merchantID: UUID?, staff: StaffUser) async throws -> Response {
+        let input = try req.content.decode(CouponSendInput.self)
+        guard let tagID = input.tagId else {
+            return try await CouponSending.send(input, templateID: templateID, merchantID: merchantID, req: req).encodeResponse(for: req)
+        }
+        guard (input.memberIds ?? []).isEmpty, (input.phones ?? []).isEmpty else {
+            throw APIError.validation([.init("tagId", .init("发给标签时不能同时填写会员 ID 或手机号，请分开发送", "Send to a tag on its own, without member ids or phone numbers"))])
+        }
+        let (now, ip, staffID) = (req.now, req.clientIP, staff.id)
+        let job = try await req.writeTransaction { db in
+            let job = try await CouponSendJobService(db: db, now: now).create(templateID: templateID, tagID: tagID, merchantID: merchantID, staffID: staffID)
+            try await AuditLog.record(on: db, actor: staff, action: "coupon.send_tag", target: job.requireID().uuidString,
+                                      detail: "coupon \(templateID.uuidString) tag \(tagID.uuidString) members \(job.total)", ip: ip, at: now)
+            return job
+        }
+        let name = try await CouponTemplate.find(templateID, on: req.db)?.name ?? ""
+        return try await CouponSendJobDTO(job, couponName: name, req.locale).encodeResponse(status: .accepted, for: req)
+    }
+
+    /// `?templateId=` narrows to one coupon, `?limit=` (1–100, default 20).
+    private func jobList(_ req: Request, merchantID: UUID?) async throws -> [CouponSendJobDTO] {
+        var issues: [APIError.FieldIssue] = []
+        var limit = 20
+        if let text = req.query[String.self, at: "limit"] {
+            if text.count <= 3, let value = Int(text), (1...CouponSendJobService.maxListed).contains(value) {
+                limit = value
+            } else {
+                issues.append(.init("limit", .init("limit 应为 1 到 \(CouponSendJobService.maxListed) 的整数", "limit must be a whole number from 1 to \(CouponSendJobService.maxListed)")))
+            }
+        }
+        var templateID: UUID?
+        if let text = req.query[String.self, at: "templateId"] {
+            templateID = text.count <= 36 ? UUID(uuidString: text) : nil
+            if templateID == nil { issues.append(.init("templateId", .init("templateId 应为优惠券 ID", "templateId must be a coupon id"))) }
+        }
+        guard issues.isEmpty else { throw APIError.validation(issues) }
+        return try await CouponSendJobQueries.list(on: req.db, merchantID: merchantID, templateID: templateID, limit: limit, locale: req.locale)
+    }
+
+    @Sendable func adminJobList(req: Request) async throws -> [CouponSendJobDTO] {
         _ = try req.requireStaff(.manageMarketing)
-        let id = try req.uuidParameter("templateID")
-        return try await CouponSending.send(try req.content.decode(CouponSendInput.self), templateID: id, merchantID: nil, req: req)
+        return try await jobList(req, merchantID: nil)
+    }
+
+    @Sendable func adminJob(req: Request) async throws -> CouponSendJobDTO {
+        _ = try req.requireStaff(.manageMarketing)
+        return try await CouponSendJobQueries.one(try req.uuidParameter("jobID"), on: req.db, merchantID: nil, locale: req.locale)
+    }
+
+    /// A queued or running job stops after the batch in hand; what it issued stays issued. An ended job is a 409.
+    @Sendable func adminJobCancel(req: Request) async throws -> CouponSendJobDTO {
+        let staff = try req.requireStaff(.manageMarketing)
+        let id = try req.uuidParameter("jobID")
+        let (now, ip) = (req.now, req.clientIP)
+        _ = try await req.writeTransaction { db in
+            let job = try await CouponSendJobService(db: db, now: now).cancel(id)
+            try await AuditLog.record(on: db, actor: staff, action: "coupon.send_cancel", target: id.uuidString, ip: ip, at: now)
+            return job
+        }
+        return try await CouponSendJobQueries.one(id, on: req.db, merchantID: nil, locale: req.locale)
+    }
+
+    @Sendable func shopJobList(req: Request) async throws -> [CouponSendJobDTO] {
+        try await jobList(req, merchantID: try req.merchantScope().merchantID)
+    }
+
+    /// Another shop's job is a 404.
+    @Sendable func shopJob(req: Request) async throws -> CouponSendJobDTO {
+        let scope = try req.merchantScope()
+        return try await CouponSendJobQueries.one(try req.uuidParameter("jobID"), on: req.db, merchantID: scope.merchantID, locale: req.locale)
     }
 
     // MARK: shop
@@ -93,10 +175,9 @@ struct CouponAPIController: RouteCollection {
         return try await create(req, merchantID: scope.merchantID, actor: try req.requireStaff(.manageShop))
     }
 
-    @Sendable func shopSend(req: Request) async throws -> CouponSendResultDTO {
+    @Sendable func shopSend(req: Request) async throws -> Response {
         let scope = try req.merchantScope(.manageShop)
-        let id = try req.uuidParameter("templateID")
-        return try await CouponSending.send(try req.content.decode(CouponSendInput.self), templateID: id, merchantID: scope.merchantID, req: req)
+        return try await send(req, templateID: try req.uuidParameter("templateID"), merchantID: scope.merchantID, staff: try req.requireStaff(.manageShop))
     }
 
     private func create(_ req: Request, merchantID: UUID?, actor: StaffUser) async throws -> Response {

@@ -105,7 +105,8 @@ struct MemberCouponDTO: Content {
 struct CouponSendInput: Content {
     let memberIds: [UUID]?
     let phones: [String]?
-    /// Every member carrying this tag (会员标签), at most `CouponSending.maxTagMembers`.
+    /// Every member carrying this tag (会员标签): queued as a job (发券任务, 202) and sent by the
+    /// worker; not together with memberIds or phones.
     let tagId: UUID?
 }
 

@@ -62,6 +62,8 @@ struct CouponPageController: RouteCollection {
             let statusLabel: String
         }
         let rows: [Row]
+        /// The newest 发券任务 of every coupon, with their progress.
+        let jobs: [CouponSendPageController.JobRow]
     }
 
     @Sendable func admin(req: Request) async throws -> Response {
@@ -72,7 +74,8 @@ struct CouponPageController: RouteCollection {
             return AdminPage.Row(id: dto.id.uuidString, name: dto.name, summary: dto.summary,
                                  issued: dto.totalCount.map { "\(dto.issued) / \($0)" } ?? "\(dto.issued)", status: dto.status, statusLabel: dto.statusLabel)
         }
-        return try await req.page("console/coupons", AdminPage(rows: rows))
+        let jobs = try await CouponSendJobQueries.list(on: req.db, merchantID: nil, templateID: nil, limit: 20, locale: req.locale)
+        return try await req.page("console/coupons", AdminPage(rows: rows, jobs: jobs.map(CouponSendPageController.JobRow.init)))
     }
 
     /// Yuan as typed ("19.9") to fen; nil for blank, and a field error for anything else.

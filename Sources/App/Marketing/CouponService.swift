@@ -102,13 +102,21 @@ struct CouponService {
         guard let row = taken.first else { throw CouponRejection.soldOut }
         let issued = try row.decode(column: "issued", as: Int64.self) - 1
         let day = Self.chinaDay(now)
+        // The member's counts read only the member's rows (index on template, member, day); the
+        // day's total is read only when there is a daily limit, so a send to many members stays linear.
         let counts = try await sql.raw("""
-            SELECT CAST(COALESCE(SUM(CASE WHEN claim_day = \(bind: day) THEN 1 ELSE 0 END), 0) AS BIGINT) AS today,
-                   CAST(COALESCE(SUM(CASE WHEN member_id = \(bind: memberID) THEN 1 ELSE 0 END), 0) AS BIGINT) AS mine,
-                   CAST(COALESCE(SUM(CASE WHEN member_id = \(bind: memberID) AND claim_day = \(bind: day) THEN 1 ELSE 0 END), 0) AS BIGINT) AS mine_today
-            FROM member_coupons WHERE template_id = \(bind: templateID)
+            SELECT CAST(COUNT(*) AS BIGINT) AS mine,
+                   CAST(COALESCE(SUM(CASE WHEN claim_day = \(bind: day) THEN 1 ELSE 0 END), 0) AS BIGINT) AS mine_today
+            FROM member_coupons WHERE template_id = \(bind: templateID) AND member_id = \(bind: memberID)
             """).first()
-        let claimCounts = CouponClaimCounts(issued: issued, issuedToday: try counts?.decode(column: "today", as: Int64.self) ?? 0,
+        var today: Int64 = 0
+        if template.perDay != nil {
+            let row = try await sql.raw("""
+                SELECT CAST(COUNT(*) AS BIGINT) AS today FROM member_coupons WHERE template_id = \(bind: templateID) AND claim_day = \(bind: day)
+                """).first()
+            today = try row?.decode(column: "today", as: Int64.self) ?? 0
+        }
+        let claimCounts = CouponClaimCounts(issued: issued, issuedToday: today,
                                             byMember: try counts?.decode(column: "mine", as: Int64.self) ?? 0,
                                             byMemberToday: try counts?.decode(column: "mine_today", as: Int64.self) ?? 0)
         // Throwing rolls the update back with the transaction.

@@ -140,18 +140,15 @@ extension CouponService {
 }
 
 /// Sending coupons to named members: each recipient in a transaction of its own, so one refusal
-/// (a limit reached) does not stop the others.
+/// (a limit reached) does not stop the others. A tag is never sent here: it becomes a job
+/// (`CouponSendJobService`) that the worker works off outside the request.
 enum CouponSending {
-    /// A tag larger than this is refused (422): each coupon is its own transaction, and a request
-    /// must not be held for minutes. Split the audience with narrower rules instead.
-    static let maxTagMembers = 2_000
     static let maxRefusedListed = 100
-    static let tagBatch = 200
 
     static func send(_ input: CouponSendInput, templateID: UUID, merchantID: UUID?, req: Request) async throws -> CouponSendResultDTO {
         let ids = input.memberIds ?? []
         let phones = input.phones ?? []
-        guard !ids.isEmpty || !phones.isEmpty || input.tagId != nil else {
+        guard !ids.isEmpty || !phones.isEmpty else {
             throw APIError.validation([.init("memberIds", .init("请填写会员 ID、手机号或标签", "Give member ids, phone numbers or a tag"))])
         }
         for (field, count) in [("memberIds", ids.count), ("phones", phones.count)] where count > CouponService.maxRecipients {
@@ -159,17 +156,6 @@ enum CouponSending {
         }
         for (index, phone) in phones.enumerated() where phone.count > 20 || PhoneNumber(phone) == nil {
             throw APIError.validation([.init("phones[\(index)]", .init("手机号格式不正确", "Not a valid phone number"))])
-        }
-        var tagSize = 0
-        if let tagID = input.tagId {
-            guard try await MemberTag.find(tagID, on: req.db) != nil else {
-                throw APIError.validation([.init("tagId", .init("标签不存在", "No such tag"))])
-            }
-            tagSize = try await MemberTagMember.query(on: req.db).filter(\.$tagID == tagID).count()
-            guard tagSize <= Self.maxTagMembers else {
-                throw APIError.validation([.init("tagId", .init("该标签有 \(tagSize) 位会员，一次最多发给 \(Self.maxTagMembers) 位，请用更细的标签",
-                                                               "The tag has \(tagSize) members; at most \(Self.maxTagMembers) at a time, so use a narrower tag"))])
-            }
         }
         guard let template = try await CouponTemplate.find(templateID, on: req.db), merchantID == nil || template.merchantID == merchantID else {
             throw APIError.notFound
@@ -188,7 +174,11 @@ enum CouponSending {
             skipped += 1
             if refused.count < Self.maxRefusedListed { refused.append(.init(recipient: label, code: code, message: message)) }
         }
-        func issue(_ memberID: UUID, label: String) async throws {
+        for recipient in recipients {
+            guard let memberID = recipient.id, try await Member.find(memberID, on: req.db) != nil else {
+                refuse(recipient.label, "not_found", LocalizedText("没有这个会员", "No such member")(req.locale))
+                continue
+            }
             do {
                 try await req.writeTransaction { db in
                     _ = try await CouponService(db: db, now: now).claim(templateID: templateID, memberID: memberID, source: "send", listedOnly: false)
@@ -197,30 +187,7 @@ enum CouponSending {
             } catch {
                 let apiError = ErrorMapping.apiError(for: error)
                 guard apiError.status.code < 500 else { throw error }
-                refuse(label, apiError.code, apiError.message(req.locale))
-            }
-        }
-        var done: Set<UUID> = []
-        for recipient in recipients {
-            guard let memberID = recipient.id, try await Member.find(memberID, on: req.db) != nil else {
-                refuse(recipient.label, "not_found", LocalizedText("没有这个会员", "No such member")(req.locale))
-                continue
-            }
-            done.insert(memberID)
-            try await issue(memberID, label: recipient.label)
-        }
-        // The tag's members in batches by id, each once even if also named above.
-        if let tagID = input.tagId, tagSize > 0 {
-            var after: UUID?
-            while true {
-                var query = MemberTagMember.query(on: req.db).filter(\.$tagID == tagID)
-                if let after { query = query.filter(\.$memberID > after) }
-                let batch = try await query.sort(\.$memberID).limit(Self.tagBatch).all().map(\.memberID)
-                for memberID in batch where done.insert(memberID).inserted {
-                    try await issue(memberID, label: memberID.uuidString.lowercased())
-                }
-                guard batch.count == Self.tagBatch, let last = batch.last else { break }
-                after = last
+                refuse(recipient.label, apiError.code, apiError.message(req.locale))
             }
         }
         return CouponSendResultDTO(sent: sent, refused: refused, skipped: skipped)

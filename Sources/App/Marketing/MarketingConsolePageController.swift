@@ -69,6 +69,13 @@ struct MarketingConsolePageController: RouteCollection {
         let name: String
         let kindLabel: String
         let facts: [Fact]
+        /// A coupon's page also sends it to a tag and lists its 发券任务.
+        var isCoupon = false
+        var activityID = ""
+        var canSend = false
+        var canCancel = false
+        var tags: [Option] = []
+        var jobs: [CouponSendPageController.JobRow] = []
     }
 
     /// The console's principal: a shop's staff (with its scope) or platform staff who may run marketing.
@@ -197,6 +204,7 @@ struct MarketingConsolePageController: RouteCollection {
         func count(_ value: Int64) -> String { String(value) }
         let name: String
         var facts: [Fact] = []
+        var sending: (tags: [Option], jobs: [CouponSendPageController.JobRow])?
         switch kind {
         case .coupon:
             guard let template = try await CouponTemplate.find(id, on: req.db), merchantID == nil || template.merchantID == merchantID else { throw APIError.notFound }
@@ -205,6 +213,11 @@ struct MarketingConsolePageController: RouteCollection {
             facts = [fact("已领取", "Claimed", count(result.issued ?? 0)), fact("已使用", "Used", count(result.used ?? 0)),
                      fact("订单", "Orders", count(result.orders)), fact("销售额", "Sales", result.sales.display),
                      fact("优惠成本", "Cost of savings", result.discountCost.display)]
+            // Tags are the operator's; shops read them to send their own coupons.
+            let tags = try await MemberTag.query(on: req.db).sort(\.$name).limit(MemberTagService.maxTags).all()
+                .map { Option(id: $0.id?.uuidString ?? "", label: $0.name) }
+            let jobs = try await CouponSendJobQueries.list(on: req.db, merchantID: merchantID, templateID: id, limit: 20, locale: locale)
+            sending = (tags, jobs.map(CouponSendPageController.JobRow.init))
         case .promotion:
             guard let activity = try await PromotionActivity.find(id, on: req.db), merchantID == nil || activity.merchantID == merchantID else { throw APIError.notFound }
             let result = try await ActivityResults.promotion(activity, on: req.db, locale: locale)
@@ -239,8 +252,16 @@ struct MarketingConsolePageController: RouteCollection {
                      fact("帮砍次数", "Cuts", count(result.cuts)), fact("销售额", "Sales", result.sales.display),
                      fact("优惠成本", "Cost of savings", result.discountCost.display)]
         }
-        return try await req.page("console/marketing-results", ResultsPage(prefix: shop ? "merchant" : "admin", name: name,
-                                                                           kindLabel: kind.label(locale), facts: facts))
+        var page = ResultsPage(prefix: shop ? "merchant" : "admin", name: name, kindLabel: kind.label(locale), facts: facts)
+        if let sending {
+            page.isCoupon = true
+            page.activityID = id.uuidString
+            page.canSend = shop ? req.principalCan(.manageShop) : true
+            page.canCancel = !shop
+            page.tags = sending.tags
+            page.jobs = sending.jobs
+        }
+        return try await req.page("console/marketing-results", page)
     }
 
     @Sendable func changeStatus(_ req: Request, shop: Bool) async throws -> Response {

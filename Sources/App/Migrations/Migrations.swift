@@ -51,6 +51,7 @@ enum Migrations {
         CreateMemberTags(),
         CreateFlashSaleTickets(),
         AddPointsMallGoods(),
+        CreateCouponSendJobs(),
     ]
 }
 
