@@ -20,7 +20,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         // SQLite has one connection per event loop: a request waits while a long write (an import)
         // holds its loop's connection, rather than failing after the driver's default 10 s.
         app.databases.use(.sqlite(.file(config.sqlitePath), connectionPoolTimeout: .seconds(180)), as: .sqlite)
-        app.writeGate = .serial()
+        app.writeGate = .serial(busyTimeoutMilliseconds: config.sqliteBusyMilliseconds)
         app.lifecycle.use(SQLiteConnectionSetup())
     }
     app.migrations.add(Migrations.all)

@@ -37,6 +37,8 @@ public struct AppConfig: Sendable {
     public var bodyTimeoutSeconds: Int
     /// Minutes a checkout may stay unpaid before it is closed and its stock returned.
     public var orderPayMinutes: Int = OrderService.defaultPayMinutes
+    /// On SQLite, how long a write waits for another process's writer before a clear 503.
+    public var sqliteBusyMilliseconds: Int = 5_000
     /// WeChat Pay API v3 (`FISSION_WECHAT_*`); nil when not configured.
     var wechatPay: WeChatPaySettings?
     /// Alipay (`FISSION_ALIPAY_*`); nil when not configured.
