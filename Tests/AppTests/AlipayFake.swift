@@ -78,6 +78,10 @@ final class AlipayFake: Sendable {
         self.clock = clock
         signer = .init(PaymentTestKeys.signer(PaymentTestKeys.alipay))
         app = try await Application.make(.testing)
+        // Notifications go out ten at once to a mall that may be slow on a loaded machine: none
+        // should give up waiting for a pooled connection or an answer before the mall does.
+        app.http.client.configuration.timeout = .init(connect: .seconds(60), read: .seconds(120))
+        app.http.client.configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
         app.get("gateway.do") { [self] req in try cashier(req) }
         app.get("bills", ":file") { [self] req in try billFile(req) }
         app.post("gateway.do") { [self] req in try api(req) }

@@ -53,7 +53,8 @@ import VaporTesting
     }
 
     static func withRig(_ body: (Rig) async throws -> Void) async throws {
-        try await withMallApp { t in
+        // A request waiting its turn on a loaded machine must not be cut by the idle timer.
+        try await withMallApp(idleTimeoutSeconds: 300) { t in
             let shop = try await OrderFlowTests.shop(t)
             try await t.withLiveServer { live in
                 let fake = try await AlipayFake()

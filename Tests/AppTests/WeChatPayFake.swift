@@ -116,6 +116,10 @@ final class WeChatPayFake: Sendable {
         let certificate = try PaymentKeyFile.certificate(pem: WeChatPayTestFiles.merchantCertificatePEM)
         merchant = WeChatPayRequestVerifier(merchantID: Self.mchid, certificate: certificate)
         app = try await Application.make(.testing)
+        // Notifications go out ten at once to a mall that may be slow on a loaded machine: none
+        // should give up waiting for a pooled connection or an answer before the mall does.
+        app.http.client.configuration.timeout = .init(connect: .seconds(60), read: .seconds(120))
+        app.http.client.configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
         routes()
         try await app.server.start(address: .hostname("127.0.0.1", port: 0))
         let port = app.http.server.shared.localAddress?.port ?? 0

@@ -288,13 +288,9 @@ struct ShoppingPageController: RouteCollection {
             if let item = input.flashSaleItemId {
                 // 秒杀 goes through the queue: the unit is decided now, the order follows on the ticket's page.
                 guard let address = input.addressId else { throw CheckoutRefusal.addressRequired }
-                let note = (input.note ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-                guard TextLength.fits(note, max: 200) else {
-                    throw APIError.validation([.init("note", .init("备注最多 200 字", "The note has at most 200 characters"))])
-                }
-                let ticket = try await req.application.flashSaleQueue.reserve(.init(
-                    itemID: item, memberID: memberID, addressID: address, quantity: try CartService.validQuantity(input.items?.first?.quantity ?? 1),
-                    note: note, points: input.points, couponIDs: input.couponIds, key: key))
+                let ticket = try await req.application.flashSaleQueue.reserve(.checked(
+                    itemID: item, memberID: memberID, addressID: address, quantity: input.items?.first?.quantity, note: input.note,
+                    points: input.points, couponIDs: input.couponIds, key: key))
                 return req.redirect(to: "/flash-sales/tickets/\(try ticket.requireID().uuidString)")
             }
             let paymentID = try await CheckoutPlacement.place(input, memberID: memberID, key: key, req: req).paymentID

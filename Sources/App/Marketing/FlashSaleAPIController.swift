@@ -89,20 +89,9 @@ struct FlashSaleAPIController: RouteCollection {
         let itemID = try req.uuidParameter("itemID")
         let input = try req.content.decode(FlashSaleTicketInput.self)
         let key = try OrderAPIController.idempotencyKey(req)
-        let quantity = try CartService.validQuantity(input.quantity ?? 1, field: "quantity")
-        let note = (input.note ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard TextLength.fits(note, max: 200) else {
-            throw APIError.validation([.init("note", .init("备注最多 200 字", "The note has at most 200 characters"))])
-        }
-        if let points = input.points, !(0...MembersConfig.maxPoints).contains(points) {
-            throw APIError.validation([.init("points", .init("积分应在 0 到 \(MembersConfig.maxPoints) 之间", "points must be between 0 and \(MembersConfig.maxPoints)"))])
-        }
-        if let coupons = input.couponIds, coupons.count > CouponService.maxPerCheckout {
-            throw APIError.validation([.init("couponIds", .init("一次最多使用 \(CouponService.maxPerCheckout) 张优惠券", "At most \(CouponService.maxPerCheckout) coupons per order"))])
-        }
-        let ticket = try await req.application.flashSaleQueue.reserve(.init(itemID: itemID, memberID: memberID, addressID: input.addressId,
-                                                                            quantity: quantity, note: note, points: input.points,
-                                                                            couponIDs: input.couponIds, key: key))
+        let ticket = try await req.application.flashSaleQueue.reserve(.checked(
+            itemID: itemID, memberID: memberID, addressID: input.addressId, quantity: input.quantity, note: input.note,
+            points: input.points, couponIDs: input.couponIds, key: key))
         return try await FlashSaleTicketDTO(ticket, orderIDs: Self.orderIDs(of: ticket, on: req.db), req.locale).encodeResponse(status: .accepted, for: req)
     }
 

@@ -98,6 +98,24 @@ actor FlashSaleQueue {
         var points: Int64? = nil
         var couponIDs: [UUID]? = nil
         let key: String?
+
+        /// What the API and the checkout page send, checked at the edge the same way for both.
+        static func checked(itemID: UUID, memberID: UUID, addressID: UUID, quantity: Int64?, note: String?, points: Int64?,
+                            couponIDs: [UUID]?, key: String?) throws -> Ask {
+            let quantity = try CartService.validQuantity(quantity ?? 1, field: "quantity")
+            let note = (note ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            guard TextLength.fits(note, max: 200) else {
+                throw APIError.validation([.init("note", .init("备注最多 200 字", "The note has at most 200 characters"))])
+            }
+            if let points, !(0...MembersConfig.maxPoints).contains(points) {
+                throw APIError.validation([.init("points", .init("积分应在 0 到 \(MembersConfig.maxPoints) 之间", "points must be between 0 and \(MembersConfig.maxPoints)"))])
+            }
+            if let couponIDs, couponIDs.count > CouponService.maxPerCheckout {
+                throw APIError.validation([.init("couponIds", .init("一次最多使用 \(CouponService.maxPerCheckout) 张优惠券", "At most \(CouponService.maxPerCheckout) coupons per order"))])
+            }
+            return Ask(itemID: itemID, memberID: memberID, addressID: addressID, quantity: quantity, note: note, points: points,
+                       couponIDs: couponIDs, key: key)
+        }
     }
 
     private struct Waiting {
@@ -427,6 +445,10 @@ final class FlashSaleOrderBuilder: Sendable {
                                   couponIds: ticket.couponIDs.map { $0.split(separator: ",").compactMap { UUID(uuidString: String($0)) } },
                                   points: ticket.points, flashSaleItemId: ticket.itemID)
         do {
+            // Addresses can be deleted while a ticket waits: say so, rather than the planner's bare 404.
+            if try await Address.query(on: app.db).filter(\.$id == ticket.addressID).filter(\.$memberID == ticket.memberID).first() == nil {
+                throw APIError(.unprocessableEntity, "flash_sale_address_gone", .init("收货地址已删除", "The delivery address was deleted"))
+            }
             let flash = try await FlashSaleService(db: app.db, now: now).purchase(ticket.itemID, quantity: ticket.quantity, memberID: ticket.memberID,
                                                                                   ticketID: ticketID)
             let plan = try await CheckoutPlanner(db: app.db, memberID: ticket.memberID, now: now, reservedFlash: flash).plan(input)
@@ -446,11 +468,7 @@ final class FlashSaleOrderBuilder: Sendable {
         } catch is TicketTakenOver {
             return false
         } catch {
-            var mapped = ErrorMapping.apiError(for: error)
-            if mapped.code == APIError.notFound.code {
-                // The one thing of the buyer's the planner looks up by id.
-                mapped = APIError(.unprocessableEntity, "flash_sale_address_gone", .init("收货地址已删除", "The delivery address was deleted"))
-            }
+            let mapped = ErrorMapping.apiError(for: error)
             // A passing fault (the database away, a busy SQLite): the lease runs out and the ticket is tried again.
             if mapped.status.code >= 500, ticket.attempts < maxAttempts { throw error }
             try await fail(ticketID, lease: lease, reason: mapped, app: app)
