@@ -67,13 +67,12 @@ public enum PointsMall {
 
     // MARK: - goods for points (积分 + 现金)
 
-    /// Field problems of a goods item's cash part (empty when sound). The cash part is at least one
-    /// fen — a payment of nothing cannot be completed (the ledger books no zero amount, providers
-    /// take none) — and at most the SKU's own price, so a member never pays more than a shopper.
+    /// Field problems of a goods item's cash part (empty when sound). The cash part may be nothing
+    /// (纯积分: a checkout left with nothing to pay is paid as it is placed) and is at most the
+    /// SKU's own price, so a member never pays more than a shopper.
     public static func cashIssues(cashFen: Int64, skuPriceFen: Int64) -> [(field: String, zh: String, en: String)] {
-        if cashFen < 1 {
-            return [("cashFen", "现金部分至少 ¥0.01（暂不支持纯积分兑换：零元支付无法完成）",
-                     "The cash part is at least ¥0.01 (points alone are not supported: a payment of nothing cannot be completed)")]
+        if cashFen < 0 {
+            return [("cashFen", "现金部分不能为负数", "The cash part cannot be negative")]
         }
         if cashFen > skuPriceFen {
             let price = Money(fen: skuPriceFen)

@@ -68,6 +68,12 @@ public enum Refunds {
         return Money(fen: fee.fen - refundedBefore.fen)
     }
 
+    /// Whether an order is refunded in full: everything it paid went back, or, for an order that
+    /// paid nothing (零元订单), every unit of every line did.
+    public static func orderWhollyRefunded(paid: Money, refunded: Money, unitsLeft: Int64) -> Bool {
+        paid.fen > 0 ? refunded >= paid : unitsLeft <= 0
+    }
+
     /// The last guard before money moves: all refunds of an order never exceed what it paid
     /// (goods and shipping).
     public static func checkOrderTotal(paid: Money, refundedBefore: Money, refunding: Money) throws(RefundError) {

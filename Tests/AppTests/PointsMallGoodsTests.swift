@@ -340,7 +340,6 @@ import VaporTesting
             let coupon = try await CouponTests.createCoupon(t, #"{"name":"积分券","kind":"no_threshold","amountOffFen":500,"validDays":30,"claimable":false}"#,
                                                           token: s.f.operatorToken)
             let cases: [(String, String)] = [
-                (Self.goodsJSON(sku: milk, cash: 0), "cashFen"),
                 (Self.goodsJSON(sku: milk, cash: -1), "cashFen"),
                 (Self.goodsJSON(sku: milk, cash: 9_901), "cashFen"),
                 (Self.goodsJSON(sku: milk, cash: .max), "cashFen"),
@@ -358,8 +357,8 @@ import VaporTesting
                 #expect(response.status == .unprocessableEntity, "\(json): \(response.body.string)")
                 #expect(response.error?.details.map(\.field).contains(field) == true, "\(json): \(response.body.string)")
             }
-            let zero = try await t.postJSON("/api/v1/admin/points-mall/items", Self.goodsJSON(sku: milk, cash: 0), token: s.f.operatorToken)
-            #expect(zero.body.string.contains("至少 ¥0.01"))
+            let negative = try await t.postJSON("/api/v1/admin/points-mall/items", Self.goodsJSON(sku: milk, cash: -1), token: s.f.operatorToken)
+            #expect(negative.body.string.contains("现金部分不能为负数"))
             // An off-shelf product's SKU cannot be listed.
             try await sqlDatabase(t.app.db).raw("UPDATE products SET on_shelf = \(bind: false) WHERE id = \(bind: s.milk.id)").run()
             let off = try await t.postJSON("/api/v1/admin/points-mall/items", Self.goodsJSON(sku: milk), token: s.f.operatorToken)
@@ -426,10 +425,15 @@ import VaporTesting
                                                                      "cash": "0.01", "stock": "3", "perMemberLimit": "1"])
             let created = try await PointsMallItem.query(on: t.app.db).filter(\.$name == "积分换面霜").first()
             #expect((created?.kind, created?.cashPrice, created?.pointsPrice, created?.stock) == ("goods", 1, 200, 3))
+            // 纯积分: a cash part of nothing; a negative one is refused and kept out.
             _ = try await boss.post("/admin/points-mall/goods", form: ["name": "纯积分", "sku": rig.s.cream.skus[0].id.uuidString, "pointsPrice": "200",
                                                                      "cash": "0", "stock": "3"])
-            #expect(try await boss.get("/admin/points-mall").body.string.contains("至少 ¥0.01"))
-            #expect(try await PointsMallItem.query(on: t.app.db).filter(\.$name == "纯积分").count() == 0)
+            let pure = try await PointsMallItem.query(on: t.app.db).filter(\.$name == "纯积分").first()
+            #expect((pure?.cashPrice, pure?.pointsPrice) == (0, 200))
+            #expect(try await boss.get("/admin/points-mall").body.string.contains("200 积分"))
+            _ = try await boss.post("/admin/points-mall/goods", form: ["name": "负现金", "sku": rig.s.cream.skus[0].id.uuidString, "pointsPrice": "200",
+                                                                     "cash": "-1", "stock": "3"])
+            #expect(try await PointsMallItem.query(on: t.app.db).filter(\.$name == "负现金").count() == 0)
         }
     }
 }

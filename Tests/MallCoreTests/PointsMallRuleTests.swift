@@ -49,13 +49,14 @@ import Testing
         (990, 9_900, nil),
         (9_900, 9_900, nil),
         (9_901, 9_900, "cashFen"),
-        (0, 9_900, "cashFen"),
+        (0, 9_900, nil),
+        (0, 0, nil),
         (-1, 9_900, "cashFen"),
         (.min, 9_900, "cashFen"),
         (.max, 9_900, "cashFen"),
         (1, 0, "cashFen"),
     ])
-    func theCashPartIsAFenUpToThePrice(cash: Int64, price: Int64, field: String?) {
+    func theCashPartIsNothingUpToThePrice(cash: Int64, price: Int64, field: String?) {
         let issues = PointsMall.cashIssues(cashFen: cash, skuPriceFen: price)
         #expect(issues.map(\.field) == (field.map { [$0] } ?? []))
         #expect(issues.allSatisfy { !$0.zh.isEmpty && !$0.en.isEmpty })

@@ -194,4 +194,15 @@ import Testing
             #expect(returned == fee.fen)
         }
     }
+
+    @Test(arguments: [
+        // paid, refunded, units left, wholly refunded
+        (Int64(10_000), Int64(10_000), Int64(1), true),   // an agreed refund of everything, goods kept
+        (10_000, 9_999, 0, false),
+        (0, 0, 1, false),                                 // 零元订单: a unit still with the buyer
+        (0, 0, 0, true),
+    ])
+    func anOrderIsWhollyRefundedWhenItsMoneyOrForAFreeOrderItsUnitsWentBack(paid: Int64, refunded: Int64, unitsLeft: Int64, whole: Bool) {
+        #expect(Refunds.orderWhollyRefunded(paid: Money(fen: paid), refunded: Money(fen: refunded), unitsLeft: unitsLeft) == whole)
+    }
 }

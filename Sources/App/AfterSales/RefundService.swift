@@ -130,7 +130,7 @@ struct RefundService {
         // Goods redeemed in the points mall and refunded whole: the points come back.
         if let lineID = refund.orderLineID { try await PointsMallService(db: db, now: now).refunded(orderLineID: lineID) }
         // Everything paid has gone back: the order closes.
-        guard let fresh = try await Order.find(refund.orderID, on: db), fresh.refundedAmount >= fresh.payable,
+        guard let fresh = try await Order.find(refund.orderID, on: db), try await orders.whollyRefunded(fresh),
               [.paid, .shipped, .received].contains(fresh.orderState) else { return }
         try await orders.transition(fresh, .closeFullyRefunded, actor: .system, reason: "refunded in full",
                                     facts: OrderFacts(fulfilment: fresh.fulfilmentKind, fullyRefunded: true), stamp: "finished_at")

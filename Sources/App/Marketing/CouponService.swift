@@ -212,6 +212,12 @@ struct CouponService {
 
     /// After a refund: a coupon comes back once every order that carries a part of it is refunded in
     /// full. A shipping coupon has no line share: it comes back when the whole checkout is refunded.
+    /// `Refunds.orderWhollyRefunded`, negated, on an order `o`.
+    static let notWhollyRefunded = """
+        (o.refunded_amount < o.payable OR (o.payable = 0 AND EXISTS (
+          SELECT 1 FROM order_lines l WHERE l.order_id = o.id AND l.refunded_quantity < l.quantity)))
+        """
+
     func giveBackIfFullyRefunded(paymentID: UUID) async throws {
         let used = try await MemberCouponRecord.query(on: db).filter(\.$usedPaymentID == paymentID)
             .filter(\.$state == MemberCouponState.used.rawValue).all()
@@ -222,13 +228,13 @@ struct CouponService {
                 .filter(\.$sourceID == sourceID).first()
             let open = if carried != nil {
                 try await sqlDatabase(db).raw("""
-                    SELECT o.id FROM orders o WHERE o.refunded_amount < o.payable
+                    SELECT o.id FROM orders o WHERE \(unsafeRaw: Self.notWhollyRefunded)
                       AND o.id IN (SELECT order_id FROM order_line_discounts WHERE source_kind = 'coupon' AND source_id = \(bind: sourceID))
                     LIMIT 1
                     """).first()
             } else {
                 try await sqlDatabase(db).raw("""
-                    SELECT o.id FROM orders o WHERE o.payment_id = \(bind: paymentID) AND o.refunded_amount < o.payable LIMIT 1
+                    SELECT o.id FROM orders o WHERE o.payment_id = \(bind: paymentID) AND \(unsafeRaw: Self.notWhollyRefunded) LIMIT 1
                     """).first()
             }
             if open == nil { due.append(coupon) }

@@ -171,7 +171,7 @@ enum PointsMallPageStrings {
         "pmall_goods": .init("商品", "Goods"),
         "pmall_create_goods": .init("上架积分兑换商品（积分 + 现金）", "Add goods for points (points + cash)"),
         "pmall_sku": .init("规格编码或 ID", "SKU code or id"),
-        "pmall_cash": .init("现金部分（元，至少 0.01）", "Cash part (yuan, at least 0.01)"),
+        "pmall_cash": .init("现金部分（元，纯积分填 0）", "Cash part (yuan, 0 for points alone)"),
         "pmall_goods_note": .init("兑换时会员在结算页下单，另付店铺运费；商品原价与现金部分的差额由平台承担，不计佣金。",
                                   "Members redeem through checkout and pay the shop's shipping too; the platform pays the shop the rest of the price, and the line pays no commission."),
         "pmall_redeem_goods": .init("去兑换", "Redeem"),

@@ -89,7 +89,7 @@ struct PointsMallService {
                 if let cash = input.cashFen {
                     for problem in PointsMall.cashIssues(cashFen: cash, skuPriceFen: found.sku.price) { issue(problem.field, problem.zh, problem.en) }
                 } else {
-                    issue("cashFen", "请填写现金部分（单位：分，至少 1）", "Enter the cash part in fen (at least 1)")
+                    issue("cashFen", "请填写现金部分（单位：分，纯积分兑换填 0）", "Enter the cash part in fen (0 for points alone)")
                 }
             } else {
                 issue("skuId", "请选择一个在售的商品规格", "Choose a SKU that is on sale")

@@ -42,7 +42,7 @@ struct MemberCheckout {
     /// After a refund: when it leaves an order that never shipped refunded in full, the waived
     /// shipping goes back to the platform, once (a conditional update). Returns what went back.
     func takeBackShipping(_ order: Order) async throws -> Money {
-        guard order.orderState == .paid, order.refundedAmount >= order.payable else { return .zero }
+        guard order.orderState == .paid, try await OrderService(db: db, now: now).whollyRefunded(order) else { return .zero }
         let rows = try await sql.raw("""
             UPDATE orders SET shipping_subsidy_returned = shipping_subsidy
             WHERE id = \(bind: order.requireID()) AND shipping_subsidy > shipping_subsidy_returned

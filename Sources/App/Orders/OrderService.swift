@@ -29,6 +29,19 @@ struct OrderService {
     /// Writes the plan: one payment, one order per group with its lines and first event, the stock
     /// taken, the cart lines removed. Stock is taken by conditional updates in SKU order, so two
     /// checkouts never wait on each other in a circle and stock never goes below zero.
+    /// Everything the order paid went back; for one that paid nothing, every unit.
+    func whollyRefunded(_ order: Order) async throws -> Bool {
+        var unitsLeft: Int64 = 0
+        if order.payable == 0 {
+            let row = try await sqlDatabase(db).raw("""
+                SELECT CAST(COALESCE(SUM(quantity - refunded_quantity), 0) AS BIGINT) AS units_left FROM order_lines
+                WHERE order_id = \(bind: order.requireID())
+                """).first()
+            unitsLeft = try row?.decode(column: "units_left", as: Int64.self) ?? 0
+        }
+        return Refunds.orderWhollyRefunded(paid: Money(fen: order.payable), refunded: Money(fen: order.refundedAmount), unitsLeft: unitsLeft)
+    }
+
     func place(_ plan: CheckoutPlan, memberID: UUID, cipher: PersonalDataCipher, payMinutes: Int) async throws -> Payment {
         // Per-member limits are counted again while placing: one checkout of the member at a time.
         // Taken before any insert, whose foreign keys share-lock the member's row.
@@ -246,6 +259,7 @@ struct OrderService {
                 try await FlashSaleService.take(flash, memberID: memberID, orderID: flashLine.orderID, lineID: flashLine.lineID, now: now, sql: sql)
             }
         }
+        if payment.amount == 0 { try await PaymentService(db: db, now: now).settleNothingDue(payment) }
         return payment
     }
 

@@ -56,6 +56,14 @@ struct PaymentService {
         try await settle(payment, method: .balance, tradeNo: "", source: entries)
     }
 
+    /// 零元订单: coupons, points or a points-mall item left nothing to pay. Paid as it is placed,
+    /// nothing taken from anyone; booked as the balance method, so a refund needs no provider either.
+    func settleNothingDue(_ payment: Payment) async throws {
+        guard payment.amount == 0 else { return }
+        try requirePayable(payment, method: .balance)
+        try await settle(payment, method: .balance, tradeNo: "", source: [])
+    }
+
     /// Chooses a provider that confirms later (the sandbox, WeChat Pay, Alipay).
     func choose(_ payment: Payment, method: PaymentMethod) async throws {
         try requirePayable(payment, method: method)
@@ -114,6 +122,9 @@ struct PaymentService {
             throw PaymentRefusal.notPayable(PaymentStatus(rawValue: current?.status ?? "") ?? .closed)
         }
         payment.status = PaymentStatus.succeeded.rawValue
+        payment.provider = method.rawValue
+        payment.providerTradeNo = tradeNo
+        payment.paidAt = now
         let orders = try await Order.query(on: db).filter(\.$paymentID == paymentID).sort(\.$orderNo).all()
         var entries = source
         var fees = Money.zero
@@ -142,8 +153,11 @@ struct PaymentService {
         }
         if fees.fen > 0 { entries.append(.credit(.platform(.feeRevenue), fees)) }
         if subsidies.fen > 0 { entries.append(.debit(.platform(.marketingCost), subsidies)) }
-        _ = try await LedgerService(db: db, now: now).postWithinTransaction(LedgerTransactionDraft(
-            idempotencyKey: "payment:\(payment.paymentNo)", kind: "order_payment", memo: method.rawValue, entries: entries))
+        // Nothing paid and nothing owed by the platform (a shop's own coupons covered it all): no money moved.
+        if !entries.isEmpty {
+            _ = try await LedgerService(db: db, now: now).postWithinTransaction(LedgerTransactionDraft(
+                idempotencyKey: "payment:\(payment.paymentNo)", kind: "order_payment", memo: method.rawValue, entries: entries))
+        }
         // Group buys and bargains follow their orders; a joiner's payment too late for its group is
         // refunded (opened here, sent by the group-buy job after the commit).
         try await ActivityOrders(db: db, now: now).paid(orders)
