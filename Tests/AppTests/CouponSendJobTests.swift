@@ -265,13 +265,17 @@ import VaporTesting
             #expect(try await t.get("/api/v1/admin/coupon-sends", token: f.shopAToken).status == .forbidden)
             #expect(try await t.postJSON("/api/v1/admin/coupon-sends/\(queued.id)/cancel", "{}", token: f.shopAToken).status == .forbidden)
 
-            // act: one batch, then the operator cancels
+            // act: one batch; another shop tries to cancel it, then the shop itself does, then the operator
             _ = try await CouponSendWorker.runBatch(t.app)
-            let cancelled = try await t.postJSON("/api/v1/admin/coupon-sends/\(queued.id)/cancel", "{}", token: f.operatorToken)
+            let byOtherShop2 = try await t.postJSON("/api/v1/merchant/coupon-sends/\(queued.id)/cancel", "{}", token: f.shopBToken)
+            let stillRunning = try await Self.job(t, queued.id, token: f.shopAToken, shop: true).status
+            let cancelled = try await t.postJSON("/api/v1/merchant/coupon-sends/\(queued.id)/cancel", "{}", token: f.shopAToken)
             let twice = try await t.postJSON("/api/v1/admin/coupon-sends/\(queued.id)/cancel", "{}", token: f.operatorToken)
             let after = try await CouponSendWorker.run(t.app)
 
             // check: what was issued stays, nothing more is
+            #expect(byOtherShop2.status == .notFound)
+            #expect(stillRunning == "running")
             #expect(cancelled.status == .ok, "\(cancelled.body.string)")
             let dto = try cancelled.content.decode(CouponSendJobDTO.self)
             #expect((dto.status, dto.issued, dto.reasonCode) == ("cancelled", 200, "cancelled"))
@@ -378,8 +382,16 @@ import VaporTesting
             #expect(shopPage.contains("coupon-send-form"))
             #expect(shopPage.contains("排队中"))
             #expect(!shopPage.contains("/admin/coupon-sends/"))
+            #expect(shopPage.contains("/merchant/coupon-sends/"))
             _ = try await shop.post("/merchant/coupon-sends", form: ["templateId": coupon.id.uuidString, "tagId": tag.uuidString])
             #expect(try await CouponSendJob.query(on: t.app.db).count() == 2)
+            // Another shop cannot cancel it from its console: back to its coupon list, the job still queued.
+            let shopB = try await ConsolePageTests.signedIn(t, "/merchant/login", ["username": "b-owner", "password": "Staff2026"])
+            let shopJobID = try #require(try await CouponSendJob.query(on: t.app.db).filter(\.$templateID == shopCoupon.id).first()?.requireID())
+            _ = try await shopB.get("/merchant/marketing")
+            let refusedByOther = try await shopB.post("/merchant/coupon-sends/\(shopJobID)/cancel", form: [:])
+            #expect(refusedByOther.headers.first(name: .location) == "/merchant/marketing", "\(refusedByOther.status) \(refusedByOther.body.string.prefix(300))")
+            #expect(try await CouponSendJob.find(shopJobID, on: t.app.db)?.status == "queued")
 
             // act: the operator cancels the shop's job from the coupon list
             let shopJob = try #require(try await CouponSendJob.query(on: t.app.db).filter(\.$templateID == shopCoupon.id).first())

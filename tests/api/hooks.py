@@ -1476,6 +1476,7 @@ PATH_FIXES = {
     "getAdminCouponSend": path_id("jobID", coupon_send_ids(shop=False)),
     "cancelAdminCouponSend": path_id("jobID", coupon_send_ids(shop=False)),
     "getShopCouponSend": path_id("jobID", coupon_send_ids(shop=True)),
+    "cancelShopCouponSend": path_id("jobID", coupon_send_ids(shop=True)),
     "pauseShopCoupon": path_id("templateID", shop_open_coupon_ids),
     "resumeShopCoupon": path_id("templateID", shop_open_coupon_ids),
     "stopShopCoupon": path_id("templateID", shop_open_coupon_ids),

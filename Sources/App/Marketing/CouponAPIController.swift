@@ -33,6 +33,7 @@ struct CouponAPIController: RouteCollection {
         let shopJobs = routes.grouped("merchant", "coupon-sends")
         shopJobs.get(use: shopJobList)
         shopJobs.get(":jobID", use: shopJob)
+        shopJobs.post(":jobID", "cancel", use: shopJobCancel)
 
         routes.get("coupons", use: centre)
         routes.post("coupons", ":templateID", "claim", use: claim)
@@ -141,15 +142,24 @@ struct CouponAPIController: RouteCollection {
 
     /// A queued or running job stops after the batch in hand; what it issued stays issued. An ended job is a 409.
     @Sendable func adminJobCancel(req: Request) async throws -> CouponSendJobDTO {
-        let staff = try req.requireStaff(.manageMarketing)
+        try await cancelJob(req, staff: try req.requireStaff(.manageMarketing), merchantID: nil)
+    }
+
+    /// A shop stops its own sends; another shop's job is not found.
+    @Sendable func shopJobCancel(req: Request) async throws -> CouponSendJobDTO {
+        let scope = try req.merchantScope(.manageShop)
+        return try await cancelJob(req, staff: try req.requireStaff(.manageShop), merchantID: scope.merchantID)
+    }
+
+    private func cancelJob(_ req: Request, staff: StaffUser, merchantID: UUID?) async throws -> CouponSendJobDTO {
         let id = try req.uuidParameter("jobID")
         let (now, ip) = (req.now, req.clientIP)
         _ = try await req.writeTransaction { db in
-            let job = try await CouponSendJobService(db: db, now: now).cancel(id)
+            let job = try await CouponSendJobService(db: db, now: now).cancel(id, merchantID: merchantID)
             try await AuditLog.record(on: db, actor: staff, action: "coupon.send_cancel", target: id.uuidString, ip: ip, at: now)
             return job
         }
-        return try await CouponSendJobQueries.one(id, on: req.db, merchantID: nil, locale: req.locale)
+        return try await CouponSendJobQueries.one(id, on: req.db, merchantID: merchantID, locale: req.locale)
     }
 
     @Sendable func shopJobList(req: Request) async throws -> [CouponSendJobDTO] {

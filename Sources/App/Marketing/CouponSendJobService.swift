@@ -105,7 +105,11 @@ struct CouponSendJobService {
 
     /// Stops a queued or running job; what it issued stays issued. A worker in the middle of a batch
     /// finishes that batch first (PostgreSQL waits on the job's row), and takes no further one.
-    func cancel(_ id: UUID) async throws -> CouponSendJob {
+    /// Stops a queued or running job; with `merchantID`, only that shop's own (another's is not found).
+    func cancel(_ id: UUID, merchantID: UUID? = nil) async throws -> CouponSendJob {
+        var query = CouponSendJob.query(on: db).filter(\.$id == id)
+        if let merchantID { query = query.filter(\.$merchantID == merchantID) }
+        guard try await query.first() != nil else { throw APIError.notFound }
         let moved = try await sqlDatabase(db).raw("""
             UPDATE coupon_send_jobs SET status = 'cancelled', end_reason = 'cancelled', finished_at = \(bind: now), updated_at = \(bind: now)
             WHERE id = \(bind: id) AND status IN ('queued', 'running') RETURNING id

@@ -10,7 +10,8 @@ struct CouponSendPageController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         routes.post("admin", "coupon-sends") { req in try await self.queue(req, shop: false) }
         routes.post("merchant", "coupon-sends") { req in try await self.queue(req, shop: true) }
-        routes.post("admin", "coupon-sends", ":jobID", "cancel", use: cancel)
+        routes.post("admin", "coupon-sends", ":jobID", "cancel") { req in try await self.cancel(req, shop: false) }
+        routes.post("merchant", "coupon-sends", ":jobID", "cancel") { req in try await self.cancel(req, shop: true) }
     }
 
     /// A job row as the console lists it.
@@ -74,16 +75,29 @@ struct CouponSendPageController: RouteCollection {
         }
     }
 
-    @Sendable func cancel(req: Request) async throws -> Response {
-        guard let staff = try DistributionConsolePageController.staff(req, .manageMarketing) else { return req.redirect(to: "/admin/login") }
+    @Sendable func cancel(_ req: Request, shop: Bool) async throws -> Response {
+        let principal: (StaffUser, UUID?)
+        if shop {
+            guard let (staff, scope) = OrderConsolePageController.staff(req) else { return req.redirect(to: "/merchant/login") }
+            principal = (staff, scope.merchantID)
+        } else {
+            guard let staff = try DistributionConsolePageController.staff(req, .manageMarketing) else { return req.redirect(to: "/admin/login") }
+            principal = (staff, nil)
+        }
+        let (staff, merchantID) = principal
         let id = try req.uuidParameter("jobID")
         let (now, ip) = (req.now, req.clientIP)
-        // Back to the coupon's page, or to the coupon list the form came from.
-        let job = try await CouponSendJob.find(id, on: req.db)
-        let back = req.formFields.first("back") == "coupons" || job == nil ? "/admin/coupons" : "/admin/marketing/coupon/\(job?.templateID.uuidString ?? "")"
+        let prefix = shop ? "merchant" : "admin"
+        // Back to the coupon's page, or to the list the form came from (another shop's job: the shop's 营销中心).
+        var lookup = CouponSendJob.query(on: req.db).filter(\.$id == id)
+        if let merchantID { lookup = lookup.filter(\.$merchantID == merchantID) }
+        let job = try await lookup.first()
+        let list = shop ? "/merchant/marketing" : "/admin/coupons"
+        let back = req.formFields.first("back") == "coupons" || job == nil ? list : "/\(prefix)/marketing/coupon/\(job?.templateID.uuidString ?? "")"
         return try await OrderPageController.redirectBack(req, back) {
+            if shop { guard req.principalCan(.manageShop) else { throw APIError.forbidden } }
             try await req.writeTransaction { db in
-                _ = try await CouponSendJobService(db: db, now: now).cancel(id)
+                _ = try await CouponSendJobService(db: db, now: now).cancel(id, merchantID: merchantID)
                 try await AuditLog.record(on: db, actor: staff, action: "coupon.send_cancel", target: id.uuidString, ip: ip, at: now)
             }
             req.flash(.init("已取消，已发出的券仍有效", "Cancelled; coupons already issued stay issued"))

@@ -257,7 +257,7 @@ struct MarketingConsolePageController: RouteCollection {
             page.isCoupon = true
             page.activityID = id.uuidString
             page.canSend = shop ? req.principalCan(.manageShop) : true
-            page.canCancel = !shop
+            page.canCancel = page.canSend
             page.tags = sending.tags
             page.jobs = sending.jobs
         }
