@@ -260,21 +260,23 @@ actor FlashSaleQueue {
             var perMember: [UUID: Int64] = [:]
             for index in granted { perMember[asks[index].memberID, default: 0] += asks[index].quantity }
             let bound = limit ?? Int64.max / 2
+            // One statement for the batch: its rows are written, and their rows locked, in the order given.
             var counted = Set<UUID>()
-            for (memberID, units) in perMember.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
+            let ordered = perMember.sorted(by: { $0.key.uuidString < $1.key.uuidString })
+            if !ordered.isEmpty {
+                let values = ordered.map { memberID, units in
+                    SQLGroupExpression([SQLBind(UUID()), SQLBind(itemID), SQLBind(memberID), SQLBind(units)]) as any SQLExpression
+                }
                 let upserted = try await sql.raw("""
-                    INSERT INTO flash_sale_member_counts (id, item_id, member_id, bought) VALUES (\(bind: UUID()), \(bind: itemID), \(bind: memberID), \(bind: units))
+                    INSERT INTO flash_sale_member_counts (id, item_id, member_id, bought) VALUES \(SQLList(values))
                     ON CONFLICT (item_id, member_id) DO UPDATE SET bought = flash_sale_member_counts.bought + excluded.bought
                     WHERE flash_sale_member_counts.bought + excluded.bought <= \(bind: bound)
-                    RETURNING bought
+                    RETURNING member_id
                     """).all()
-                if upserted.isEmpty {
-                    for index in granted where asks[index].memberID == memberID {
-                        outcomes[index] = Outcome.failure(FlashSaleRefusal.memberLimit(limit: bound, left: 0))
-                    }
-                } else {
-                    counted.insert(memberID)
-                }
+                for row in upserted { counted.insert(try row.decode(column: "member_id", as: UUID.self)) }
+            }
+            for index in granted where !counted.contains(asks[index].memberID) {
+                outcomes[index] = Outcome.failure(FlashSaleRefusal.memberLimit(limit: bound, left: 0))
             }
             granted.removeAll { !counted.contains(asks[$0].memberID) }
 
