@@ -47,16 +47,18 @@ struct CouponSendPageController: RouteCollection {
         }
     }
 
-    @Sendable func queue(_ req: Request, shop: Bool) async throws -> Response {
-        let principal: (StaffUser, UUID?)
+    /// The signed-in operator (no merchant) or shop staff (with their merchant); nil when nobody is.
+    private static func consoleStaff(_ req: Request, shop: Bool) throws -> (StaffUser, UUID?)? {
         if shop {
-            guard let (staff, scope) = OrderConsolePageController.staff(req) else { return req.redirect(to: "/merchant/login") }
-            principal = (staff, scope.merchantID)
-        } else {
-            guard let staff = try DistributionConsolePageController.staff(req, .manageMarketing) else { return req.redirect(to: "/admin/login") }
-            principal = (staff, nil)
+            guard let (staff, scope) = OrderConsolePageController.staff(req) else { return nil }
+            return (staff, scope.merchantID)
         }
-        let (staff, merchantID) = principal
+        guard let staff = try DistributionConsolePageController.staff(req, .manageMarketing) else { return nil }
+        return (staff, nil)
+    }
+
+    @Sendable func queue(_ req: Request, shop: Bool) async throws -> Response {
+        guard let (staff, merchantID) = try Self.consoleStaff(req, shop: shop) else { return req.redirect(to: shop ? "/merchant/login" : "/admin/login") }
         let form = req.formFields
         guard let templateID = (form.first("templateId")?.prefix(36)).flatMap({ UUID(uuidString: String($0)) }) else { throw APIError.notFound }
         let prefix = shop ? "merchant" : "admin"
@@ -76,15 +78,7 @@ struct CouponSendPageController: RouteCollection {
     }
 
     @Sendable func cancel(_ req: Request, shop: Bool) async throws -> Response {
-        let principal: (StaffUser, UUID?)
-        if shop {
-            guard let (staff, scope) = OrderConsolePageController.staff(req) else { return req.redirect(to: "/merchant/login") }
-            principal = (staff, scope.merchantID)
-        } else {
-            guard let staff = try DistributionConsolePageController.staff(req, .manageMarketing) else { return req.redirect(to: "/admin/login") }
-            principal = (staff, nil)
-        }
-        let (staff, merchantID) = principal
+        guard let (staff, merchantID) = try Self.consoleStaff(req, shop: shop) else { return req.redirect(to: shop ? "/merchant/login" : "/admin/login") }
         let id = try req.uuidParameter("jobID")
         let (now, ip) = (req.now, req.clientIP)
         let prefix = shop ? "merchant" : "admin"
