@@ -17,6 +17,11 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         app.databases.use(.postgres(configuration: postgres, maxConnectionsPerEventLoop: config.postgresConnectionsPerEventLoop), as: .psql)
         app.writeGate = .none
     } else {
+        // SQLite runs on the app's blocking thread pool, and a statement waiting for another
+        // process's writer sleeps on its thread. The shared default pool has one thread per core:
+        // two such waits (or bcrypt, image work) would leave the writer's own statements no thread
+        // until the busy timeout. A pool of the app's own keeps the waits from stalling the rest.
+        app.threadPool = NIOThreadPool(numberOfThreads: 8)
         // SQLite has one connection per event loop: a request waits while a long write (an import)
         // holds its loop's connection, rather than failing after the driver's default 10 s.
         app.databases.use(.sqlite(.file(config.sqlitePath), connectionPoolTimeout: .seconds(180)), as: .sqlite)

@@ -109,20 +109,32 @@ import VaporTesting
             let timestamp = Int64(t.clock.now().timeIntervalSince1970)
             let signature = t.app.sandboxGateway.sign(body: body, timestamp: timestamp)
 
-            // act: ten deliveries and the active query of both instances, all at once
+            // act: ten deliveries and the active query of both instances, all at once. On one SQLite
+            // file either may give up waiting for the other instance's writer (503): a provider
+            // delivers again after anything but success, and the next timer queries again.
+            let onSQLite = ProcessInfo.processInfo.environment["DATABASE_URL"].map(\.isEmpty) ?? true
             let (statuses, paidOnQuery) = try await t.withSecondInstance { other in
                 try await withThrowingTaskGroup(of: (HTTPStatus?, Int).self) { group in
                     for index in 0..<10 {
                         let app = index.isMultiple(of: 2) ? t.app : other
                         group.addTask {
-                            let response = try await app.testing().sendRequest(.POST, "/callbacks/sandbox", headers: [
-                                "Content-Type": "application/json", "X-Sandbox-Timestamp": String(timestamp), "X-Sandbox-Signature": signature,
-                            ], body: .init(bytes: body))
-                            return (response.status, 0)
+                            var status = HTTPStatus.serviceUnavailable
+                            for _ in 0..<(onSQLite ? 5 : 1) where status == .serviceUnavailable {
+                                status = try await app.testing().sendRequest(.POST, "/callbacks/sandbox", headers: [
+                                    "Content-Type": "application/json", "X-Sandbox-Timestamp": String(timestamp), "X-Sandbox-Signature": signature,
+                                ], body: .init(bytes: body)).status
+                            }
+                            return (status, 0)
                         }
                     }
                     for app in [t.app, other] {
-                        group.addTask { (nil, try await OrderJobs.queryQuiet(app, settings: .init())) }
+                        group.addTask {
+                            do {
+                                return (nil, try await OrderJobs.queryQuiet(app, settings: .init()))
+                            } catch let error as APIError where onSQLite && error.code == WriteGate.busy.code {
+                                return (nil, 0)
+                            }
+                        }
                     }
                     return try await group.reduce(into: ([HTTPStatus](), 0)) { total, each in
                         if let status = each.0 { total.0.append(status) }
