@@ -191,7 +191,8 @@ actor FlashSaleQueue {
                 FROM flash_sale_items i JOIN flash_sale_sessions s ON s.id = i.session_id JOIN flash_sale_activities a ON a.id = i.activity_id
                 WHERE i.id = \(bind: itemID)
                 """).first() else {
-                let missing = APIError.validation([.init("itemId", .init("秒杀商品不存在", "No such flash sale item"))])
+                // The item is the path's: not found, as for any unknown id in a path.
+                let missing = APIError(.notFound, "not_found", .init("秒杀商品不存在", "No such flash sale item"))
                 return (asks.map { _ in Outcome.failure(missing) }, nil)
             }
             let status = FlashSaleStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .stopped
