@@ -206,6 +206,13 @@ import VaporTesting
             for path in ["/api/v1/admin/coupon-sends/%00", "/api/v1/merchant/coupon-sends/\(UUID())", "/api/v1/admin/coupon-sends/\(String(repeating: "9", count: 400))"] {
                 #expect(try await t.get(path, token: f.operatorToken).status.code < 500, "\(path.prefix(60))")
             }
+            // Cancelling: ids that are no job, for the operator and for a shop (its own route), and no body at all.
+            for id in ["%00", String(repeating: "9", count: 400), UUID().uuidString, "..%2F..%2Fetc"] {
+                for (path, token) in [("/api/v1/admin/coupon-sends/\(id)/cancel", f.operatorToken), ("/api/v1/merchant/coupon-sends/\(id)/cancel", f.shopAToken)] {
+                    let response = try await t.postJSON(path, "{}", token: token)
+                    #expect((400..<500).contains(response.status.code), "\(path.prefix(60))")
+                }
+            }
             // Birthdays: every spelling of a number that is no day.
             for body in [#"{"month":9223372036854775808,"day":1}"#, #"{"month":-9223372036854775808,"day":-9223372036854775808}"#,
                          #"{"month":1e3,"day":1}"#, #"{"month":2,"day":29.5}"#, #"{"month":"2","day":"29"}"#, #"{"month":2,"day":-29}"#, #"[]"#] {
