@@ -66,7 +66,7 @@ token[platform]=$(login /api/v1/auth/staff-login '{"username":"admin","password"
 # operator's review links start from pending applications, products from a brand, the shop's
 # order operations from orders a member placed, distribution from distributors, commissions and
 # withdrawals in every state.
-export SCHEMATHESIS_HOOKS=tests/api/hooks.py FUZZ_BASE="$BASE" FUZZ_SEED="$SEED" FUZZ_SERVER_LOG="$work/serve.log" FUZZ_CODES_FILE="$work/codes.txt" FUZZ_DISTRIBUTION_FILE="$work/distribution.json"
+export SCHEMATHESIS_HOOKS=tests/api/hooks.py FUZZ_BASE="$BASE" FUZZ_SEED="$SEED" FUZZ_SERVER_LOG="$work/serve.log" FUZZ_CODES_FILE="$work/codes.txt" FUZZ_DISTRIBUTION_FILE="$work/distribution.json" FUZZ_TICKETS_FILE="$work/tickets.txt"
 FUZZ_LICENCE_IMAGE=$(FUZZ_ROLE=prepare FUZZ_TOKEN= FUZZ_OPERATOR_TOKEN=${token[platform]} FUZZ_MEMBER_TOKEN=${token[member]} FUZZ_MERCHANT_TOKEN=${token[merchant]} .venv/bin/python tests/api/hooks.py prepare)
 # The shop's run places an order of its own for 改价, which no other run then pays or cancels.
 export FUZZ_LICENCE_IMAGE FUZZ_MEMBER_TOKEN=${token[member]}

@@ -150,7 +150,9 @@ def public_sku_ids() -> list[str]:
 
 
 def own_address_ids() -> list[str]:
-    return cached("own-addresses", lambda: ids(api("GET", "/api/v1/me/addresses")), ttl=2.0)
+    """Addresses the member's run may delete: any but the one checkouts and flash tickets go to."""
+    kept = own_address_id()
+    return [found for found in cached("own-addresses", lambda: ids(api("GET", "/api/v1/me/addresses")), ttl=2.0) if found != kept]
 
 
 def own_cart_item_ids() -> list[str]:
@@ -1210,15 +1212,28 @@ def flash_sale_fix(own: bool):
         skus = sellable_skus(own)
         if not skus:
             return
-        sku, price = rng.choice(skus)
-        now = datetime.datetime.now(datetime.timezone.utc)
-        body.update({"name": body.get("name") if isinstance(body.get("name"), str) and body["name"].strip(SWIFT_WS) else "秒杀" + token(6),
-                     "unpaidMinutes": rng.randint(1, 30), "paysCommission": rng.random() < 0.5,
-                     "sessions": [{"startsAt": (now - datetime.timedelta(minutes=1)).isoformat(timespec="seconds"),
-                                   "endsAt": (now + datetime.timedelta(hours=1)).isoformat(timespec="seconds"),
-                                   "items": [{"skuId": sku, "priceFen": price // 2, "stock": 1, "perMemberLimit": 1}]}]})
+        name = body.get("name") if isinstance(body.get("name"), str) and body["name"].strip(SWIFT_WS) else None
+        body.update(flash_sale_body(skus, name=name))
         case.body = body
     return fix
+
+
+def flash_sale_body(skus: list[tuple[str, int]], name=None, stock: int = 1) -> dict:
+    sku, price = rng.choice(skus)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return {"name": name or "秒杀" + token(6), "unpaidMinutes": rng.randint(1, 30), "paysCommission": rng.random() < 0.5,
+            "sessions": [{"startsAt": (now - datetime.timedelta(minutes=1)).isoformat(timespec="seconds"),
+                          "endsAt": (now + datetime.timedelta(hours=1)).isoformat(timespec="seconds"),
+                          "items": [{"skuId": sku, "priceFen": price // 2, "stock": stock, "perMemberLimit": 1}]}]}
+
+
+def own_ticket_ids() -> list[str]:
+    """The member's places in a flash sale's queue, taken by prepare (a made-up ticket is a 404)."""
+    path = os.environ.get("FUZZ_TICKETS_FILE", "")
+    if not path or not os.path.exists(path):
+        return []
+    with open(path) as tickets:
+        return [line.strip() for line in tickets if line.strip()]
 
 
 def admin_flash_sale_ids() -> list[str]:
@@ -1318,6 +1333,19 @@ def coupon_send_ids(shop: bool):
     return lambda: cached("coupon-sends-" + path, lambda: ids(api("GET", path)), ttl=2.0)
 
 
+def fix_pay(case) -> None:
+    """A method this server has: WeChat Pay and Alipay are not configured here (a 422 with the reason)."""
+    if isinstance(case.body, dict):
+        case.body = {"method": rng.choice(["balance", "sandbox"])}
+
+
+def fix_birthday(case) -> None:
+    """A day the month has (April 31 is a 422); 29 February is allowed."""
+    body = case.body
+    if isinstance(body, dict) and isinstance(body.get("month"), int) and 1 <= body["month"] <= 12 and isinstance(body.get("day"), int):
+        body["day"] = min(max(body["day"], 1), [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][body["month"] - 1])
+
+
 def fix_birthday_settings(case) -> None:
     """A platform coupon that is not stopped, or none."""
     body = case.body
@@ -1333,6 +1361,8 @@ BODY_FIXES = {
     "sendAdminCoupon": fix_coupon_send,
     "sendShopCoupon": fix_coupon_send,
     "putBirthdaySettings": fix_birthday_settings,
+    "setMyBirthday": fix_birthday,
+    "payPayment": fix_pay,
     "putMembersSettings": fix_members_settings,
     "adjustMemberPoints": fix_points_adjustment,
     "putFarmingSettings": fix_farming_settings,
@@ -1519,6 +1549,7 @@ PATH_FIXES = {
     "stopShopFlashSale": path_id("flashSaleID", shop_flash_sale_ids),
     "getShopFlashSaleResults": path_id("flashSaleID", shop_flash_sale_all_ids),
     "joinFlashSaleQueue": path_id("itemID", flash_item_ids),
+    "getFlashSaleTicket": path_id("ticketID", own_ticket_ids),
 }
 
 _seen_phases: set[tuple[str, str]] = set()
@@ -1555,6 +1586,10 @@ ALWAYS_REAL = {
     "previewCheckout", "placeCheckout",
     # A bargain and a group are real ones (made-up ids are 404s).
     "getBargain", "cutBargain", "getGroup", "listOpenGroups",
+    # So are a send job to cancel, a flash ticket and a coupon to claim: the fuzzer's own ids are 404s.
+    "cancelAdminCouponSend", "cancelShopCouponSend", "getFlashSaleTicket", "claimCoupon",
+    # A birthday is set once: after that every valid day is a 409, and only a day the month lacks is not.
+    "setMyBirthday",
     # Tight farming limits would refuse the fuzzer's own claims and cuts for the rest of the run.
     "putFarmingSettings",
     # A points-mall item's window is ISO 8601 and its coupon a real platform one; a tag sent to is a real one.
@@ -1718,6 +1753,18 @@ def prepare(count: int = 3) -> None:
                     api("POST", "%s/%s/send" % (path, coupons[0]), auth=False, headers={"Authorization": "Bearer " + who}, json={"tagId": tag["id"]})
         except requests.HTTPError as error:
             print("coupon send job not prepared: %s" % error, file=sys.stderr)
+    if operator and member and os.environ.get("FUZZ_TICKETS_FILE"):
+        # A place in a flash sale's queue, for the member's ticket operation.
+        try:
+            sale = api("POST", "/api/v1/admin/flash-sales", auth=False, headers={"Authorization": "Bearer " + operator},
+                       json=flash_sale_body(sellable_skus(own=False), stock=5))
+            item = sale["sessions"][0]["items"][0]["id"]
+            ticket = api("POST", "/api/v1/flash-sales/items/%s/tickets" % item, auth=False,
+                         headers={"Authorization": "Bearer " + member}, json={"quantity": 1, "addressId": own_address_id_for(member)})
+            with open(os.environ["FUZZ_TICKETS_FILE"], "w") as out:
+                out.write(ticket["id"])
+        except (requests.HTTPError, KeyError, IndexError) as error:
+            print("flash ticket not prepared: %s" % error, file=sys.stderr)
     if operator and member:
         # Points for the points mall, so the member's redemptions reach the item rather than a 409 for points.
         me = api("GET", "/api/v1/me", auth=False, headers={"Authorization": "Bearer " + member})["member"]["id"]
