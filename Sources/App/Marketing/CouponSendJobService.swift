@@ -105,7 +105,7 @@ struct CouponSendJobService {
 
     /// Stops a queued or running job; what it issued stays issued. A worker in the middle of a batch
     /// finishes that batch first (PostgreSQL waits on the job's row), and takes no further one.
-    /// Stops a queued or running job; with `merchantID`, only that shop's own (another's is not found).
+    /// With `merchantID`, only that shop's own job is found.
     func cancel(_ id: UUID, merchantID: UUID? = nil) async throws -> CouponSendJob {
         var query = CouponSendJob.query(on: db).filter(\.$id == id)
         if let merchantID { query = query.filter(\.$merchantID == merchantID) }
