@@ -50,6 +50,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     try app.configureLogistics()
     app.imageStorage = LocalImageStorage(directory: config.uploadsDirectory, threadPool: app.threadPool)
     app.storefrontCache = StorefrontCache(timeToLive: .milliseconds(Int64(config.storefrontCacheMilliseconds)))
+    app.signedInMembers = SignedInMemberCache(timeToLive: .milliseconds(Int64(config.signedInMemberCacheMilliseconds)))
 
     // A connection that sends or receives nothing for this long is closed (half-sent headers included).
     app.http.server.configuration.idleTimeout = .seconds(Int64(config.idleTimeoutSeconds))

@@ -198,8 +198,10 @@ import VaporTesting
         }
     }
 
-    @Test func signingOutEverywhereEndsTokensAndPageSessions() async throws {
+    /// The same with signed-in members kept in memory (production keeps them a second) and without.
+    @Test(arguments: [0, 60_000]) func signingOutEverywhereEndsTokensAndPageSessions(keptMilliseconds: Int64) async throws {
         try await withMallApp { t in
+            t.app.signedInMembers = SignedInMemberCache(timeToLive: .milliseconds(keptMilliseconds))
             try await t.registerMember("13812345678")
             let api = try await t.postJSON("/api/v1/auth/login", #"{"phone":"13812345678","password":"Member2026"}"#).content.decode(TokenPair.self)
             let browser = PageClient(app: t.app)
@@ -217,6 +219,27 @@ import VaporTesting
             t.clock.advance(seconds: 1)
             let again = try await t.postJSON("/api/v1/auth/login", #"{"phone":"13812345678","password":"Member2026"}"#).content.decode(TokenPair.self)
             #expect(try await t.get("/api/v1/me", token: again.accessToken).status == .ok)
+        }
+    }
+
+    /// A sign-out everywhere made at another instance reaches a member this one keeps within the
+    /// time it keeps it.
+    @Test func aSignOutAtAnotherInstanceEndsAKeptMemberWithinItsTime() async throws {
+        try await withMallApp { t in
+            t.app.signedInMembers = SignedInMemberCache(timeToLive: .milliseconds(300))
+            try await t.registerMember("13812345678")
+            let api = try await t.postJSON("/api/v1/auth/login", #"{"phone":"13812345678","password":"Member2026"}"#).content.decode(TokenPair.self)
+            #expect(try await t.get("/api/v1/me", token: api.accessToken).status == .ok)
+            #expect(t.app.signedInMembers.count == 1)
+
+            t.clock.advance(seconds: 1)
+            let member = try #require(try await Member.query(on: t.app.db).first()?.id)
+            let now = t.clock.now()
+            try await t.app.writeGate.transaction(on: t.app.db) { db in
+                try await SignOuts.signOutEverywhere(kind: "member", id: member, now: now, on: db)
+            }
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(try await t.get("/api/v1/me", token: api.accessToken).status == .unauthorized)
         }
     }
 

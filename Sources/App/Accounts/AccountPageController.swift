@@ -130,8 +130,7 @@ struct AccountPageController: RouteCollection {
         case nil: nil
         }
         if let (kind, id) = signedIn {
-            let now = req.now
-            try await req.writeTransaction { db in try await SignOuts.signOutEverywhere(kind: kind, id: id, now: now, on: db) }
+            try await req.signOutEverywhere(kind: kind, id: id)
         }
         req.signOut()
         return req.redirect(to: "/login")

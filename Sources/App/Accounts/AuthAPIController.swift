@@ -79,8 +79,7 @@ struct AuthAPIController: RouteCollection {
         case .staff(let staff, _): (kind, id) = ("staff", try staff.requireID())
         case nil: throw APIError.unauthenticated
         }
-        let now = req.now
-        try await req.writeTransaction { db in try await SignOuts.signOutEverywhere(kind: kind, id: id, now: now, on: db) }
+        try await req.signOutEverywhere(kind: kind, id: id)
         return .noContent
     }
 

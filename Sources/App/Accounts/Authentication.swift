@@ -42,19 +42,27 @@ extension Request {
 /// Loads a principal from a subject kind and id, refusing disabled staff.
 enum PrincipalLoader {
     /// The principal a token or a page session names, unless it signed out everywhere at or after
-    /// `issuedSeconds`. A member comes with its last sign-out in one round trip: every signed-in
-    /// request of a shopper pays for this read.
-    static func loadSignedIn(kind: String, id: UUID, issuedSeconds: Int64, on db: any Database) async throws -> Principal? {
+    /// `issuedSeconds`. A member comes with its last sign-out in one round trip, kept briefly in
+    /// `members` (see `SignedInMemberCache`): every signed-in request of a shopper needs it.
+    static func loadSignedIn(kind: String, id: UUID, issuedSeconds: Int64, on db: any Database,
+                             members: SignedInMemberCache? = nil) async throws -> Principal? {
         guard kind == "member" else {
             guard let principal = try await load(kind: kind, id: id, on: db),
                   try await !SignOuts.isRevoked(issuedSeconds: issuedSeconds, kind: kind, id: id, on: db) else { return nil }
             return principal
         }
+        if let kept = members?.lookup(id) {
+            if let signedOut = kept.signedOutSeconds, issuedSeconds <= signedOut { return nil }
+            return .member(try kept.row.decode(fluentModel: Member.self))
+        }
+        let generation = members?.generation ?? 0
         guard let row = try await sqlDatabase(db).raw("""
             SELECT members.*, (SELECT at_seconds FROM sign_outs WHERE sign_outs.id = \(bind: SignOuts.key(kind: kind, id: id))) AS signed_out_seconds
             FROM members WHERE members.id = \(bind: id)
             """).first() else { return nil }
-        if let signedOut = try row.decode(column: "signed_out_seconds", as: Int64?.self), issuedSeconds <= signedOut { return nil }
+        let signedOut = try row.decode(column: "signed_out_seconds", as: Int64?.self)
+        members?.store(id, row: row, signedOutSeconds: signedOut, readIn: generation)
+        if let signedOut, issuedSeconds <= signedOut { return nil }
         return .member(try row.decode(fluentModel: Member.self))
     }
 
@@ -163,7 +171,7 @@ struct BearerAuthMiddleware: AsyncMiddleware {
             guard claims.exp.value > request.now,
                   let id = UUID(uuidString: claims.sub.value),
                   let principal = try await PrincipalLoader.loadSignedIn(kind: claims.kind, id: id, issuedSeconds: SignOuts.seconds(claims.iat.value),
-                                                                         on: request.db) else {
+                                                                         on: request.db, members: request.application.signedInMembers) else {
                 throw APIError.unauthenticated
             }
             request.principal = principal
@@ -178,7 +186,8 @@ struct SessionAuthMiddleware: AsyncMiddleware {
         // Only a visitor who already has a session is looked up; touching `session` would create one.
         if request.hasSession, let kind = request.session.data["kind"], let raw = request.session.data["subject"], let id = UUID(uuidString: raw) {
             let since = Int64(request.session.data["since"] ?? "") ?? 0
-            if let principal = try await PrincipalLoader.loadSignedIn(kind: kind, id: id, issuedSeconds: since, on: request.db) {
+            if let principal = try await PrincipalLoader.loadSignedIn(kind: kind, id: id, issuedSeconds: since, on: request.db,
+                                                                      members: request.application.signedInMembers) {
                 request.principal = principal
             } else {
                 request.session.data["kind"] = nil

@@ -36,6 +36,15 @@ enum SignOuts {
     static func seconds(_ date: Date) -> Int64 { CheckedNumber.int64(date.timeIntervalSince1970, rounding: .down) ?? 0 }
 }
 
+extension Request {
+    /// Records a sign-out everywhere; once it has committed, this instance forgets the members it kept.
+    func signOutEverywhere(kind: String, id: UUID) async throws {
+        let now = self.now
+        try await writeTransaction { db in try await SignOuts.signOutEverywhere(kind: kind, id: id, now: now, on: db) }
+        application.signedInMembers.signedOut()
+    }
+}
+
 /// Refresh-token families, server-side session expiry and sign-outs everywhere.
 struct CreateSessionControls: AsyncMigration {
     func prepare(on db: any Database) async throws {

@@ -27,6 +27,9 @@ public struct AppConfig: Sendable {
     public var publicBaseURL: String
     /// How long storefront lists and product pages may be answered from memory; 0 turns it off.
     public var storefrontCacheMilliseconds: Int
+    /// How long a signed-in member's row and last sign-out may be reused from memory; 0 turns it off.
+    /// A sign-out everywhere made at another instance takes effect here within this time.
+    public var signedInMemberCacheMilliseconds: Int = 0
     /// Where uploaded images are kept by the local image storage.
     public var uploadsDirectory: String
     /// A bearer token that lets a metrics scraper read `/metrics`; operators may read it too.
@@ -126,6 +129,7 @@ public struct AppConfig: Sendable {
             idleTimeoutSeconds: min(max(env["FISSION_IDLE_TIMEOUT_SECONDS"].flatMap(Int.init) ?? 30, 5), 3600),
             bodyTimeoutSeconds: min(max(env["FISSION_BODY_TIMEOUT_SECONDS"].flatMap(Int.init) ?? 30, 1), 600)
         )
+        config.signedInMemberCacheMilliseconds = min(max(env["FISSION_SIGNED_IN_CACHE_MS"].flatMap(Int.init) ?? 1_000, 0), 5_000)
         config.orderPayMinutes = min(max(env["FISSION_ORDER_PAY_MINUTES"].flatMap(Int.init) ?? OrderService.defaultPayMinutes, 1), 24 * 60)
         config.wechatPay = try WeChatPaySettings.load(env, publicBaseURL: config.publicBaseURL)
         config.alipay = try AlipaySettings.load(env, publicBaseURL: config.publicBaseURL)
