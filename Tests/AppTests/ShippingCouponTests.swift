@@ -37,6 +37,10 @@ import VaporTesting
             let ledger = CouponTests.ledger(t)
             #expect(try await ledger.balance(of: .platform(.marketingCost)).fen == 1_300)
             #expect(try await ledger.balance(of: LedgerAccountKey(.merchantPending, .merchant(s.f.shopA))).fen == 19_800 + 1_300 - order.serviceFee)
+            // its results: one order, ¥198 of goods, the ¥13 of shipping it cost
+            let results = try await t.get("/api/v1/admin/coupons/\(coupon.id)/results", token: boss).content.decode(ActivityResultsDTO.self)
+            #expect(results.orders == 1 && results.used == 1)
+            #expect(results.sales.fen == 19_800 && results.discountCost.fen == 1_300)
 
             // act: the whole order refunded before it ships
             _ = try await MemberLevelCheckoutTests.refundOneUnit(t, s, orderID: order.requireID(), units: 2)
@@ -48,6 +52,9 @@ import VaporTesting
             #expect(try await ledger.balance(of: LedgerAccountKey(.memberBalance, .member(member))).fen == 50_000)
             let mine = try await t.get("/api/v1/me/coupons", token: s.buyer).content.decode([MemberCouponDTO].self)
             #expect(mine.first { $0.id == held.id }?.state == "available")
+            // the closed order no longer counts
+            let after = try await t.get("/api/v1/admin/coupons/\(coupon.id)/results", token: boss).content.decode(ActivityResultsDTO.self)
+            #expect(after.orders == 0 && after.sales.fen == 0 && after.discountCost.fen == 0)
             #expect(try await ledger.verify().ok)
         }
     }
@@ -76,6 +83,9 @@ import VaporTesting
             let ledger = CouponTests.ledger(t)
             #expect(try await ledger.balance(of: .platform(.marketingCost)).fen == 0)
             #expect(try await ledger.balance(of: LedgerAccountKey(.merchantPending, .merchant(s.f.shopA))).fen == 19_800 + 800 - order.serviceFee)
+            // the shop's results show the ¥5 it bore
+            let results = try await t.get("/api/v1/merchant/coupons/\(coupon.id)/results", token: s.f.shopAToken).content.decode(ActivityResultsDTO.self)
+            #expect(results.orders == 1 && results.sales.fen == 19_800 && results.discountCost.fen == 500)
             #expect(try await ledger.verify().ok)
         }
     }

@@ -84,6 +84,18 @@ enum ActivityResults {
                 cost += try row.decode(column: "cost", as: Int64.self)
                 sales += try row.decode(column: "sales", as: Int64.self)
             }
+            // A shipping coupon saves no line: what it took off each order's shipping, and that order's goods as its sales.
+            let shipping = try await sql.raw("""
+                SELECT s.order_id, s.source_id, s.amount,
+                  CAST((SELECT COALESCE(SUM(l.paid_amount - l.refunded_amount), 0) FROM order_lines l WHERE l.order_id = s.order_id) AS BIGINT) AS sales
+                FROM order_shipping_savings s JOIN orders o ON o.id = s.order_id
+                WHERE s.source_kind = 'coupon' AND o.state NOT IN \(unsafeRaw: unpaidStates) AND o.payment_id IN (\(binds: chunk))
+                """).all()
+            for row in shipping where coupons.contains((try? row.decode(column: "source_id", as: String.self))?.lowercased() ?? "") {
+                let order = try row.decode(column: "order_id", as: UUID.self)
+                cost += try row.decode(column: "amount", as: Int64.self)
+                if orders.insert(order).inserted { sales += try row.decode(column: "sales", as: Int64.self) }
+            }
         }
         return ActivityResultsDTO(activityId: id, kind: "coupon", orders: Int64(orders.count), sales: MoneyDTO(Money(fen: sales), locale),
                                   discountCost: MoneyDTO(Money(fen: cost), locale), issued: template.issued, used: Int64(used.count), giftsGiven: nil)

@@ -52,6 +52,7 @@ enum Migrations {
         CreateFlashSaleTickets(),
         AddPointsMallGoods(),
         CreateCouponSendJobs(),
+        CreateOrderShippingSavings(),
     ]
 }
 

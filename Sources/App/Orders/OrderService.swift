@@ -128,6 +128,9 @@ struct OrderService {
             if group.fulfilment == .express, platformShipping > 0 {
                 try await MemberCheckout(db: db, now: now).recordWaivedShipping(orderID: orderID, amount: Money(fen: platformShipping))
             }
+            if group.fulfilment == .express {
+                try await OrderShippingSavings.record(orderID: orderID, plan.pricing.shippingSavings[order.merchantID] ?? [], on: sql)
+            }
             let skus = Dictionary(group.lines.compactMap { line in line.sku.sku.id.map { ($0, line.sku) } }, uniquingKeysWith: { first, _ in first })
             for (position, line) in quote.lines.enumerated() {
                 guard let sku = skus[line.skuID] else { continue }
