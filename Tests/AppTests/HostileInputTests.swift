@@ -221,6 +221,13 @@ import VaporTesting
             }
             #expect(try await MemberBirthdayRecord.query(on: t.app.db).count() == 0)
             #expect(try await t.send(.PUT, "/api/v1/admin/members/birthday-settings", #"{"couponTemplateId":"x"}"#, token: f.operatorToken).status.code < 500)
+            // Resetting a birthday: ids that are no member, as the operator, as a shop and as the member.
+            for id in ["%00", String(repeating: "9", count: 400), UUID().uuidString, "..%2F..%2Fetc"] {
+                for token in [f.operatorToken, f.shopAToken, member] {
+                    let response = try await t.send(.DELETE, "/api/v1/admin/members/\(id)/birthday", token: token)
+                    #expect((400..<500).contains(response.status.code), "reset \(id.prefix(40))")
+                }
+            }
             #expect(try await t.get("/healthz").status == .ok)
         }
     }

@@ -249,6 +249,19 @@ import VaporTesting
             let mine = try await t.get("/api/v1/me/birthday", token: token).content.decode(BirthdayDTO.self)
             #expect((mine.month, mine.day, mine.canSet) == (2, 29, false))
             #expect(try await t.send(.PUT, "/api/v1/me/birthday", #"{"month":2,"day":29}"#).status == .unauthorized)
+
+            // the operator clears it on the member's word: the member sets it once more
+            _ = try await t.createStaff("care", role: .platformAdmin, merchantID: nil)
+            let care = try await t.staffToken("care", console: "platform")
+            #expect(try await t.send(.DELETE, "/api/v1/admin/members/\(UUID())/birthday", token: care).status == .notFound)
+            #expect(try await t.send(.DELETE, "/api/v1/admin/members/\(member)/birthday", token: token).status == .forbidden)
+            #expect(try await MemberBirthdayRecord.find(member, on: t.app.db) != nil)
+            #expect(try await t.send(.DELETE, "/api/v1/admin/members/\(member)/birthday", token: care).status == .noContent)
+            #expect(try await t.get("/api/v1/me/birthday", token: token).content.decode(BirthdayDTO.self).canSet)
+            #expect(try await t.send(.PUT, "/api/v1/me/birthday", #"{"month":11,"day":20}"#, token: token).status == .ok)
+            #expect(try await t.send(.PUT, "/api/v1/me/birthday", #"{"month":11,"day":21}"#, token: token).status == .conflict)
+            let fixed = try await t.get("/api/v1/me/birthday", token: token).content.decode(BirthdayDTO.self)
+            #expect((fixed.month, fixed.day, fixed.canSet) == (11, 20, false))
         }
     }
 
@@ -330,6 +343,18 @@ import VaporTesting
             let after = try await member.get("/me/points").body.string
             #expect(after.contains("6 月 1 日"))
             #expect(!after.contains("birthday-form"))
+
+            // the operator resets it by phone number; a bad or unknown number changes nothing
+            #expect(try await console.get("/admin/member-tags").body.string.contains("birthday-reset-form"))
+            _ = try await console.post("/admin/member-tags/birthday-reset", form: ["phone": "12345"])
+            #expect(try await console.get("/admin/member-tags").body.string.contains("手机号格式不正确"))
+            _ = try await console.post("/admin/member-tags/birthday-reset", form: ["phone": "13600000009"])
+            #expect(try await console.get("/admin/member-tags").body.string.contains("没有使用这个手机号的会员"))
+            #expect(try await MemberBirthdayRecord.query(on: t.app.db).count() == 1)
+            _ = try await console.post("/admin/member-tags/birthday-reset", form: ["phone": "13600000001"])
+            #expect(try await console.get("/admin/member-tags").body.string.contains("已重置 136****0001 的生日"))
+            #expect(try await MemberBirthdayRecord.query(on: t.app.db).count() == 0)
+            #expect(try await member.get("/me/points").body.string.contains("birthday-form"))
         }
     }
 }

@@ -1482,6 +1482,7 @@ PATH_FIXES = {
     "appointDistributor": path_id("memberID", plain_member_ids),
     "getCustomerBinding": path_id("memberID", plain_member_ids),
     "adjustMemberPoints": path_id("memberID", plain_member_ids),
+    "resetMemberBirthday": path_id("memberID", plain_member_ids),
     "moveCustomerBinding": path_id("memberID", plain_member_ids),
     "holdCommission": path_id("commissionID", lambda: commissions_where(False)),
     "releaseCommission": path_id("commissionID", lambda: commissions_where(True)),
@@ -1587,7 +1588,7 @@ ALWAYS_REAL = {
     # A bargain and a group are real ones (made-up ids are 404s).
     "getBargain", "cutBargain", "getGroup", "listOpenGroups",
     # So are a send job to cancel, a flash ticket and a coupon to claim: the fuzzer's own ids are 404s.
-    "cancelAdminCouponSend", "cancelShopCouponSend", "getFlashSaleTicket", "claimCoupon",
+    "cancelAdminCouponSend", "cancelShopCouponSend", "getFlashSaleTicket", "claimCoupon", "resetMemberBirthday",
     # A birthday is set once: after that every valid day is a 409, and only a day the month lacks is not.
     "setMyBirthday",
     # Tight farming limits would refuse the fuzzer's own claims and cuts for the rest of the run.

@@ -70,6 +70,14 @@ enum BirthdayCoupons {
         return record
     }
 
+    /// The operator clears a birthday the member set wrongly (「如需修改请联系客服」): the member sets it
+    /// again, once. A coupon issued this year stays issued, and this year's (member, year) row keeps
+    /// a second one from going out.
+    static func reset(memberID: UUID, on db: any Database) async throws {
+        guard try await Member.find(memberID, on: db) != nil else { throw APIError.notFound }
+        try await MemberBirthdayRecord.query(on: db).filter(\.$id == memberID).delete()
+    }
+
     /// Issues this year's birthday coupon to each member whose birthday month it is, whose level has
     /// the perk and who has none yet this year. The (member, year) row is written first in the
     /// claim's own transaction, so a rerun or a second instance finds it and issues nothing.

@@ -23,6 +23,7 @@ struct MemberTagAPIController: RouteCollection {
         routes.put("me", "birthday", use: setBirthday)
         routes.get("admin", "members", "birthday-settings", use: birthdaySettings)
         routes.put("admin", "members", "birthday-settings", use: saveBirthdaySettings)
+        routes.delete("admin", "members", ":memberID", "birthday", use: resetBirthday)
     }
 
     static func allTags(on db: any Database, now: Date, locale: MallLocale) async throws -> [MemberTagDTO] {
@@ -178,6 +179,18 @@ struct MemberTagAPIController: RouteCollection {
             try await BirthdayCoupons.set(input, memberID: memberID, on: db, now: now)
         }
         return BirthdayCoupons.dto(record)
+    }
+
+    /// Clears a member's birthday so the member can set it again; an unknown member is a 404.
+    @Sendable func resetBirthday(req: Request) async throws -> HTTPStatus {
+        let staff = try req.requireStaff(.manageMarketing)
+        let memberID = try req.uuidParameter("memberID")
+        let (now, ip) = (req.now, req.clientIP)
+        try await req.writeTransaction { db in
+            try await BirthdayCoupons.reset(memberID: memberID, on: db)
+            try await AuditLog.record(on: db, actor: staff, action: "members.birthday_reset", target: memberID.uuidString, ip: ip, at: now)
+        }
+        return .noContent
     }
 
     @Sendable func birthdaySettings(req: Request) async throws -> BirthdaySettings {

@@ -11,6 +11,7 @@ struct MemberTagPageController: RouteCollection {
         routes.post("admin", "member-tags", use: create)
         routes.post("admin", "member-tags", ":tagID", "recompute", use: recompute)
         routes.post("admin", "member-tags", "birthday-coupon", use: saveBirthday)
+        routes.post("admin", "member-tags", "birthday-reset", use: resetBirthday)
         routes.post("me", "birthday", use: setBirthday)
     }
 
@@ -132,6 +133,26 @@ struct MemberTagPageController: RouteCollection {
         }
     }
 
+    /// Clears the birthday of the member with this phone number, so the member can set it again.
+    @Sendable func resetBirthday(req: Request) async throws -> Response {
+        guard let staff = try DistributionConsolePageController.staff(req, .manageMarketing) else { return req.redirect(to: "/admin/login") }
+        let text = (req.formFields.first("phone") ?? "").trimmingCharacters(in: .whitespaces)
+        let (now, ip) = (req.now, req.clientIP)
+        return try await OrderPageController.redirectBack(req, "/admin/member-tags") {
+            guard text.count <= 20, let phone = PhoneNumber(text) else {
+                throw APIError.validation([.init("phone", .init("手机号格式不正确", "Not a valid phone number"))])
+            }
+            guard let memberID = try await Member.query(on: req.db).filter(\.$phoneHash == req.personalData.lookupHash(phone.digits)).first()?.id else {
+                throw APIError.validation([.init("phone", .init("没有使用这个手机号的会员", "No member has this phone number"))])
+            }
+            try await req.writeTransaction { db in
+                try await BirthdayCoupons.reset(memberID: memberID, on: db)
+                try await AuditLog.record(on: db, actor: staff, action: "members.birthday_reset", target: memberID.uuidString, ip: ip, at: now)
+            }
+            req.flash(.init("已重置 \(phone.masked) 的生日，会员可重新设置一次", "The birthday of \(phone.masked) was cleared; the member can set it once more"))
+        }
+    }
+
     @Sendable func setBirthday(req: Request) async throws -> Response {
         guard let member = ShoppingPageController.member(req) else { return req.redirect(to: "/login") }
         let memberID = try member.requireID()
@@ -178,6 +199,11 @@ enum MemberTagPageStrings {
                                    "Members whose level has the birthday perk get one each year in their birthday month."),
         "mt_none": .init("不发放", "None"),
         "mt_save": .init("保存", "Save"),
+        "mt_birthday_reset": .init("重置会员生日", "Reset a member's birthday"),
+        "mt_birthday_reset_intro": .init("会员填错生日时，按手机号重置后会员可再设置一次；今年已发的生日礼券不会重发。",
+                                         "When a member set the wrong birthday, reset it by phone number and the member can set it once more; a birthday coupon already sent this year is not sent again."),
+        "mt_phone": .init("手机号", "Phone number"),
+        "mt_reset": .init("重置", "Reset"),
         "mp_birthday": .init("生日", "Birthday"),
         "mp_birthday_hint": .init("生日只能设置一次；白银及以上会员生日当月可获生日礼券。", "A birthday can be set once; members of levels with the perk get a coupon in that month."),
         "mp_month": .init("月", "Month"),
