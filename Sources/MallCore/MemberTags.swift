@@ -76,7 +76,7 @@ public struct MemberTagRule: Hashable, Codable, Sendable {
         self.inactiveDays = inactiveDays
     }
 
-    /// The moment after which any order or sign-in makes a member active again; nil without that condition.
+    /// The moment after which any order, sign-in or renewed app token makes a member active again; nil without that condition.
     public func activeSince(now: Date) -> Date? {
         inactiveDays.map { now.addingTimeInterval(-Double($0) * 86_400) }
     }

@@ -148,7 +148,8 @@ struct CouponSendJobService {
         var cursor: SQLQueryString = ""
         if let after = job.cursor { cursor = "AND member_id > \(bind: after)" }
         let members = try await sql.raw("""
-            SELECT member_id FROM member_tag_members WHERE tag_id = \(bind: job.tagID) \(cursor) ORDER BY member_id LIMIT \(bind: size)
+            SELECT member_id FROM member_tag_members WHERE tag_id = \(bind: job.tagID) AND added_at <= \(bind: job.createdAt) \(cursor)
+            ORDER BY member_id LIMIT \(bind: size)
             """).all().map { try $0.decode(column: "member_id", as: UUID.self) }
         if postgres, !members.isEmpty {
             // The members' rows before the coupon's, in id order, as every claim takes them: no deadlock with a member claiming at the same time.

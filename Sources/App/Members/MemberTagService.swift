@@ -265,6 +265,8 @@ struct MemberTagService {
                 AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.member_id = m.id AND o.placed_at > \(bind: since))
                 AND NOT EXISTS (SELECT 1 FROM login_attempts a WHERE a.account_key = \(bind: "member:") || m.phone_hash
                                 AND a.succeeded = \(bind: true) AND a.created_at > \(bind: since))
+                AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.subject_kind = \(bind: "member") AND r.subject_id = m.id
+                                AND r.created_at > \(bind: since))
                 """)
         }
         return "SELECT m.id FROM members m WHERE " + conditions.joined(separator: " AND ")
