@@ -300,6 +300,21 @@ import VaporTesting
             #expect(try await CouponTemplate.query(on: t.app.db).count() == 0)
 
             let coupon = try await Self.createCoupon(t, Self.platformCoupon, token: boss)
+            // Changing it: the same bodies are refused the same way, and ids that are no coupon are 4xx.
+            for (json, status) in bad {
+                let response = try await t.send(.PUT, "/api/v1/admin/coupons/\(coupon.id)", json, token: boss)
+                #expect(response.status == status, "PUT \(json) → \(response.body.string)")
+            }
+            for id in ["%00", String(repeating: "9", count: 400), UUID().uuidString, "..%2F..%2Fetc"] {
+                for (path, token) in [("/api/v1/admin/coupons/\(id)", boss), ("/api/v1/merchant/coupons/\(id)", s.f.shopAToken)] {
+                    let response = try await t.send(.PUT, path, Self.platformCoupon, token: token)
+                    #expect((400..<500).contains(response.status.code), "PUT \(path.prefix(60))")
+                }
+            }
+            #expect(try await t.send(.PUT, "/api/v1/merchant/coupons/\(coupon.id)", Self.platformCoupon, token: s.f.shopAToken).status == .notFound)
+            #expect(try await t.send(.PUT, "/api/v1/admin/coupons/\(coupon.id)", Self.platformCoupon, token: s.buyer).status == .forbidden)
+            let unchanged = try #require(try await CouponTemplate.find(coupon.id, on: t.app.db))
+            #expect((unchanged.name, unchanged.threshold, unchanged.amountOff, unchanged.validDays) == ("满199减20", 19_900, 2_000, 7))
             #expect(try await t.postJSON("/api/v1/coupons/not-a-uuid/claim", "{}", token: s.buyer).status == .notFound)
             #expect(try await t.postJSON("/api/v1/coupons/\(UUID())/claim", "{}", token: s.buyer).status == .notFound)
             #expect(try await t.get("/api/v1/me/coupons?state=everything", token: s.buyer).status == .unprocessableEntity)

@@ -1004,6 +1004,16 @@ def shop_coupon_ids() -> list[str]:
     return cached("shop-coupons", lambda: ids(api("GET", "/api/v1/merchant/coupons")), ttl=2.0)
 
 
+def unclaimed_coupon_ids(shop: bool):
+    """Templates nobody holds yet, whose every field may change (a held one's terms are a 409)."""
+    path = "/api/v1/merchant/coupons" if shop else "/api/v1/admin/coupons"
+
+    def load():
+        rows = [row for row in api("GET", path) if row.get("status") != "stopped"]
+        return [row["id"] for row in rows if row.get("issued") == 0] or [row["id"] for row in rows]
+    return lambda: cached("unclaimed-" + path, load, ttl=2.0)
+
+
 def shop_open_coupon_ids() -> list[str]:
     """The shop's templates that are not stopped (a stopped one answers resume with a 409)."""
     def load():
@@ -1406,6 +1416,8 @@ BODY_FIXES = {
     "setDistributorAvatar": fix_avatar,
     "createAdminCoupon": fix_coupon,
     "createShopCoupon": fix_coupon,
+    "updateAdminCoupon": fix_coupon,
+    "updateShopCoupon": fix_coupon,
     "createAdminPromotion": fix_promotion,
     "createShopPromotion": fix_promotion,
     # A group price of 1 fen must be below the SKU's: SKUs priced above 1 fen only.
@@ -1500,6 +1512,8 @@ PATH_FIXES = {
     "resumeAdminPointsMallItem": path_id("itemID", admin_points_mall_item_ids("paused")),
     "stopAdminPointsMallItem": path_id("itemID", admin_points_mall_item_ids("active")),
     "pauseAdminCoupon": path_id("templateID", admin_coupon_ids),
+    "updateAdminCoupon": path_id("templateID", unclaimed_coupon_ids(shop=False)),
+    "updateShopCoupon": path_id("templateID", unclaimed_coupon_ids(shop=True)),
     "resumeAdminCoupon": path_id("templateID", admin_coupon_ids),
     "stopAdminCoupon": path_id("templateID", admin_coupon_ids),
     "sendAdminCoupon": path_id("templateID", admin_coupon_ids),
@@ -1589,6 +1603,8 @@ ALWAYS_REAL = {
     "getBargain", "cutBargain", "getGroup", "listOpenGroups",
     # So are a send job to cancel, a flash ticket and a coupon to claim: the fuzzer's own ids are 404s.
     "cancelAdminCouponSend", "cancelShopCouponSend", "getFlashSaleTicket", "claimCoupon", "resetMemberBirthday",
+    # A coupon's whole body is checked as for creating one, and its id is one nobody holds yet.
+    "updateAdminCoupon", "updateShopCoupon",
     # A birthday is set once: after that every valid day is a 409, and only a day the month lacks is not.
     "setMyBirthday",
     # Tight farming limits would refuse the fuzzer's own claims and cuts for the rest of the run.
@@ -1766,6 +1782,14 @@ def prepare(count: int = 3) -> None:
                 out.write(ticket["id"])
         except (requests.HTTPError, KeyError, IndexError) as error:
             print("flash ticket not prepared: %s" % error, file=sys.stderr)
+    if operator and merchant:
+        # Coupons nobody holds (not in the coupon centre), so changing one reaches every field.
+        for who, path in ((operator, "/api/v1/admin/coupons"), (merchant, "/api/v1/merchant/coupons")):
+            try:
+                api("POST", path, auth=False, headers={"Authorization": "Bearer " + who},
+                    json={"name": "待改券" + token(4), "kind": "no_threshold", "amountOffFen": 100, "validDays": 7, "claimable": False})
+            except requests.HTTPError as error:
+                print("coupon to change not prepared: %s" % error, file=sys.stderr)
     if operator and member:
         # Points for the points mall, so the member's redemptions reach the item rather than a 409 for points.
         me = api("GET", "/api/v1/me", auth=False, headers={"Authorization": "Bearer " + member})["member"]["id"]

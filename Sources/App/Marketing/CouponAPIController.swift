@@ -10,6 +10,7 @@ struct CouponAPIController: RouteCollection {
         let admin = routes.grouped("admin", "coupons")
         admin.get(use: adminList)
         admin.post(use: adminCreate)
+        admin.put(":templateID") { req in try await self.update(req, shop: false) }
         admin.post(":templateID", "pause", use: adminPause)
         admin.post(":templateID", "resume", use: adminResume)
         admin.post(":templateID", "stop", use: adminStop)
@@ -19,6 +20,7 @@ struct CouponAPIController: RouteCollection {
         let shop = routes.grouped("merchant", "coupons")
         shop.get(use: shopList)
         shop.post(use: shopCreate)
+        shop.put(":templateID") { req in try await self.update(req, shop: true) }
         shop.post(":templateID", "send", use: shopSend)
         shop.get(":templateID", "results") { req in try await self.results(req, shop: true) }
         for (action, status) in [("pause", CouponTemplateStatus.paused), ("resume", .active), ("stop", .stopped)] {
@@ -68,6 +70,22 @@ struct CouponAPIController: RouteCollection {
         let template = try await req.writeTransaction { db in
             let template = try await CouponService(db: db, now: now).setStatus(id, to: status, merchantID: merchantID)
             try await AuditLog.record(on: db, actor: staff, action: "coupon.\(status.rawValue)", target: id.uuidString, ip: ip, at: now)
+            return template
+        }
+        return try CouponTemplateDTO(template, req.locale)
+    }
+
+    /// The whole template as for creating it; once members hold its coupons only the name, the
+    /// quantities, the claim limits, listing and the commission switch may change (409 otherwise).
+    private func update(_ req: Request, shop: Bool) async throws -> CouponTemplateDTO {
+        let merchantID: UUID? = shop ? try req.merchantScope(.manageShop).merchantID : nil
+        let staff = try req.requireStaff(shop ? .manageShop : .manageMarketing)
+        let id = try req.uuidParameter("templateID")
+        let input = try req.content.decode(CouponTemplateInput.self)
+        let (now, ip) = (req.now, req.clientIP)
+        let template = try await req.writeTransaction { db in
+            let template = try await CouponService(db: db, now: now).update(id, input, merchantID: merchantID)
+            try await AuditLog.record(on: db, actor: staff, action: "coupon.update", target: id.uuidString, ip: ip, at: now)
             return template
         }
         return try CouponTemplateDTO(template, req.locale)

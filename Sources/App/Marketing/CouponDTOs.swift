@@ -4,29 +4,29 @@ import Vapor
 
 /// A coupon template as the operator or a shop defines it. Dates are ISO 8601 ("2025-06-18T00:00:00+08:00").
 struct CouponTemplateInput: Content {
-    let name: String
+    var name: String
     /// full_reduction, discount, no_threshold or new_user.
-    let kind: String
-    let thresholdFen: Int64?
+    var kind: String
+    var thresholdFen: Int64?
     /// full_reduction, no_threshold, new_user: the amount off.
-    let amountOffFen: Int64?
+    var amountOffFen: Int64?
     /// discount (and a new-user discount): the share paid, 8 800 = 8.8折.
-    let payRateBp: Int?
-    let maximumOffFen: Int64?
+    var payRateBp: Int?
+    var maximumOffFen: Int64?
     /// all (the default), categories, products, all_except_products, all_except_categories.
-    let scope: String?
-    let scopeIds: [UUID]?
+    var scope: String?
+    var scopeIds: [UUID]?
     /// A window (startsAt + endsAt) or days after receipt.
-    let startsAt: String?
-    let endsAt: String?
-    let validDays: Int?
-    let totalCount: Int64?
-    let perMember: Int64?
-    let perMemberPerDay: Int64?
-    let perDay: Int64?
-    let paysCommission: Bool?
+    var startsAt: String?
+    var endsAt: String?
+    var validDays: Int?
+    var totalCount: Int64?
+    var perMember: Int64?
+    var perMemberPerDay: Int64?
+    var perDay: Int64?
+    var paysCommission: Bool?
     /// Listed in the coupon centre (default true); otherwise only sent.
-    let claimable: Bool?
+    var claimable: Bool?
 }
 
 struct CouponTemplateDTO: Content {

@@ -16,6 +16,62 @@ extension CouponService {
     /// Checks every field, then lets MallCore's `Coupon` judge the whole; writes nothing on a refusal.
     /// A shop's coupon is paid by the shop and only covers its own products.
     func create(_ input: CouponTemplateInput, merchantID: UUID?) async throws -> CouponTemplate {
+        let template = try await checked(input, merchantID: merchantID)
+        try await template.create(on: db)
+        return template
+    }
+
+    /// Changes a template, with the same checks as creating it. Before anyone holds one of its coupons
+    /// every field may change; after, the coupons members hold keep their terms (checkout reads them
+    /// from the template), so only the name, the quantities, the claim limits, listing and the
+    /// commission switch may: any other change is a 409 and nothing is written. The total may not go
+    /// below what was claimed. A stopped template is not edited; another shop's is not found.
+    func update(_ id: UUID, _ input: CouponTemplateInput, merchantID: UUID?) async throws -> CouponTemplate {
+        // Claims take the template's row by a conditional update: held, `issued` cannot move under the check.
+        try await lockRow(CouponTemplate.schema, id, on: db)
+        guard let template = try await CouponTemplate.find(id, on: db), merchantID == nil || template.merchantID == merchantID else { throw APIError.notFound }
+        guard template.status != CouponTemplateStatus.stopped.rawValue else {
+            throw APIError(.conflict, "coupon.stopped", .init("该优惠券已停止，不能再修改", "This coupon is stopped and cannot be changed"))
+        }
+        let edited = try await checked(input, merchantID: template.merchantID)
+        if template.issued > 0 {
+            guard edited.hasTerms(of: template) else {
+                throw APIError(.conflict, "coupon.terms_locked", .init(
+                    "已有会员领取该券，只能修改名称、发放总量、领取限制、是否在领券中心展示和是否计佣",
+                    "Members already hold this coupon: only its name, total, claim limits, listing and commission switch can change"))
+            }
+            if let total = edited.totalCount, total < template.issued {
+                throw APIError.validation([.init("totalCount", .init("发放总量不能少于已领取的 \(template.issued) 张", "The total cannot be below the \(template.issued) already claimed"))])
+            }
+        }
+        if !edited.hasTerms(of: template) {
+            template.kind = edited.kind
+            template.threshold = edited.threshold
+            template.benefit = edited.benefit
+            template.amountOff = edited.amountOff
+            template.payRateBP = edited.payRateBP
+            template.maximumOff = edited.maximumOff
+            template.scope = edited.scope
+            template.scopeIDs = edited.scopeIDs
+            template.validity = edited.validity
+            template.startsAt = edited.startsAt
+            template.endsAt = edited.endsAt
+            template.validDays = edited.validDays
+        }
+        template.name = edited.name
+        template.totalCount = edited.totalCount
+        template.perMember = edited.perMember
+        template.perMemberPerDay = edited.perMemberPerDay
+        template.perDay = edited.perDay
+        template.paysCommission = edited.paysCommission
+        template.claimable = edited.claimable
+        template.updatedAt = now
+        try await template.save(on: db)
+        return template
+    }
+
+    /// A new, unsaved template from the input, or the reasons it cannot be one.
+    private func checked(_ input: CouponTemplateInput, merchantID: UUID?) async throws -> CouponTemplate {
         var issues: [APIError.FieldIssue] = []
         func issue(_ field: String, _ zh: String, _ en: String) { issues.append(.init(field, .init(zh, en))) }
         let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -122,7 +178,6 @@ extension CouponService {
         template.updatedAt = now
         // The engine judges the whole: amount below threshold, rate, scope, limits.
         _ = try Self.coupon(template)
-        try await template.create(on: db)
         return template
     }
 
@@ -191,5 +246,36 @@ enum CouponSending {
             }
         }
         return CouponSendResultDTO(sent: sent, refused: refused, skipped: skipped)
+    }
+}
+
+extension CouponTemplate {
+    /// Whether a coupon of `other` would be worth the same: what it takes off, on what, and when it can be used.
+    func hasTerms(of other: CouponTemplate) -> Bool {
+        (kind, benefit, threshold, amountOff, payRateBP, maximumOff) == (other.kind, other.benefit, other.threshold, other.amountOff, other.payRateBP, other.maximumOff)
+            && (scope, scopeIDs, validity, validDays) == (other.scope, other.scopeIDs, other.validity, other.validDays)
+            && Self.sameSecond(startsAt, other.startsAt) && Self.sameSecond(endsAt, other.endsAt)
+    }
+
+    /// Times travel as ISO 8601 in whole seconds: a window read back and sent again is the same window.
+    private static func sameSecond(_ a: Date?, _ b: Date?) -> Bool {
+        a.map { $0.timeIntervalSince1970.rounded(.down) } == b.map { $0.timeIntervalSince1970.rounded(.down) }
+    }
+}
+
+extension CouponTemplateInput {
+    /// The input that would create `template` as it stands: a form that changes some fields starts from it.
+    init(_ template: CouponTemplate) throws {
+        let ids = try JSONDecoder().decode([UUID].self, from: Data(template.scopeIDs.utf8))
+        let formatter = ISO8601DateFormatter()
+        self.init(name: template.name, kind: template.kind, thresholdFen: template.threshold,
+                  amountOffFen: template.benefit == "pay_rate" ? nil : template.amountOff,
+                  payRateBp: template.benefit == "pay_rate" ? template.payRateBP : nil,
+                  maximumOffFen: template.benefit == "pay_rate" && template.maximumOff > 0 ? template.maximumOff : nil,
+                  scope: template.scope == "merchant" ? "all" : template.scope, scopeIds: ids.isEmpty ? nil : ids,
+                  startsAt: template.startsAt.map(formatter.string(from:)), endsAt: template.endsAt.map(formatter.string(from:)),
+                  validDays: template.validity == "days" ? template.validDays : nil, totalCount: template.totalCount,
+                  perMember: template.perMember, perMemberPerDay: template.perMemberPerDay, perDay: template.perDay,
+                  paysCommission: template.paysCommission, claimable: template.claimable)
     }
 }

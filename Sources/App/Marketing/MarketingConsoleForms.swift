@@ -87,23 +87,79 @@ extension MarketingConsolePageController {
         return req.redirect(to: shop ? "/merchant/marketing" : "/admin/marketing")
     }
 
+    /// The coupon form as the API's body (create and edit); the limits per day it does not show are nil.
+    static func couponInput(_ form: FormReader, merchantID: UUID?) -> CouponTemplateInput {
+        let validity = form.text("validity") == "window" ? "window" : "days"
+        let scope = ["all", "products", "categories"].contains(form.text("scope")) ? form.text("scope") : "all"
+        if merchantID != nil, scope == "categories" {
+            form.issue("scope", "店铺券可用于全店或指定商品", "A shop's coupon covers the whole shop or chosen products")
+        }
+        return CouponTemplateInput(
+            name: form.text("name"), kind: form.text("kind"), thresholdFen: form.fen("threshold"), amountOffFen: form.fen("amountOff"),
+            payRateBp: form.zhe("payRate"), maximumOffFen: form.fen("maximumOff"), scope: scope,
+            scopeIds: scope == "all" ? nil : form.ids("scopeIds", products: scope == "products"),
+            startsAt: validity == "window" ? form.time("startsAt") : nil, endsAt: validity == "window" ? form.time("endsAt") : nil,
+            validDays: validity == "days" ? form.count("validDays").map { Int(clamping: $0) } : nil,
+            totalCount: form.count("total"), perMember: form.count("perMember"), perMemberPerDay: nil, perDay: nil,
+            paysCommission: nil, claimable: form.text("claimable") == "on")
+    }
+
+    /// The coupon form's fields as `template` stands, for its edit form.
+    static func couponFormValues(_ template: CouponTemplate) -> [String: String] {
+        let rate = template.benefit == "pay_rate"
+        let ids = (try? JSONDecoder().decode([UUID].self, from: Data(template.scopeIDs.utf8))) ?? []
+        func yuan(_ fen: Int64) -> String { fen > 0 ? Money(fen: fen).decimalString : "" }
+        return ["name": template.name, "kind": template.kind, "threshold": yuan(template.threshold),
+                "amountOff": rate ? "" : yuan(template.amountOff), "payRate": rate ? Money(fen: Int64(template.payRateBP / 10)).decimalString : "",
+                "maximumOff": rate ? yuan(template.maximumOff) : "", "scope": template.scope == "merchant" ? "all" : template.scope,
+                "scopeIds": ids.map { $0.uuidString.lowercased() }.joined(separator: "\n"), "validity": template.validity,
+                "validDays": template.validity == "days" ? String(template.validDays) : "",
+                "startsAt": template.startsAt.map(localChina) ?? "", "endsAt": template.endsAt.map(localChina) ?? "",
+                "total": template.totalCount.map(String.init) ?? "", "perMember": template.perMember.map(String.init) ?? "",
+                "claimable": template.claimable ? "on" : ""]
+    }
+
+    /// 修改优惠券 on the coupon's page. Once members hold it, only the name, total, per-member limit
+    /// and listing are read from the form; the rest stays as it is (the form shows it locked). The
+    /// limits per day, the commission switch and a scope the form cannot show are kept.
+    func editCoupon(_ req: Request, shop: Bool) async throws -> Response {
+        guard let (staff, merchantID) = try principal(req, shop: shop) else { return req.redirect(to: shop ? "/merchant/login" : "/admin/login") }
+        let id = try req.uuidParameter("activityID")
+        let back = "/\(shop ? "merchant" : "admin")/marketing/coupon/\(id.uuidString.lowercased())"
+        let fields = req.formFields
+        let (now, ip) = (req.now, req.clientIP)
+        return try await OrderPageController.redirectBack(req, back) {
+            if shop { guard req.principalCan(.manageShop) else { throw APIError.forbidden } }
+            try await req.writeTransaction { db in
+                guard let template = try await CouponTemplate.find(id, on: db), merchantID == nil || template.merchantID == merchantID else { throw APIError.notFound }
+                let form = FormReader(fields)
+                let typed = Self.couponInput(form, merchantID: template.merchantID)
+                var input = try CouponTemplateInput(template)
+                if template.issued > 0 {
+                    input.name = typed.name
+                    input.totalCount = typed.totalCount
+                    input.perMember = typed.perMember
+                    input.claimable = typed.claimable
+                } else {
+                    let (perMemberPerDay, perDay, paysCommission) = (input.perMemberPerDay, input.perDay, input.paysCommission)
+                    let kept = ["all", "merchant", "products", "categories"].contains(template.scope) ? nil : (input.scope, input.scopeIds)
+                    input = typed
+                    (input.perMemberPerDay, input.perDay, input.paysCommission) = (perMemberPerDay, perDay, paysCommission)
+                    if let kept { (input.scope, input.scopeIds) = kept }
+                }
+                try form.check()
+                _ = try await CouponService(db: db, now: now).update(id, input, merchantID: merchantID)
+                try await AuditLog.record(on: db, actor: staff, action: "coupon.update", target: id.uuidString, ip: ip, at: now)
+            }
+            req.flash(.init("已保存", "Saved"))
+        }
+    }
+
     /// The input of one form, built the way the API's body would be, then the service's `create`.
     static func create(_ kind: Form, _ form: FormReader, merchantID: UUID?, db: any Database, now: Date) async throws -> UUID {
         switch kind {
         case .coupon:
-            let validity = form.text("validity") == "window" ? "window" : "days"
-            let scope = ["all", "products", "categories"].contains(form.text("scope")) ? form.text("scope") : "all"
-            if merchantID != nil, scope == "categories" {
-                form.issue("scope", "店铺券可用于全店或指定商品", "A shop's coupon covers the whole shop or chosen products")
-            }
-            let input = CouponTemplateInput(
-                name: form.text("name"), kind: form.text("kind"), thresholdFen: form.fen("threshold"), amountOffFen: form.fen("amountOff"),
-                payRateBp: form.zhe("payRate"), maximumOffFen: form.fen("maximumOff"), scope: scope,
-                scopeIds: scope == "all" ? nil : form.ids("scopeIds", products: scope == "products"),
-                startsAt: validity == "window" ? form.time("startsAt") : nil, endsAt: validity == "window" ? form.time("endsAt") : nil,
-                validDays: validity == "days" ? form.count("validDays").map { Int(clamping: $0) } : nil,
-                totalCount: form.count("total"), perMember: form.count("perMember"), perMemberPerDay: nil, perDay: nil,
-                paysCommission: nil, claimable: form.text("claimable") == "on")
+            let input = couponInput(form, merchantID: merchantID)
             try form.check()
             return try await CouponService(db: db, now: now).create(input, merchantID: merchantID).requireID()
         case .reduction, .gift:

@@ -14,7 +14,10 @@ struct MarketingConsolePageController: RouteCollection {
             routes.get(PathComponent(stringLiteral: prefix), "marketing") { req in try await self.list(req, shop: shop) }
             routes.get(PathComponent(stringLiteral: prefix), "marketing", ":kind", ":activityID") { req in try await self.results(req, shop: shop) }
             routes.post(PathComponent(stringLiteral: prefix), "marketing", ":kind", ":activityID", ":action") { req in
-                try await self.changeStatus(req, shop: shop)
+                if req.parameters.get("kind") == Kind.coupon.rawValue, req.parameters.get("action") == "edit" {
+                    return try await self.editCoupon(req, shop: shop)
+                }
+                return try await self.changeStatus(req, shop: shop)
             }
         }
         registerForms(routes)
@@ -76,6 +79,10 @@ struct MarketingConsolePageController: RouteCollection {
         var canCancel = false
         var tags: [Option] = []
         var jobs: [CouponSendPageController.JobRow] = []
+        /// 修改优惠券: the form's values; locked, once members hold it, to what may still change.
+        var edit: [String: String]?
+        var termsLocked = false
+        var isShop = false
     }
 
     /// The console's principal: a shop's staff (with its scope) or platform staff who may run marketing.
@@ -205,6 +212,7 @@ struct MarketingConsolePageController: RouteCollection {
         let name: String
         var facts: [Fact] = []
         var sending: (tags: [Option], jobs: [CouponSendPageController.JobRow])?
+        var editing: CouponTemplate?
         switch kind {
         case .coupon:
             guard let template = try await CouponTemplate.find(id, on: req.db), merchantID == nil || template.merchantID == merchantID else { throw APIError.notFound }
@@ -218,6 +226,7 @@ struct MarketingConsolePageController: RouteCollection {
                 .map { Option(id: $0.id?.uuidString ?? "", label: $0.name) }
             let jobs = try await CouponSendJobQueries.list(on: req.db, merchantID: merchantID, templateID: id, limit: 20, locale: locale)
             sending = (tags, jobs.map(CouponSendPageController.JobRow.init))
+            if template.status != CouponTemplateStatus.stopped.rawValue { editing = template }
         case .promotion:
             guard let activity = try await PromotionActivity.find(id, on: req.db), merchantID == nil || activity.merchantID == merchantID else { throw APIError.notFound }
             let result = try await ActivityResults.promotion(activity, on: req.db, locale: locale)
@@ -260,6 +269,11 @@ struct MarketingConsolePageController: RouteCollection {
             page.canCancel = page.canSend
             page.tags = sending.tags
             page.jobs = sending.jobs
+            page.isShop = shop
+            if let editing, page.canSend {
+                page.edit = Self.couponFormValues(editing)
+                page.termsLocked = editing.issued > 0
+            }
         }
         return try await req.page("console/marketing-results", page)
     }
