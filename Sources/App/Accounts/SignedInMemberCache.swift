@@ -14,7 +14,6 @@ final class SignedInMemberCache: Sendable {
         let row: any SQLRow
         let signedOutSeconds: Int64?
         let expires: NIODeadline
-        let generation: UInt64
     }
 
     let timeToLive: TimeAmount
@@ -23,8 +22,8 @@ final class SignedInMemberCache: Sendable {
 
     private struct State {
         var entries: [UUID: Entry] = [:]
-        /// Moves on every sign-out: entries of an older generation are not used, and a read that
-        /// began before a sign-out committed is not kept.
+        /// Moves on every sign-out (which also empties `entries`): a read that began before a
+        /// sign-out committed is not kept.
         var generation: UInt64 = 0
     }
 
@@ -44,7 +43,7 @@ final class SignedInMemberCache: Sendable {
         let now = NIODeadline.now()
         return state.withLockedValue { state in
             guard let entry = state.entries[id] else { return nil }
-            if entry.expires > now, entry.generation == state.generation { return entry }
+            if entry.expires > now { return entry }
             state.entries[id] = nil
             return nil
         }
@@ -59,7 +58,7 @@ final class SignedInMemberCache: Sendable {
                 state.entries = state.entries.filter { $0.value.expires > now }
                 if state.entries.count >= maxEntries { state.entries.removeAll(keepingCapacity: true) }
             }
-            state.entries[id] = Entry(row: row, signedOutSeconds: signedOutSeconds, expires: now + timeToLive, generation: generation)
+            state.entries[id] = Entry(row: row, signedOutSeconds: signedOutSeconds, expires: now + timeToLive)
         }
     }
 

@@ -34,8 +34,9 @@ extension CouponService {
             throw APIError(.conflict, "coupon.stopped", .init("该优惠券已停止，不能再修改", "This coupon is stopped and cannot be changed"))
         }
         let edited = try await checked(input, merchantID: template.merchantID)
+        let sameTerms = edited.hasTerms(of: template)
         if template.issued > 0 {
-            guard edited.hasTerms(of: template) else {
+            guard sameTerms else {
                 throw APIError(.conflict, "coupon.terms_locked", .init(
                     "已有会员领取该券，只能修改名称、发放总量、领取限制、是否在领券中心展示和是否计佣",
                     "Members already hold this coupon: only its name, total, claim limits, listing and commission switch can change"))
@@ -44,7 +45,7 @@ extension CouponService {
                 throw APIError.validation([.init("totalCount", .init("发放总量不能少于已领取的 \(template.issued) 张", "The total cannot be below the \(template.issued) already claimed"))])
             }
         }
-        if !edited.hasTerms(of: template) {
+        if !sameTerms {
             template.kind = edited.kind
             template.threshold = edited.threshold
             template.benefit = edited.benefit
