@@ -1603,6 +1603,8 @@ ALWAYS_REAL = {
     "getBargain", "cutBargain", "getGroup", "listOpenGroups",
     # So are a send job to cancel, a flash ticket and a coupon to claim: the fuzzer's own ids are 404s.
     "cancelAdminCouponSend", "cancelShopCouponSend", "getFlashSaleTicket", "claimCoupon", "resetMemberBirthday",
+    # A place in a flash queue goes to the member's own address: a made-up one is a 422 with the reason.
+    "joinFlashSaleQueue",
     # A coupon's whole body is checked as for creating one, and its id is one nobody holds yet.
     "updateAdminCoupon", "updateShopCoupon",
     # A birthday is set once: after that every valid day is a 409, and only a day the month lacks is not.
