@@ -1429,6 +1429,15 @@ BODY_FIXES = {
     "createAdminFlashSale": flash_sale_fix(own=False),
     "createAdminPointsMallItem": fix_points_mall_item,
     "createShopFlashSale": flash_sale_fix(own=True),
+    # An edit sends the whole activity, as a create does.
+    "updateAdminPromotion": fix_promotion,
+    "updateShopPromotion": fix_promotion,
+    "updateAdminFlashSale": flash_sale_fix(own=False),
+    "updateShopFlashSale": flash_sale_fix(own=True),
+    "updateAdminGroupBuy": fix_group_buy(lambda: [sku for sku, _ in sellable_skus(False)]),
+    "updateShopGroupBuy": fix_group_buy(lambda: [sku for sku, _ in sellable_skus(True)]),
+    "updateAdminBargain": fix_bargain(public_sku_ids),
+    "updateShopBargain": fix_bargain(own_sku_ids),
 }
 PATH_FIXES = {
     "getMemberTag": path_id("tagID", member_tag_ids()),
@@ -1534,6 +1543,14 @@ PATH_FIXES = {
     "getGroup": path_id("groupID", open_group_ids),
     "listOpenGroups": path_id("activityID", running_group_buy_ids),
     "pauseAdminPromotion": path_id("promotionID", admin_promotion_ids),
+    "updateAdminPromotion": path_id("promotionID", admin_promotion_ids),
+    "updateShopPromotion": path_id("promotionID", shop_promotion_ids),
+    "updateAdminFlashSale": path_id("flashSaleID", admin_flash_sale_ids),
+    "updateShopFlashSale": path_id("flashSaleID", shop_flash_sale_ids),
+    "updateAdminGroupBuy": path_id("activityID", activity_ids("/api/v1/admin/group-buys")),
+    "updateShopGroupBuy": path_id("activityID", activity_ids("/api/v1/merchant/group-buys")),
+    "updateAdminBargain": path_id("activityID", activity_ids("/api/v1/admin/bargains")),
+    "updateShopBargain": path_id("activityID", activity_ids("/api/v1/merchant/bargains")),
     "resumeAdminPromotion": path_id("promotionID", admin_promotion_ids),
     "stopAdminPromotion": path_id("promotionID", admin_promotion_ids),
     "pauseShopPromotion": path_id("promotionID", shop_promotion_ids),
@@ -1607,6 +1624,10 @@ ALWAYS_REAL = {
     "joinFlashSaleQueue",
     # A coupon's whole body is checked as for creating one, and its id is one nobody holds yet.
     "updateAdminCoupon", "updateShopCoupon",
+    # An activity's edit is checked as its create is, on one not stopped: once it has started, a
+    # change of its terms is a 409 with the reason.
+    "updateAdminPromotion", "updateShopPromotion", "updateAdminFlashSale", "updateShopFlashSale",
+    "updateAdminGroupBuy", "updateShopGroupBuy", "updateAdminBargain", "updateShopBargain",
     # A birthday is set once: after that every valid day is a 409, and only a day the month lacks is not.
     "setMyBirthday",
     # Tight farming limits would refuse the fuzzer's own claims and cuts for the rest of the run.

@@ -74,6 +74,47 @@ struct BargainService {
     static let maxDailyLimit = 100
 
     func create(_ input: BargainInput, merchantID: UUID?) async throws -> BargainActivity {
+        let activity = try await built(input, merchantID: merchantID)
+        try await activity.create(on: db)
+        return activity
+    }
+
+    /// 修改活动. Before it starts every field may change. Once it has started, bargains under way
+    /// follow its floor, cuts and limits, so only the name, the end time (not before now) and the
+    /// commission switch change; anything else is a 409 that changes nothing.
+    func update(_ id: UUID, _ input: BargainInput, merchantID: UUID?) async throws -> BargainActivity {
+        try await lockRow(BargainActivity.schema, id, on: db)
+        guard let activity = try await BargainActivity.find(id, on: db), merchantID == nil || activity.merchantID == merchantID else { throw APIError.notFound }
+        guard activity.status != PromotionStatus.stopped.rawValue else {
+            throw APIError(.conflict, "bargain.stopped", .init("该活动已停止，不能再修改", "This activity is stopped and cannot be changed"))
+        }
+        let edited = try await built(input, merchantID: activity.merchantID)
+        let sameTerms = edited.skuID == activity.skuID && edited.floorPrice == activity.floorPrice && edited.maxCuts == activity.maxCuts
+            && edited.durationSeconds == activity.durationSeconds && edited.newMemberDouble == activity.newMemberDouble
+            && edited.dailyCutLimit == activity.dailyCutLimit && abs(edited.startsAt.timeIntervalSince(activity.startsAt)) < 1
+        if activity.startsAt <= now, !sameTerms {
+            throw APIError(.conflict, "bargain.terms_locked", .init("活动已开始，只能修改名称、结束时间和是否计佣",
+                                                                    "The activity has started: only its name, end time and commission switch can change"))
+        }
+        activity.name = edited.name
+        activity.productID = edited.productID
+        activity.skuID = edited.skuID
+        activity.shopID = edited.shopID
+        activity.floorPrice = edited.floorPrice
+        activity.maxCuts = edited.maxCuts
+        activity.durationSeconds = edited.durationSeconds
+        activity.newMemberDouble = edited.newMemberDouble
+        activity.dailyCutLimit = edited.dailyCutLimit
+        activity.startsAt = edited.startsAt
+        activity.endsAt = edited.endsAt
+        activity.paysCommission = edited.paysCommission
+        activity.updatedAt = now
+        try await activity.save(on: db)
+        return activity
+    }
+
+    /// A new, unsaved activity from the input, or the reasons it cannot be one.
+    private func built(_ input: BargainInput, merchantID: UUID?) async throws -> BargainActivity {
         var issues: [APIError.FieldIssue] = []
         func issue(_ field: String, _ zh: String, _ en: String) { issues.append(.init(field, .init(zh, en))) }
         if !TextLength.isFilled(input.name, max: Self.maxName) { issue("name", "请填写活动名称（最多 \(Self.maxName) 字）", "Enter a name of at most \(Self.maxName) characters") }
@@ -108,7 +149,6 @@ struct BargainService {
         activity.paysCommission = input.paysCommission ?? ActivityKind.bargain.paysCommissionByDefault
         activity.createdAt = now
         activity.updatedAt = now
-        try await activity.create(on: db)
         return activity
     }
 

@@ -12,6 +12,7 @@ struct FlashSaleAPIController: RouteCollection {
         let admin = routes.grouped("admin", "flash-sales")
         admin.get(use: adminList)
         admin.post(use: adminCreate)
+        admin.put(":flashSaleID") { req in try await self.update(req, shop: false) }
         admin.get(":flashSaleID", "results", use: adminResults)
         admin.post(":flashSaleID", "pause", use: adminPause)
         admin.post(":flashSaleID", "resume", use: adminResume)
@@ -20,6 +21,7 @@ struct FlashSaleAPIController: RouteCollection {
         let shop = routes.grouped("merchant", "flash-sales")
         shop.get(use: shopList)
         shop.post(use: shopCreate)
+        shop.put(":flashSaleID") { req in try await self.update(req, shop: true) }
         shop.get(":flashSaleID", "results", use: shopResults)
         shop.post(":flashSaleID", "pause", use: shopPause)
         shop.post(":flashSaleID", "resume", use: shopResume)
@@ -138,6 +140,21 @@ struct FlashSaleAPIController: RouteCollection {
         }
         guard let dto = try await Self.dtos([activity], req: req).first else { throw APIError.notFound }
         return try await dto.encodeResponse(status: .created, for: req)
+    }
+
+    /// The whole activity, as for creating it (`FlashSaleService.update` says what may change).
+    func update(_ req: Request, shop: Bool) async throws -> FlashSaleDTO {
+        let (staff, merchantID) = try PromotionAPIController.manager(req, shop: shop)
+        let id = try req.uuidParameter("flashSaleID")
+        let input = try req.content.decode(FlashSaleInput.self)
+        let (now, ip) = (req.now, req.clientIP)
+        let activity = try await req.writeTransaction { db in
+            let activity = try await FlashSaleService(db: db, now: now).update(id, input, merchantID: merchantID)
+            try await AuditLog.record(on: db, actor: staff, action: "flash_sale.update", target: id.uuidString, ip: ip, at: now)
+            return activity
+        }
+        guard let dto = try await Self.dtos([activity], req: req).first else { throw APIError.notFound }
+        return dto
     }
 
     private func results(_ req: Request, merchantID: UUID?) async throws -> FlashSaleResultsDTO {

@@ -36,10 +36,164 @@ struct FlashSaleService {
 
     // MARK: - creating and changing
 
+    /// A checked activity, not yet written: its sessions with their items, the SKUs they name and
+    /// the units each SKU gives up.
+    struct Plan {
+        let name: String
+        let unpaidMinutes: Int
+        let paysCommission: Bool
+        let sessions: [(window: ActivityWindow, items: [FlashSaleInput.Item])]
+        let skus: [UUID: Sku]
+        let wanted: [UUID: Int64]
+    }
+
     /// Checks every field, lets MallCore judge each session, then carves each item's stock out of
     /// its SKU; writes nothing on a refusal (the caller's transaction rolls back a late one). A
     /// shop's activity covers only its own SKUs and is paid by it.
     func create(_ input: FlashSaleInput, merchantID: UUID?) async throws -> FlashSaleActivity {
+        let plan = try await checked(input, merchantID: merchantID)
+        let activity = FlashSaleActivity()
+        activity.id = UUID()
+        activity.name = plan.name
+        activity.owner = merchantID == nil ? "platform" : "merchant"
+        activity.merchantID = merchantID
+        activity.status = FlashSaleStatus.active.rawValue
+        activity.paysCommission = plan.paysCommission
+        activity.unpaidMinutes = plan.unpaidMinutes
+        activity.createdAt = now
+        activity.updatedAt = now
+        try await activity.create(on: db)
+        try await write(plan, activityID: try activity.requireID())
+        return activity
+    }
+
+    /// 修改秒杀. Until a session starts and while nothing is taken, everything may change: the old
+    /// units go back to their SKUs and the new ones are carved out, as when creating. After that
+    /// the sessions, SKUs, prices, limits and unpaid time stay (buyers and orders hold them); the
+    /// name, the commission switch and the stock of items whose session has not ended may change,
+    /// the stock never below what is sold or awaiting payment. Anything else is a 409 that changes nothing.
+    func update(_ id: UUID, _ input: FlashSaleInput, merchantID: UUID?) async throws -> FlashSaleActivity {
+        try await lockRow(FlashSaleActivity.schema, id, on: db)
+        guard let activity = try await FlashSaleActivity.find(id, on: db), merchantID == nil || activity.merchantID == merchantID else { throw APIError.notFound }
+        guard activity.status != FlashSaleStatus.stopped.rawValue else {
+            throw APIError(.conflict, "flash_sale.stopped", .init("该秒杀活动已停止，不能再修改", "This flash sale is stopped and cannot be changed"))
+        }
+        let sql = try sqlDatabase(db)
+        // The queue takes units from these rows: held, nothing is taken while they are judged.
+        if sql.dialect.name == "postgresql" {
+            try await sql.raw("SELECT id FROM flash_sale_items WHERE activity_id = \(bind: id) ORDER BY id FOR UPDATE").run()
+        }
+        let sessions = try await FlashSaleSessionRecord.query(on: db).filter(\.$activityID == id).sort(\.$startsAt).sort(\.$id).all()
+        let items = try await FlashSaleItem.query(on: db).filter(\.$activityID == id).sort(\.$position).all()
+        guard Self.hasStarted(sessions: sessions, items: items, now: now) else {
+            let plan = try await checked(input, merchantID: activity.merchantID)
+            for item in items.sorted(by: { $0.skuID.uuidString < $1.skuID.uuidString }) { try await release(item) }
+            try await FlashSaleItem.query(on: db).filter(\.$activityID == id).delete()
+            try await FlashSaleSessionRecord.query(on: db).filter(\.$activityID == id).delete()
+            activity.name = plan.name
+            activity.paysCommission = plan.paysCommission
+            activity.unpaidMinutes = plan.unpaidMinutes
+            activity.updatedAt = now
+            try await activity.save(on: db)
+            try await write(plan, activityID: id)
+            return activity
+        }
+
+        // Started: the same sessions and items, in the order they start; only stock may differ.
+        var issues: [APIError.FieldIssue] = []
+        if !TextLength.isFilled(input.name, max: Self.maxName) {
+            issues.append(.init("name", .init("请填写活动名称（最多 \(Self.maxName) 字）", "Enter a name of at most \(Self.maxName) characters")))
+        }
+        let formatter = ISO8601DateFormatter()
+        func time(_ text: String) -> Date? { text.count <= 40 ? formatter.date(from: text) : nil }
+        let typed = input.sessions.prefix(Self.maxSessions + 1).map { (start: time($0.startsAt), end: time($0.endsAt), items: $0.items) }
+            .sorted { ($0.start ?? .distantPast) < ($1.start ?? .distantPast) }
+        var sameTerms = typed.count == sessions.count && (input.unpaidMinutes ?? activity.unpaidMinutes) == activity.unpaidMinutes
+        var stockChanges: [(item: FlashSaleItem, session: FlashSaleSessionRecord, stock: Int64, field: String)] = []
+        for (index, (session, entry)) in zip(sessions, typed).enumerated() where sameTerms {
+            guard let start = entry.start, let end = entry.end, abs(start.timeIntervalSince(session.startsAt)) < 1,
+                  abs(end.timeIntervalSince(session.endsAt)) < 1 else { sameTerms = false; break }
+            let own = items.filter { $0.sessionID == session.id }
+            guard own.count == entry.items.count else { sameTerms = false; break }
+            for (position, (item, wanted)) in zip(own, entry.items).enumerated() {
+                guard item.skuID == wanted.skuId, item.price == wanted.priceFen, item.perMemberLimit == (wanted.perMemberLimit ?? 1) else {
+                    sameTerms = false
+                    break
+                }
+                let field = "sessions[\(index)].items[\(position)].stock"
+                if !(1...Self.maxStock).contains(wanted.stock) {
+                    issues.append(.init(field, .init("活动库存应在 1 到 \(Self.maxStock) 件之间", "stock must be between 1 and \(Self.maxStock)")))
+                } else if wanted.stock != item.activityStock {
+                    stockChanges.append((item, session, wanted.stock, field))
+                }
+            }
+        }
+        guard sameTerms else {
+            throw APIError(.conflict, "flash_sale.terms_locked", .init(
+                "秒杀已开始，只能修改名称、是否计佣和未结束场次的活动库存",
+                "The flash sale has started: only its name, commission switch and the stock of sessions not yet ended can change"))
+        }
+        guard issues.isEmpty else { throw APIError.validation(issues) }
+        for change in stockChanges.sorted(by: { $0.item.skuID.uuidString < $1.item.skuID.uuidString }) {
+            guard change.session.endsAt > now, !change.item.released else {
+                throw APIError(.conflict, "flash_sale.session_ended", .init("该场次已结束，活动库存不能再修改", "This session has ended: its stock cannot change"))
+            }
+            try await restock(change.item, to: change.stock)
+        }
+        activity.name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        activity.paysCommission = MarketingCommission.paysCommission(.flashSale, setting: input.paysCommission)
+        activity.updatedAt = now
+        try await activity.save(on: db)
+        return activity
+    }
+
+    /// A session has begun, or a unit is taken or released: from then on the terms stay.
+    static func hasStarted(sessions: [FlashSaleSessionRecord], items: [FlashSaleItem], now: Date) -> Bool {
+        sessions.contains { $0.startsAt <= now } || items.contains { $0.released || $0.available != $0.activityStock }
+    }
+
+    /// Sets an item's activity stock: added units leave the SKU's stock, removed ones go back to it.
+    /// The units sold or awaiting payment stay the item's (a 409 says how many).
+    private func restock(_ item: FlashSaleItem, to stock: Int64) async throws {
+        let sql = try sqlDatabase(db)
+        let itemID = try item.requireID()
+        let delta = stock - item.activityStock
+        if delta > 0 {
+            try await takeFromSku(item.skuID, productID: item.productID, units: delta)
+        }
+        let changed = try await sql.raw("""
+            UPDATE flash_sale_items SET activity_stock = activity_stock + \(bind: delta), available = available + \(bind: delta)
+            WHERE id = \(bind: itemID) AND released = \(bind: false) AND available + \(bind: delta) >= 0 RETURNING available
+            """).all()
+        guard !changed.isEmpty else {
+            let taken = item.activityStock - item.available
+            throw APIError(.conflict, "flash_sale.stock_taken", .init("已售出或待支付 \(taken) 件，活动库存不能少于此数",
+                                                                      "\(taken) are sold or awaiting payment: the stock cannot be below that"))
+        }
+        if delta < 0 {
+            try await sql.raw("UPDATE skus SET stock = stock + \(bind: -delta) WHERE id = \(bind: item.skuID)").run()
+            try await sql.raw("UPDATE products SET total_stock = total_stock + \(bind: -delta) WHERE id = \(bind: item.productID)").run()
+        }
+    }
+
+    /// Units leave a SKU's stock by a conditional decrement; short, a 409 with what there is.
+    private func takeFromSku(_ skuID: UUID, productID: UUID?, units: Int64) async throws {
+        let sql = try sqlDatabase(db)
+        let taken = try await sql.raw("""
+            UPDATE skus SET stock = stock - \(bind: units) WHERE id = \(bind: skuID) AND stock >= \(bind: units) RETURNING stock
+            """).all()
+        guard !taken.isEmpty else {
+            let left = try await Sku.find(skuID, on: db)?.stock ?? 0
+            throw APIError(.conflict, "flash_sale.stock", .init("规格库存不足：现有 \(left) 件，活动需要 \(units) 件",
+                                                             "Not enough stock: \(left) in stock, the activity needs \(units)"))
+        }
+        if let productID {
+            try await sql.raw("UPDATE products SET total_stock = total_stock - \(bind: units) WHERE id = \(bind: productID)").run()
+        }
+    }
+
+    /// Every field checked, each session judged by MallCore, the SKUs found: the plan, or the reasons.
+    private func checked(_ input: FlashSaleInput, merchantID: UUID?) async throws -> Plan {
         var issues: [APIError.FieldIssue] = []
         func issue(_ field: String, _ zh: String, _ en: String) { issues.append(.init(field, .init(zh, en))) }
         if !TextLength.isFilled(input.name, max: Self.maxName) { issue("name", "请填写活动名称（最多 \(Self.maxName) 字）", "Enter a name of at most \(Self.maxName) characters") }
@@ -103,49 +257,32 @@ struct FlashSaleService {
             }
         }
         // MallCore judges each session's rules (window, limit, unpaid time).
+        var sessions: [(window: ActivityWindow, items: [FlashSaleInput.Item])] = []
         for (index, window) in windows.enumerated() {
-            guard let window else { continue }
+            guard let window else { throw APIError.validation([.init("sessions[\(index)]", .init("场次时间不正确", "The session's times are not valid"))]) }
             _ = try FlashSaleSession(id: "\(index)", window: window, perMemberLimit: 1, unpaidTimeout: TimeInterval(unpaidMinutes * 60))
+            sessions.append((window, input.sessions[index].items))
         }
+        return Plan(name: input.name.trimmingCharacters(in: .whitespacesAndNewlines), unpaidMinutes: unpaidMinutes,
+                    paysCommission: MarketingCommission.paysCommission(.flashSale, setting: input.paysCommission),
+                    sessions: sessions, skus: skus, wanted: wanted)
+    }
 
-        let activity = FlashSaleActivity()
-        activity.id = UUID()
-        activity.name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
-        activity.owner = merchantID == nil ? "platform" : "merchant"
-        activity.merchantID = merchantID
-        activity.status = FlashSaleStatus.active.rawValue
-        activity.paysCommission = MarketingCommission.paysCommission(.flashSale, setting: input.paysCommission)
-        activity.unpaidMinutes = unpaidMinutes
-        activity.createdAt = now
-        activity.updatedAt = now
-        try await activity.create(on: db)
-        let activityID = try activity.requireID()
-
-        // The activity's units leave the SKU's stock now, in SKU order (no circular waits).
-        let sql = try sqlDatabase(db)
-        for (skuID, units) in wanted.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
-            let taken = try await sql.raw("""
-                UPDATE skus SET stock = stock - \(bind: units) WHERE id = \(bind: skuID) AND stock >= \(bind: units) RETURNING stock
-                """).all()
-            guard !taken.isEmpty else {
-                let left = skus[skuID]?.stock ?? 0
-                throw APIError(.conflict, "flash_sale.stock", .init("规格库存不足：现有 \(left) 件，活动需要 \(units) 件",
-                                                                 "Not enough stock: \(left) in stock, the activity needs \(units)"))
-            }
-            if let productID = skus[skuID]?.$product.id {
-                try await sql.raw("UPDATE products SET total_stock = total_stock - \(bind: units) WHERE id = \(bind: productID)").run()
-            }
+    /// The activity's units leave the SKUs' stock (in SKU order: no circular waits), then its
+    /// sessions and items are written.
+    private func write(_ plan: Plan, activityID: UUID) async throws {
+        for (skuID, units) in plan.wanted.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
+            try await takeFromSku(skuID, productID: plan.skus[skuID]?.$product.id, units: units)
         }
-        for (index, session) in input.sessions.enumerated() {
-            guard let window = windows[index] else { continue }
+        for session in plan.sessions {
             let record = FlashSaleSessionRecord()
             record.id = UUID()
             record.activityID = activityID
-            record.startsAt = window.start
-            record.endsAt = window.end
+            record.startsAt = session.window.start
+            record.endsAt = session.window.end
             try await record.create(on: db)
             for (position, input) in session.items.enumerated() {
-                guard let sku = skus[input.skuId] else { continue }
+                guard let sku = plan.skus[input.skuId] else { continue }
                 let item = FlashSaleItem()
                 item.activityID = activityID
                 item.sessionID = try record.requireID()
@@ -163,7 +300,6 @@ struct FlashSaleService {
                 try await item.create(on: db)
             }
         }
-        return activity
     }
 
     /// Pause, resume or stop; a stopped activity stays stopped and its unsold units go back to the

@@ -13,6 +13,7 @@ struct GroupBuyAPIController: RouteCollection {
             let groups = routes.grouped(PathComponent(stringLiteral: prefix), "group-buys")
             groups.get { req in try await self.listGroupBuys(req, shop: shop) }
             groups.post { req in try await self.createGroupBuy(req, shop: shop) }
+            groups.put(":activityID") { req in try await self.updateGroupBuy(req, shop: shop) }
             groups.get(":activityID", "results") { req in try await self.groupBuyResults(req, shop: shop) }
             for (action, status) in [("pause", PromotionStatus.paused), ("resume", .active), ("stop", .stopped)] {
                 groups.post(":activityID", PathComponent(stringLiteral: action)) { req in try await self.setGroupBuyStatus(req, status, shop: shop) }
@@ -20,6 +21,7 @@ struct GroupBuyAPIController: RouteCollection {
             let bargains = routes.grouped(PathComponent(stringLiteral: prefix), "bargains")
             bargains.get { req in try await self.listBargains(req, shop: shop) }
             bargains.post { req in try await self.createBargain(req, shop: shop) }
+            bargains.put(":activityID") { req in try await self.updateBargain(req, shop: shop) }
             bargains.get(":activityID", "results") { req in try await self.bargainResults(req, shop: shop) }
             for (action, status) in [("pause", PromotionStatus.paused), ("resume", .active), ("stop", .stopped)] {
                 bargains.post(":activityID", PathComponent(stringLiteral: action)) { req in try await self.setBargainStatus(req, status, shop: shop) }
@@ -65,6 +67,20 @@ struct GroupBuyAPIController: RouteCollection {
             return activity
         }
         return try await GroupBuyActivityDTO(activity, req.locale).encodeResponse(status: .created, for: req)
+    }
+
+    /// The whole activity, as for creating it (`GroupBuyService.update` says what may change).
+    func updateGroupBuy(_ req: Request, shop: Bool) async throws -> GroupBuyActivityDTO {
+        let (actor, merchantID) = try staff(req, shop: shop)
+        let id = try req.uuidParameter("activityID")
+        let input = try req.content.decode(GroupBuyInput.self)
+        let (now, ip) = (req.now, req.clientIP)
+        let activity = try await req.writeTransaction { db in
+            let activity = try await GroupBuyService(db: db, now: now).update(id, input, merchantID: merchantID)
+            try await AuditLog.record(on: db, actor: actor, action: "group_buy.update", target: id.uuidString, ip: ip, at: now)
+            return activity
+        }
+        return try GroupBuyActivityDTO(activity, req.locale)
     }
 
     func setGroupBuyStatus(_ req: Request, _ status: PromotionStatus, shop: Bool) async throws -> GroupBuyActivityDTO {
@@ -128,6 +144,20 @@ struct GroupBuyAPIController: RouteCollection {
             return activity
         }
         return try await BargainActivityDTO(activity, req.locale).encodeResponse(status: .created, for: req)
+    }
+
+    /// The whole activity, as for creating it (`BargainService.update` says what may change).
+    func updateBargain(_ req: Request, shop: Bool) async throws -> BargainActivityDTO {
+        let (actor, merchantID) = try staff(req, shop: shop)
+        let id = try req.uuidParameter("activityID")
+        let input = try req.content.decode(BargainInput.self)
+        let (now, ip) = (req.now, req.clientIP)
+        let activity = try await req.writeTransaction { db in
+            let activity = try await BargainService(db: db, now: now).update(id, input, merchantID: merchantID)
+            try await AuditLog.record(on: db, actor: actor, action: "bargain.update", target: id.uuidString, ip: ip, at: now)
+            return activity
+        }
+        return try BargainActivityDTO(activity, req.locale)
     }
 
     func setBargainStatus(_ req: Request, _ status: PromotionStatus, shop: Bool) async throws -> BargainActivityDTO {

@@ -155,13 +155,29 @@ extension MarketingConsolePageController {
         }
     }
 
+    /// A form read into the body the API would take for it.
+    enum TypedInput {
+        case coupon(CouponTemplateInput), promotion(PromotionInput), flashSale(FlashSaleInput), groupBuy(GroupBuyInput), bargain(BargainInput)
+    }
+
     /// The input of one form, built the way the API's body would be, then the service's `create`.
     static func create(_ kind: Form, _ form: FormReader, merchantID: UUID?, db: any Database, now: Date) async throws -> UUID {
+        switch try await typedInput(kind, form, merchantID: merchantID, db: db) {
+        case .coupon(let input): try await CouponService(db: db, now: now).create(input, merchantID: merchantID).requireID()
+        case .promotion(let input): try await PromotionService(db: db, now: now).create(input, merchantID: merchantID).requireID()
+        case .flashSale(let input): try await FlashSaleService(db: db, now: now).create(input, merchantID: merchantID).requireID()
+        case .groupBuy(let input): try await GroupBuyService(db: db, now: now).create(input, merchantID: merchantID).requireID()
+        case .bargain(let input): try await BargainService(db: db, now: now).create(input, merchantID: merchantID).requireID()
+        }
+    }
+
+    /// One form's fields as the API's body; a field that cannot be read is a 422 naming it.
+    static func typedInput(_ kind: Form, _ form: FormReader, merchantID: UUID?, db: any Database) async throws -> TypedInput {
         switch kind {
         case .coupon:
             let input = couponInput(form, merchantID: merchantID)
             try form.check()
-            return try await CouponService(db: db, now: now).create(input, merchantID: merchantID).requireID()
+            return .coupon(input)
         case .reduction, .gift:
             let gift = kind == .gift
             var tiers: [PromotionInput.Tier] = []
@@ -179,7 +195,7 @@ extension MarketingConsolePageController {
                 input.giftQuantity = form.count("giftQuantity")
             }
             try form.check()
-            return try await PromotionService(db: db, now: now).create(input, merchantID: merchantID).requireID()
+            return .promotion(input)
         case .limited:
             var skus: [PromotionInput.SkuPrice] = []
             for index in 1...3 where !form.text("sku\(index)").isEmpty || !form.text("price\(index)").isEmpty || index == 1 {
@@ -191,7 +207,7 @@ extension MarketingConsolePageController {
                                        endsAt: form.time("endsAt") ?? "", tiers: nil, skus: skus, perMemberLimit: form.count("perMemberLimit"),
                                        scope: nil, merchantId: nil, productIds: nil, paysCommission: nil)
             try form.check()
-            return try await PromotionService(db: db, now: now).create(input, merchantID: merchantID).requireID()
+            return .promotion(input)
         case .flash:
             var items: [FlashSaleInput.Item] = []
             for index in 1...3 where !form.text("sku\(index)").isEmpty || !form.text("price\(index)").isEmpty || index == 1 {
@@ -206,7 +222,7 @@ extension MarketingConsolePageController {
             let input = FlashSaleInput(name: form.text("name"), sessions: [session], paysCommission: nil,
                                        unpaidMinutes: form.count("unpaidMinutes").map { Int(clamping: $0) })
             try form.check()
-            return try await FlashSaleService(db: db, now: now).create(input, merchantID: merchantID).requireID()
+            return .flashSale(input)
         case .groupbuy:
             let sku = try await form.sku("sku", merchantID: merchantID, db: db)
             let price = form.fen("price", required: true)
@@ -217,7 +233,7 @@ extension MarketingConsolePageController {
             guard let sku, let price, let size, let start, let end else { throw APIError.validation([]) }
             let input = GroupBuyInput(name: form.text("name"), skuId: sku, priceFen: price, size: Int(clamping: size), durationMinutes: minutes,
                                       virtualCompletion: form.text("virtualCompletion") == "on", startsAt: start, endsAt: end, paysCommission: nil)
-            return try await GroupBuyService(db: db, now: now).create(input, merchantID: merchantID).requireID()
+            return .groupBuy(input)
         case .bargain:
             let sku = try await form.sku("sku", merchantID: merchantID, db: db)
             let floor = form.fen("floor", required: true)
@@ -230,7 +246,7 @@ extension MarketingConsolePageController {
             let input = BargainInput(name: form.text("name"), skuId: sku, floorPriceFen: floor, maxCuts: Int(clamping: cuts), durationMinutes: minutes,
                                      newMemberCountsDouble: form.text("newMemberDouble") == "on", dailyCutLimit: daily.map { Int(clamping: $0) },
                                      startsAt: start, endsAt: end, paysCommission: nil)
-            return try await BargainService(db: db, now: now).create(input, merchantID: merchantID).requireID()
+            return .bargain(input)
         }
     }
 }

@@ -14,8 +14,8 @@ struct MarketingConsolePageController: RouteCollection {
             routes.get(PathComponent(stringLiteral: prefix), "marketing") { req in try await self.list(req, shop: shop) }
             routes.get(PathComponent(stringLiteral: prefix), "marketing", ":kind", ":activityID") { req in try await self.results(req, shop: shop) }
             routes.post(PathComponent(stringLiteral: prefix), "marketing", ":kind", ":activityID", ":action") { req in
-                if req.parameters.get("kind") == Kind.coupon.rawValue, req.parameters.get("action") == "edit" {
-                    return try await self.editCoupon(req, shop: shop)
+                if req.parameters.get("action") == "edit" {
+                    return req.parameters.get("kind") == Kind.coupon.rawValue ? try await self.editCoupon(req, shop: shop) : try await self.editActivity(req, shop: shop)
                 }
                 return try await self.changeStatus(req, shop: shop)
             }
@@ -83,6 +83,8 @@ struct MarketingConsolePageController: RouteCollection {
         var edit: [String: String]?
         var termsLocked = false
         var isShop = false
+        /// 修改活动 for the other kinds: the fields that may change now.
+        var activityEdit: EditForm?
     }
 
     /// The console's principal: a shop's staff (with its scope) or platform staff who may run marketing.
@@ -156,19 +158,7 @@ struct MarketingConsolePageController: RouteCollection {
                             window: window(activity.startsAt, activity.endsAt), owner: owner(activity.owner), status: activity.status,
                             statusLabel: statusLabel(activity.status, locale)))
         }
-        // The shop's SKUs for the forms' selects (the operator types a SKU code or id).
-        var skus: [Option] = []
-        if let merchantID {
-            let products = try await Product.query(on: req.db).filter(\.$merchant.$id == merchantID).sort(\Product.$title).limit(100).all()
-            let productIDs = products.compactMap(\.id)
-            let rows = try await Sku.query(on: req.db).filter(\Sku.$product.$id ~~ productIDs).sort(\.$position).limit(Self.maxSkuOptions).all()
-            for product in products {
-                for sku in rows where sku.$product.id == product.id {
-                    let spec = sku.specText.isEmpty ? "" : " " + sku.specText
-                    skus.append(Option(id: try sku.requireID().uuidString, label: "\(product.title)\(spec) · \(Money(fen: sku.price).formatted(locale))"))
-                }
-            }
-        }
+        let skus = try await Self.skuOptions(merchantID: merchantID, db: req.db, locale: locale)
         let (start, end) = (Self.localChina(req.now), Self.localChina(req.now.addingTimeInterval(7 * 86_400)))
         var values: [String: [String: String]] = [:]
         for form in Form.allCases { values[form.rawValue] = form.defaults(start: start, end: end) }
@@ -187,6 +177,22 @@ struct MarketingConsolePageController: RouteCollection {
 
     /// At most this many SKUs in a shop's selects.
     static let maxSkuOptions = 300
+
+    /// The shop's SKUs for the forms' selects; none for the operator, who types a SKU code or id.
+    static func skuOptions(merchantID: UUID?, db: any Database, locale: MallLocale) async throws -> [Option] {
+        guard let merchantID else { return [] }
+        var skus: [Option] = []
+        let products = try await Product.query(on: db).filter(\.$merchant.$id == merchantID).sort(\Product.$title).limit(100).all()
+        let productIDs = products.compactMap(\.id)
+        let rows = try await Sku.query(on: db).filter(\Sku.$product.$id ~~ productIDs).sort(\.$position).limit(Self.maxSkuOptions).all()
+        for product in products {
+            for sku in rows where sku.$product.id == product.id {
+                let spec = sku.specText.isEmpty ? "" : " " + sku.specText
+                skus.append(Option(id: try sku.requireID().uuidString, label: "\(product.title)\(spec) · \(Money(fen: sku.price).formatted(locale))"))
+            }
+        }
+        return skus
+    }
 
     /// "2026-06-18T10:00" in China time, as a `datetime-local` input shows it.
     static func localChina(_ date: Date) -> String {
@@ -262,6 +268,11 @@ struct MarketingConsolePageController: RouteCollection {
                      fact("优惠成本", "Cost of savings", result.discountCost.display)]
         }
         var page = ResultsPage(prefix: shop ? "merchant" : "admin", name: name, kindLabel: kind.label(locale), facts: facts)
+        if kind != .coupon, shop ? req.principalCan(.manageShop) : true {
+            page.activityEdit = try await Self.editForm(kind, id, prefix: page.prefix, merchantID: merchantID,
+                                                        skus: try await Self.skuOptions(merchantID: merchantID, db: req.db, locale: locale),
+                                                        db: req.db, now: req.now, locale: locale)
+        }
         if let sending {
             page.isCoupon = true
             page.activityID = id.uuidString

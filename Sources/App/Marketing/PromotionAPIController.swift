@@ -10,6 +10,7 @@ struct PromotionAPIController: RouteCollection {
         let admin = routes.grouped("admin", "promotions")
         admin.get(use: adminList)
         admin.post(use: adminCreate)
+        admin.put(":promotionID") { req in try await self.update(req, shop: false) }
         admin.post(":promotionID", "pause", use: adminPause)
         admin.post(":promotionID", "resume", use: adminResume)
         admin.post(":promotionID", "stop", use: adminStop)
@@ -18,6 +19,7 @@ struct PromotionAPIController: RouteCollection {
         let shop = routes.grouped("merchant", "promotions")
         shop.get(use: shopList)
         shop.post(use: shopCreate)
+        shop.put(":promotionID") { req in try await self.update(req, shop: true) }
         shop.post(":promotionID", "pause", use: shopPause)
         shop.post(":promotionID", "resume", use: shopResume)
         shop.post(":promotionID", "stop", use: shopStop)
@@ -93,16 +95,28 @@ struct PromotionAPIController: RouteCollection {
         return try await PromotionDTO(activity, req.locale).encodeResponse(status: .created, for: req)
     }
 
-    private func setStatus(_ req: Request, _ status: PromotionStatus, shop: Bool) async throws -> PromotionDTO {
-        let staff: StaffUser
-        let merchantID: UUID?
-        if shop {
-            merchantID = try req.merchantScope(.manageShop).merchantID
-            staff = try req.requireStaff(.manageShop)
-        } else {
-            staff = try req.requireStaff(.manageMarketing)
-            merchantID = nil
+    /// The whole activity, as for creating it (`PromotionService.update` says what may change).
+    func update(_ req: Request, shop: Bool) async throws -> PromotionDTO {
+        let (staff, merchantID) = try Self.manager(req, shop: shop)
+        let id = try req.uuidParameter("promotionID")
+        let input = try req.content.decode(PromotionInput.self)
+        let (now, ip) = (req.now, req.clientIP)
+        let activity = try await req.writeTransaction { db in
+            let activity = try await PromotionService(db: db, now: now).update(id, input, merchantID: merchantID)
+            try await AuditLog.record(on: db, actor: staff, action: "promotion.update", target: id.uuidString, ip: ip, at: now)
+            return activity
         }
+        return try PromotionDTO(activity, req.locale)
+    }
+
+    /// Who changes an activity: a shop's staff who manage it (their shop's only) or the operator.
+    static func manager(_ req: Request, shop: Bool) throws -> (StaffUser, UUID?) {
+        if shop { return (try req.requireStaff(.manageShop), try req.merchantScope(.manageShop).merchantID) }
+        return (try req.requireStaff(.manageMarketing), nil)
+    }
+
+    private func setStatus(_ req: Request, _ status: PromotionStatus, shop: Bool) async throws -> PromotionDTO {
+        let (staff, merchantID) = try Self.manager(req, shop: shop)
         let id = try req.uuidParameter("promotionID")
         let (now, ip) = (req.now, req.clientIP)
         let activity = try await req.writeTransaction { db in

@@ -4,7 +4,7 @@ import Vapor
 
 /// A promotion as the operator or a shop defines it. Dates are ISO 8601 ("2025-06-18T00:00:00+08:00").
 struct PromotionInput: Content {
-    struct Tier: Content {
+    struct Tier: Content, Equatable {
         let thresholdFen: Int64
         /// 满减: the amount off.
         let amountOffFen: Int64?
@@ -12,7 +12,7 @@ struct PromotionInput: Content {
         let payRateBp: Int?
     }
 
-    struct SkuPrice: Content {
+    struct SkuPrice: Content, Equatable {
         let skuId: UUID
         let priceFen: Int64
     }
@@ -41,19 +41,19 @@ struct PromotionInput: Content {
 }
 
 /// A gift activity's gift as stored in `skus_json`.
-struct PromotionGift: Codable, Sendable {
+struct PromotionGift: Codable, Sendable, Equatable {
     let skuId: UUID
     let quantity: Int64
 }
 
 struct PromotionDTO: Content {
-    struct Tier: Content {
+    struct Tier: Content, Equatable {
         let thresholdFen: Int64
         let amountOffFen: Int64?
         let payRateBp: Int?
     }
 
-    struct SkuPrice: Content {
+    struct SkuPrice: Content, Equatable {
         let skuId: UUID
         let priceFen: Int64
     }

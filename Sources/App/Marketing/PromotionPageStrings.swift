@@ -74,6 +74,7 @@ enum PromotionPageStrings {
         "mk_edit_locked": .init("已有会员领取：面额、门槛、适用范围和有效期不能再改，可改名称、发放总量、每人限领和是否在领券中心展示。",
                                 "Members already hold this coupon: its amount, threshold, scope and validity stay; the name, total, per-member limit and listing can change."),
         "mk_save_changes": .init("保存修改", "Save changes"),
+        "mk_edit_activity": .init("修改活动", "Change this activity"),
         "mk_results_hint": .init("只计已付款的订单；销售额已扣除退款，优惠成本已扣除退回部分。", "Paid orders only; sales are after refunds and the cost of savings after reversals."),
         "gb_leader": .init("团长", "Leader"),
         "gb_seats_left": .init("还差人数", "Seats left"),

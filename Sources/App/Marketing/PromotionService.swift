@@ -191,6 +191,50 @@ struct PromotionService {
     /// Checks every field, then lets MallCore judge the whole; writes nothing on a refusal. A shop's
     /// activity is paid by the shop and covers only its own products.
     func create(_ input: PromotionInput, merchantID: UUID?) async throws -> PromotionActivity {
+        let activity = try await built(input, merchantID: merchantID)
+        try await activity.create(on: db)
+        return activity
+    }
+
+    /// 修改活动. Before it starts every field may change, as when creating it. Once it has started,
+    /// buyers have been shown its terms and orders carry them, so only the name, the end time (not
+    /// before now) and the commission switch change; anything else is a 409 that changes nothing.
+    func update(_ id: UUID, _ input: PromotionInput, merchantID: UUID?) async throws -> PromotionActivity {
+        try await lockRow(PromotionActivity.schema, id, on: db)
+        guard let activity = try await PromotionActivity.find(id, on: db), merchantID == nil || activity.merchantID == merchantID else { throw APIError.notFound }
+        guard activity.status != PromotionStatus.stopped.rawValue else {
+            throw APIError(.conflict, "promotion.stopped", .init("该活动已停止，不能再修改", "This activity is stopped and cannot be changed"))
+        }
+        let edited = try await built(input, merchantID: activity.merchantID)
+        if activity.startsAt <= now, !Self.sameTerms(edited, activity) {
+            throw APIError(.conflict, "promotion.terms_locked", .init("活动已开始，只能修改名称、结束时间和是否计佣",
+                                                                      "The activity has started: only its name, end time and commission switch can change"))
+        }
+        activity.name = edited.name
+        activity.kind = edited.kind
+        activity.tiersJSON = edited.tiersJSON
+        activity.skusJSON = edited.skusJSON
+        activity.perMemberLimit = edited.perMemberLimit
+        activity.startsAt = edited.startsAt
+        activity.endsAt = edited.endsAt
+        activity.scope = edited.scope
+        activity.scopeMerchantID = edited.scopeMerchantID
+        activity.productIDsJSON = edited.productIDsJSON
+        activity.paysCommission = edited.paysCommission
+        activity.updatedAt = now
+        try await activity.save(on: db)
+        return activity
+    }
+
+    /// Whether two activities offer buyers the same: all but the name, the end time and the commission switch.
+    static func sameTerms(_ one: PromotionActivity, _ other: PromotionActivity) -> Bool {
+        one.kind == other.kind && tiers(one) == tiers(other) && skuPrices(one) == skuPrices(other) && gift(one) == gift(other)
+            && one.perMemberLimit == other.perMemberLimit && abs(one.startsAt.timeIntervalSince(other.startsAt)) < 1
+            && one.scope == other.scope && one.scopeMerchantID == other.scopeMerchantID && productIDs(one) == productIDs(other)
+    }
+
+    /// A new, unsaved activity from the input, or the reasons it cannot be one.
+    private func built(_ input: PromotionInput, merchantID: UUID?) async throws -> PromotionActivity {
         var issues: [APIError.FieldIssue] = []
         func issue(_ field: String, _ zh: String, _ en: String) { issues.append(.init(field, .init(zh, en))) }
         let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -331,7 +375,6 @@ struct PromotionService {
         case .limitedTime: _ = try Self.offers(activity)
         case .gift: _ = try Self.giftActivity(activity)
         }
-        try await activity.create(on: db)
         return activity
     }
 
