@@ -1,4 +1,5 @@
 """Operator and merchant consoles: login, what each sees, and refusal at the wrong console."""
+import datetime
 import re
 
 import pytest
@@ -78,3 +79,33 @@ def test_merchant_creates_a_group_buy_on_the_marketing_console(page, snap):
     assert page.url.endswith("/merchant/marketing")
     expect(page.locator("#activities")).to_contain_text("浏览器拼团")
     snap(page, "merchant-marketing-created")
+
+
+def test_merchant_changes_a_group_buy_before_it_starts(page, snap):
+    assert staff_login(page, "merchant", "nuannuan", "Shop2026") == 200
+    page.goto("/merchant/marketing")
+    form = "#group-buy-create"
+    china = datetime.timezone(datetime.timedelta(hours=8))
+    start = datetime.datetime.now(china) + datetime.timedelta(days=1)
+    page.fill(f"{form} [name=name]", "明日拼团")
+    page.fill(f"{form} [name=price]", "0.01")
+    page.fill(f"{form} [name=startsAt]", start.strftime("%Y-%m-%dT%H:%M"))
+    page.fill(f"{form} [name=endsAt]", (start + datetime.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"))
+    assert submit(page, form) == 200
+    page.locator("#activities a", has_text="明日拼团").click()
+    edit = "#activity-edit-form"
+    expect(page.locator("#activity-edit")).to_contain_text("活动开始前可以修改任何内容")
+    expect(page.locator(f"{edit} [name=price]")).to_have_value("0.01")
+    page.fill(f"{edit} [name=price]", "abc")
+    assert submit(page, edit) == 200
+    expect(page.locator(".notice")).to_contain_text("请输入金额，如 20 或 19.90")
+    expect(page.locator(f"{edit} [name=price]")).to_have_value("0.01")
+    page.fill(f"{edit} [name=name]", "明日三人团")
+    page.fill(f"{edit} [name=price]", "0.02")
+    page.fill(f"{edit} [name=size]", "3")
+    assert submit(page, edit) == 200
+    expect(page.locator(".notice")).to_contain_text("已保存")
+    expect(page.locator("h1")).to_contain_text("明日三人团")
+    expect(page.locator(f"{edit} [name=price]")).to_have_value("0.02")
+    expect(page.locator(f"{edit} [name=size]")).to_have_value("3")
+    snap(page, "merchant-marketing-edited")
