@@ -89,6 +89,9 @@ import VaporTesting
             // a group price above the SKU's is a 422, shop B's token a 404
             #expect(try await t.send(.PUT, groupPath, group(19_900, size: 3), token: s.f.shopAToken).status == .unprocessableEntity)
             #expect(try await t.send(.PUT, bargainPath, bargain(3_900, cuts: 3), token: s.f.shopBToken).status == .notFound)
+            // the operator stops a shop's activity but does not change it; its page has no form for it
+            let byOperator = try await t.send(.PUT, "/api/v1/admin/group-buys/\(groupBuy.id)", group(100, size: 2), token: s.f.operatorToken)
+            #expect(byOperator.status == .conflict && byOperator.body.string.contains("店铺的活动，由店铺修改"), "\(byOperator.body.string)")
             var g = try #require(try await GroupBuyActivity.find(groupBuy.id, on: t.app.db))
             var b = try #require(try await BargainActivity.find(cutting.id, on: t.app.db))
             #expect((g.price, g.size, b.floorPrice, b.maxCuts) == (5_900, 3, 3_900, 3))
@@ -199,6 +202,10 @@ import VaporTesting
             #expect(locked.contains("活动已开始：只能修改名称和结束时间") && !locked.contains(#"name="floor""#))
             now = try await stored()
             #expect((now.name, now.floorPrice, now.maxCuts) == ("周末帮砍", 3_990, 3))
+            // the operator sees the shop's bargain and may stop it, but has no form to change it
+            let boss = try await ConsolePageTests.signedIn(t, "/admin/login", ["username": "boss", "password": "Staff2026"])
+            let operatorPage = try await boss.get("/admin/marketing/bargain/\(cutting.id)").body.string
+            #expect(operatorPage.contains("周末帮砍") && !operatorPage.contains("activity-edit-form"))
         }
     }
 

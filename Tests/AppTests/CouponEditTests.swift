@@ -49,8 +49,11 @@ import VaporTesting
             let below = try await put(#"{"name":"甲店满200减30","kind":"full_reduction","thresholdFen":20000,"amountOffFen":3000,"validDays":10,"totalCount":1}"#)
             #expect(below.status == .unprocessableEntity)
             #expect(below.body.string.contains("发放总量不能少于已领取的 2 张"), "\(below.body.string)")
-            let renamed = try await put(#"{"name":"老客专享","kind":"full_reduction","thresholdFen":20000,"amountOffFen":3000,"validDays":10,"totalCount":2,"claimable":false}"#,
-                                        token: f.operatorToken, shop: false)
+            // the operator stops a shop's coupon but does not change it
+            let byOperator = try await put(#"{"name":"平台改名","kind":"full_reduction","thresholdFen":20000,"amountOffFen":3000,"validDays":10,"totalCount":5}"#,
+                                           token: f.operatorToken, shop: false)
+            #expect(byOperator.status == .conflict && byOperator.body.string.contains("activity.shop_owned"), "\(byOperator.body.string)")
+            let renamed = try await put(#"{"name":"老客专享","kind":"full_reduction","thresholdFen":20000,"amountOffFen":3000,"validDays":10,"totalCount":2,"claimable":false}"#)
             #expect(renamed.status == .ok, "\(renamed.body.string)")
             let now = try await stored()
             #expect((now.name, now.totalCount, now.claimable, now.issued, now.amountOff) == ("老客专享", 2, false, 2, 3_000))

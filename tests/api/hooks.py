@@ -1203,14 +1203,20 @@ def fix_farming_settings(case) -> None:
 
 
 def sellable_skus(own: bool) -> list[tuple[str, int]]:
-    """SKUs (id, price in fen) with a unit to spare and a price a flash price can go below."""
+    """SKUs (id, price in fen) with a unit to spare and a price a flash price can go below. Each
+    flash sale the run makes takes a unit: once none is spare, SKUs without (a flash sale is then a
+    409 with the reason, a group buy or bargain does not need one)."""
     def load():
-        found = []
+        stocked, priced = [], []
         products = own_product_ids() if own else public_product_ids()
         for product in products[:10]:
             detail = api("GET", ("/api/v1/merchant/products/" if own else "/api/v1/products/") + product, auth=own)
-            found += [(sku["id"].lower(), sku["price"]["fen"]) for sku in detail["skus"] if sku["stock"] > 1 and sku["price"]["fen"] > 1]
-        return found
+            for sku in detail["skus"]:
+                if sku["price"]["fen"] > 1:
+                    priced.append((sku["id"].lower(), sku["price"]["fen"]))
+                    if sku["stock"] > 1:
+                        stocked.append(priced[-1])
+        return stocked or priced
     return cached("flash-skus-own" if own else "flash-skus-public", load, ttl=2.0)
 
 

@@ -88,6 +88,7 @@ struct BargainService {
         guard activity.status != PromotionStatus.stopped.rawValue else {
             throw APIError(.conflict, "bargain.stopped", .init("该活动已停止，不能再修改", "This activity is stopped and cannot be changed"))
         }
+        try ActivityOwnership.requireEditable(activityShop: activity.merchantID, by: merchantID)
         let edited = try await built(input, merchantID: activity.merchantID)
         let sameTerms = edited.skuID == activity.skuID && edited.floorPrice == activity.floorPrice && edited.maxCuts == activity.maxCuts
             && edited.durationSeconds == activity.durationSeconds && edited.newMemberDouble == activity.newMemberDouble

@@ -33,6 +33,7 @@ extension CouponService {
         guard template.status != CouponTemplateStatus.stopped.rawValue else {
             throw APIError(.conflict, "coupon.stopped", .init("该优惠券已停止，不能再修改", "This coupon is stopped and cannot be changed"))
         }
+        try ActivityOwnership.requireEditable(activityShop: template.merchantID, by: merchantID)
         let edited = try await checked(input, merchantID: template.merchantID)
         let sameTerms = edited.hasTerms(of: template)
         if template.issued > 0 {

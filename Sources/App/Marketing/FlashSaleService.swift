@@ -78,6 +78,7 @@ struct FlashSaleService {
         guard activity.status != FlashSaleStatus.stopped.rawValue else {
             throw APIError(.conflict, "flash_sale.stopped", .init("该秒杀活动已停止，不能再修改", "This flash sale is stopped and cannot be changed"))
         }
+        try ActivityOwnership.requireEditable(activityShop: activity.merchantID, by: merchantID)
         let sql = try sqlDatabase(db)
         // The queue takes units from these rows: held, nothing is taken while they are judged.
         if sql.dialect.name == "postgresql" {

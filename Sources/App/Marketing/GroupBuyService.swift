@@ -44,6 +44,7 @@ struct GroupBuyService {
         guard activity.status != PromotionStatus.stopped.rawValue else {
             throw APIError(.conflict, "group_buy.stopped", .init("该活动已停止，不能再修改", "This activity is stopped and cannot be changed"))
         }
+        try ActivityOwnership.requireEditable(activityShop: activity.merchantID, by: merchantID)
         let edited = try await built(input, merchantID: activity.merchantID)
         let sameTerms = edited.skuID == activity.skuID && edited.price == activity.price && edited.size == activity.size
             && edited.durationSeconds == activity.durationSeconds && edited.virtualCompletion == activity.virtualCompletion

@@ -8,7 +8,8 @@ import Vapor
 /// form filled in; once it has started, only what the service still lets change (the name and the
 /// end time; a flash sale's name and stock). An activity set up beyond what the form can show
 /// (more tiers, sessions or rows, a 满折 tier, a time limit in minutes) keeps the rest as it is.
-/// Every change goes through the service's `update`, as the API's does.
+/// Every change goes through the service's `update`, as the API's does. A shop's activity is
+/// changed by the shop only: the operator's page has no form for it.
 extension MarketingConsolePageController {
     struct EditField: Encodable, Sendable {
         let name: String
@@ -55,6 +56,7 @@ extension MarketingConsolePageController {
             return nil
         case .promotion:
             guard let activity = try await PromotionActivity.find(id, on: db), merchantID == nil || activity.merchantID == merchantID else { throw APIError.notFound }
+            try ActivityOwnership.requireEditable(activityShop: activity.merchantID, by: merchantID)
             guard activity.status != PromotionStatus.stopped.rawValue else { return nil }
             let tiers = PromotionService.tiers(activity)
             var values = ["name": activity.name].merging(window(activity.startsAt, activity.endsAt)) { first, _ in first }
@@ -89,6 +91,7 @@ extension MarketingConsolePageController {
             return EditState(form: form, mode: activity.startsAt <= now ? .started : fits ? .open : .beyondForm, values: values, stockItems: [])
         case .flashSale:
             guard let activity = try await FlashSaleActivity.find(id, on: db), merchantID == nil || activity.merchantID == merchantID else { throw APIError.notFound }
+            try ActivityOwnership.requireEditable(activityShop: activity.merchantID, by: merchantID)
             guard activity.status != FlashSaleStatus.stopped.rawValue else { return nil }
             let sessions = try await FlashSaleSessionRecord.query(on: db).filter(\.$activityID == id).all()
             let items = try await FlashSaleItem.query(on: db).filter(\.$activityID == id).sort(\.$position).all()
@@ -108,6 +111,7 @@ extension MarketingConsolePageController {
                              stockItems: started ? open : [])
         case .groupBuy:
             guard let activity = try await GroupBuyActivity.find(id, on: db), merchantID == nil || activity.merchantID == merchantID else { throw APIError.notFound }
+            try ActivityOwnership.requireEditable(activityShop: activity.merchantID, by: merchantID)
             guard activity.status != PromotionStatus.stopped.rawValue else { return nil }
             let shownHours = hours(activity.durationSeconds)
             let values = ["name": activity.name, "sku": activity.skuID.uuidString, "price": yuan(activity.price), "size": String(activity.size),
@@ -117,6 +121,7 @@ extension MarketingConsolePageController {
                              values: values, stockItems: [])
         case .bargain:
             guard let activity = try await BargainActivity.find(id, on: db), merchantID == nil || activity.merchantID == merchantID else { throw APIError.notFound }
+            try ActivityOwnership.requireEditable(activityShop: activity.merchantID, by: merchantID)
             guard activity.status != PromotionStatus.stopped.rawValue else { return nil }
             let shownHours = hours(activity.durationSeconds)
             let values = ["name": activity.name, "sku": activity.skuID.uuidString, "floor": yuan(activity.floorPrice), "maxCuts": String(activity.maxCuts),
@@ -192,7 +197,13 @@ extension MarketingConsolePageController {
     /// The edit form of the results page, or nil for a stopped activity.
     static func editForm(_ kind: Kind, _ id: UUID, prefix: String, merchantID: UUID?, skus: [Option], db: any Database, now: Date,
                          locale: MallLocale) async throws -> EditForm? {
-        guard let state = try await editState(kind, id, merchantID: merchantID, db: db, now: now) else { return nil }
+        let found: EditState?
+        do {
+            found = try await editState(kind, id, merchantID: merchantID, db: db, now: now)
+        } catch let error as APIError where error.code == ActivityOwnership.shopOwned.code {
+            return nil  // the operator stops a shop's activity but does not change it
+        }
+        guard let state = found else { return nil }
         let action = "/\(prefix)/marketing/\(kind.rawValue)/\(id.uuidString.lowercased())/edit"
         var fields: [EditField] = []
         let hint: String

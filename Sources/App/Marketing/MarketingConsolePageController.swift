@@ -232,7 +232,7 @@ struct MarketingConsolePageController: RouteCollection {
                 .map { Option(id: $0.id?.uuidString ?? "", label: $0.name) }
             let jobs = try await CouponSendJobQueries.list(on: req.db, merchantID: merchantID, templateID: id, limit: 20, locale: locale)
             sending = (tags, jobs.map(CouponSendPageController.JobRow.init))
-            if template.status != CouponTemplateStatus.stopped.rawValue { editing = template }
+            if template.status != CouponTemplateStatus.stopped.rawValue, template.merchantID == merchantID { editing = template }
         case .promotion:
             guard let activity = try await PromotionActivity.find(id, on: req.db), merchantID == nil || activity.merchantID == merchantID else { throw APIError.notFound }
             let result = try await ActivityResults.promotion(activity, on: req.db, locale: locale)

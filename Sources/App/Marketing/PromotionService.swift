@@ -205,6 +205,7 @@ struct PromotionService {
         guard activity.status != PromotionStatus.stopped.rawValue else {
             throw APIError(.conflict, "promotion.stopped", .init("该活动已停止，不能再修改", "This activity is stopped and cannot be changed"))
         }
+        try ActivityOwnership.requireEditable(activityShop: activity.merchantID, by: merchantID)
         let edited = try await built(input, merchantID: activity.merchantID)
         if activity.startsAt <= now, !Self.sameTerms(edited, activity) {
             throw APIError(.conflict, "promotion.terms_locked", .init("活动已开始，只能修改名称、结束时间和是否计佣",

@@ -1,5 +1,18 @@
 import Foundation
 import MallCore
+import Vapor
+
+/// A shop's activity is the shop's to change; the operator may stop it (the console's stop) but
+/// not rewrite what the shop runs and pays for.
+enum ActivityOwnership {
+    static let shopOwned = APIError(.conflict, "activity.shop_owned", .init("这是店铺的活动，由店铺修改；平台可以停止它",
+                                                                          "This is a shop's activity: the shop changes it and the operator can stop it"))
+
+    /// The operator (no shop) changing a shop's activity is refused.
+    static func requireEditable(activityShop: UUID?, by merchantID: UUID?) throws {
+        guard activityShop == merchantID else { throw shopOwned }
+    }
+}
 
 /// Each activity as the body that would create it again: what an edit starts from, so that a
 /// change of the name or the end time sends the rest unchanged.
