@@ -298,7 +298,7 @@ import VaporTesting
     @Test func thePagesShowTheBadgesAndTheCheckoutShowsEachSaving() async throws {
         try await withMallApp { t in
             let s = try await OrderFlowTests.shop(t)
-            _ = try await Self.create(t, Self.fullReductionJSON(t), token: s.f.operatorToken)
+            let reduction = try await Self.create(t, Self.fullReductionJSON(t), token: s.f.operatorToken)
             _ = try await Self.create(t, Self.limitedTimeJSON(t, sku: s.cream.skus[0].id, priceFen: 4_500, limit: 1), token: s.f.operatorToken)
             let milkPage = try await t.get("/products/\(s.milk.id)").body.string
             #expect(milkPage.contains("promotion-badges"))
@@ -316,6 +316,20 @@ import VaporTesting
             #expect(html.contains("满减 平台满减 满199减20"), "\(html)")
             #expect(html.contains("-¥20.00"))
             #expect(html.contains("¥295.00"))
+
+            // act: the same three are bought; then the activity is renamed
+            let placed = try await t.postJSON("/api/v1/checkout", #"{"items":[{"skuId":"\#(s.milk.skus[0].id)","quantity":3}],"addressId":"\#(s.address)"}"#,
+                                              token: s.buyer)
+            #expect(placed.status == .created, "\(placed.body.string)")
+            let order = try placed.content.decode(CheckoutResultDTO.self).orders[0]
+            let renamed = try await t.send(.PUT, "/api/v1/admin/promotions/\(reduction.id)", Self.fullReductionJSON(t).replacingOccurrences(of: "平台满减", with: "双旦满减"),
+                                           token: s.f.operatorToken)
+            #expect(renamed.status == .ok, "\(renamed.body.string)")
+
+            // check: the order page lists the saving as the checkout named it, to the fen
+            let orderPage = try await client.get("/orders/\(order.id)").body.string
+            #expect(orderPage.contains(#"<ul class="plain small" id="order-savings"><li>满减 平台满减 满199减20 -¥20.00</li></ul>"#), "\(orderPage)")
+            #expect(orderPage.contains("¥295.00") && !orderPage.contains("双旦满减"))
         }
     }
 

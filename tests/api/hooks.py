@@ -1209,15 +1209,19 @@ def sellable_skus(own: bool) -> list[tuple[str, int]]:
     def load():
         stocked, priced = [], []
         products = own_product_ids() if own else public_product_ids()
-        for product in products[:10]:
-            detail = api("GET", ("/api/v1/merchant/products/" if own else "/api/v1/products/") + product, auth=own)
+        # The newest products are often the run's own, priced at a fen: the oldest (the demo's) too.
+        for product in list(dict.fromkeys(products[:10] + products[-10:])):
+            try:
+                detail = api("GET", ("/api/v1/merchant/products/" if own else "/api/v1/products/") + product, auth=own)
+            except requests.HTTPError:
+                continue  # deleted or taken off the shelf by the run
             for sku in detail["skus"]:
                 if sku["price"]["fen"] > 1:
                     priced.append((sku["id"].lower(), sku["price"]["fen"]))
                     if sku["stock"] > 1:
                         stocked.append(priced[-1])
         return stocked or priced
-    return cached("flash-skus-own" if own else "flash-skus-public", load, ttl=2.0)
+    return cached("flash-skus-own" if own else "flash-skus-public", load, ttl=5.0)
 
 
 def flash_sale_fix(own: bool):
@@ -1819,6 +1823,34 @@ def prepare(count: int = 3) -> None:
                     json={"name": "待改券" + token(4), "kind": "no_threshold", "amountOffFen": 100, "validDays": 7, "claimable": False})
             except requests.HTTPError as error:
                 print("coupon to change not prepared: %s" % error, file=sys.stderr)
+    if operator and merchant:
+        # One activity of each kind per console starting tomorrow: an edit of one reaches every
+        # field (a started one keeps its terms), and no edit finds its console's list empty.
+        tomorrow = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+        window = {"startsAt": tomorrow.isoformat(timespec="seconds"),
+                  "endsAt": (tomorrow + datetime.timedelta(days=7)).isoformat(timespec="seconds")}
+        as_shop = {"Authorization": "Bearer " + merchant}
+        shop_priced = []
+        for product in api("GET", "/api/v1/merchant/products", auth=False, headers=dict(as_shop))[:10]:
+            detail = api("GET", "/api/v1/merchant/products/" + product["id"], auth=False, headers=dict(as_shop))
+            shop_priced += [(sku["id"], sku["price"]["fen"]) for sku in detail["skus"] if sku["stock"] > 1 and sku["price"]["fen"] > 1]
+        for who, prefix, skus in ((operator, "/api/v1/admin", sellable_skus(own=False)), (merchant, "/api/v1/merchant", shop_priced)):
+            if not skus:
+                continue
+            sku, price = skus[0]
+            bodies = {
+                "promotions": {"name": "明日满减" + token(4), "kind": "full_reduction", "scope": "all",
+                               "tiers": [{"thresholdFen": 10_000, "amountOffFen": 1_000}], **window},
+                "group-buys": {"name": "明日拼团" + token(4), "skuId": sku, "priceFen": 1, "size": 2, **window},
+                "bargains": {"name": "明日砍价" + token(4), "skuId": sku, "floorPriceFen": 0, "maxCuts": 10, **window},
+                "flash-sales": {"name": "明日秒杀" + token(4),
+                                "sessions": [{**window, "items": [{"skuId": sku, "priceFen": price // 2, "stock": 1, "perMemberLimit": 1}]}]},
+            }
+            for path, body in bodies.items():
+                try:
+                    api("POST", prefix + "/" + path, auth=False, headers={"Authorization": "Bearer " + who}, json=body)
+                except requests.HTTPError as error:
+                    print("activity to change not prepared: %s" % error, file=sys.stderr)
     if operator and member:
         # Points for the points mall, so the member's redemptions reach the item rather than a 409 for points.
         me = api("GET", "/api/v1/me", auth=False, headers={"Authorization": "Bearer " + member})["member"]["id"]

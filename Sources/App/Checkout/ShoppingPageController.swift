@@ -138,6 +138,18 @@ struct ShoppingPageController: RouteCollection {
     }
 
     struct Saving: Encodable, Sendable { let label: String; let amount: String }
+
+    /// A saving as the checkout and the order page name it: 「满减 双11满减 满199减20」, 「限时折扣 夏日限时价」,
+    /// 「优惠券 满199减20」, 「积分抵扣 2000 积分」.
+    static func savingName(_ kind: DiscountKind, _ label: String, pointsUsed: Int64, _ locale: MallLocale) -> String {
+        switch kind {
+        case .coupon: (PageStrings.all["cp_checkout_coupons"].map { $0(locale) } ?? "") + " " + label
+        case .fullReduction, .limitedTime, .groupBuy, .bargain, .flashSale, .pointsMall:
+            (ActivityKind(rawValue: kind.rawValue)?.name(locale)).map { $0 + " " + label } ?? label
+        case .points: LocalizedText("积分抵扣 \(pointsUsed) 积分", "\(pointsUsed) points")(locale)
+        default: label
+        }
+    }
     struct CouponOption: Encodable, Sendable { let id: String; let name: String; let summary: String; let chosen: Bool; let reason: String }
 
     /// The checkout's input from the query (GET) or the form (POST): a buy-now SKU or the cart,
@@ -238,14 +250,8 @@ struct ShoppingPageController: RouteCollection {
             flash: input.flashSaleItemId?.uuidString ?? "",
             note: input.note ?? "", idempotencyKey: Tokens.random(),
             savings: plan.pricing.steps.map { step in
-                let name: String = switch step.source.kind {
-                case .coupon: (PageStrings.all["cp_checkout_coupons"].map { $0(req.locale) } ?? "") + " " + step.label
-                // 「满减 双11满减 满199减20」, 「限时折扣 夏日限时价」.
-                case .fullReduction, .limitedTime, .groupBuy, .bargain, .flashSale, .pointsMall: (ActivityKind(rawValue: step.source.kind.rawValue)?.name(req.locale)).map { $0 + " " + step.label } ?? step.label
-                case .points: LocalizedText("积分抵扣 \(plan.points.used) 积分", "\(plan.points.used) points")(req.locale)
-                default: step.label
-                }
-                return Saving(label: name, amount: "-" + step.amount.formatted(req.locale))
+                Saving(label: Self.savingName(step.source.kind, step.label, pointsUsed: plan.points.used, req.locale),
+                       amount: "-" + step.amount.formatted(req.locale))
             },
             coupons: plan.coupons.offered.map { .init(id: $0.id.uuidString, name: $0.name, summary: $0.summary, chosen: $0.chosen, reason: $0.reason ?? "") },
             couponsSuggested: plan.coupons.suggested && !plan.coupons.chosen.isEmpty,

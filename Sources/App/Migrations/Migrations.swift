@@ -53,6 +53,7 @@ enum Migrations {
         AddPointsMallGoods(),
         CreateCouponSendJobs(),
         CreateOrderShippingSavings(),
+        CreateOrderSavings(),
     ]
 }
 

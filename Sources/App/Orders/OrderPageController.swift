@@ -88,6 +88,8 @@ struct OrderPageController: RouteCollection {
         let goodsAmount: String
         let shippingFee: String
         let discountAmount: String
+        /// Each saving as the checkout showed it (「满减 平台满减 满199减20」 -¥20.00).
+        let savings: [ShoppingPageController.Saving]
         /// The shop's 改价 on the goods, signed ("-¥20.00").
         let adjustmentAmount: String
         let hasAdjustment: Bool
@@ -121,9 +123,14 @@ struct OrderPageController: RouteCollection {
         let store = try await order.pickupStoreID.asyncMap { try await Store.find($0, on: req.db) } ?? nil
         let address = dto.address.map { "\($0.receiverName) \($0.phone) \($0.province)\($0.city)\($0.district)\($0.detail)" } ?? ""
         let state = order.orderState
+        let savings = try await OrderSavings.rows(orderID: orderID, on: sqlDatabase(req.db)).map { row in
+            ShoppingPageController.Saving(label: ShoppingPageController.savingName(DiscountKind(rawValue: row.kind) ?? .other, row.label,
+                                                                                   pointsUsed: Int64(row.label) ?? 0, req.locale),
+                                          amount: "-" + Money(fen: row.amount).formatted(req.locale))
+        }
         return try await req.page("orders/detail", DetailPage(
             order: Self.cards([dto])[0], fulfilment: PageStrings.shopping[order.fulfilment]?(req.locale) ?? order.fulfilment,
-            goodsAmount: dto.goodsAmount.display, shippingFee: dto.shippingFee.display, discountAmount: dto.discountAmount.display,
+            goodsAmount: dto.goodsAmount.display, shippingFee: dto.shippingFee.display, discountAmount: dto.discountAmount.display, savings: savings,
             adjustmentAmount: dto.adjustmentAmount.display, hasAdjustment: order.adjustmentAmount != 0,
             refundedAmount: dto.refundedAmount.display, hasRefund: order.refundedAmount > 0, address: address, storeName: store?.name ?? "",
             note: dto.note, placedAt: PageFormat.timeFormatter.string(from: dto.placedAt),

@@ -191,6 +191,10 @@ struct OrderService {
                     centralStock.append((line.skuID, sku.sku.$product.id, line.quantity))
                 }
             }
+            try await OrderSavings.record(orderID: orderID, steps: plan.pricing.steps,
+                                          allocations: quote.lines.flatMap { $0.allocations.map { ($0.discountID, $0.amount.fen) } },
+                                          shipping: group.fulfilment == .express ? plan.pricing.shippingSavings[order.merchantID] ?? [] : [],
+                                          pointsUsed: plan.points.used, on: sql)
             for (offset, gift) in plan.gifts.enumerated() where gift.isAwarded && gift.groupKey == group.key {
                 try await Self.insertGift(gift, orderID: orderID, position: quote.lines.count + offset, sql: sql)
                 giftStock.append((gift, group.fulfilment == .pickup ? group.store?.id : nil))
