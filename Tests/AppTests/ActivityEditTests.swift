@@ -161,6 +161,16 @@ import VaporTesting
             #expect(try await t.send(.PUT, path, body(price: 3_900, stock: 2), token: s.f.shopAToken).status == .ok)
             stored = try await FlashSaleTests.flashItem(t, item)
             #expect((stored.activityStock, stored.available, try await FlashSaleTests.skuStock(t, milk)) == (2, 0, 8))
+
+            // the console offers the name and the row's stock, saying how many are taken; 4 units come from the SKU
+            let shop = try await ConsolePageTests.signedIn(t, "/merchant/login", ["username": "a-owner", "password": "Staff2026"])
+            let page = "/merchant/marketing/flash_sale/\(sale.id)"
+            let locked = try await shop.get(page).body.string
+            #expect(locked.contains("秒杀已开始：只能修改名称和未结束场次的活动库存") && locked.contains("第 1 行 活动库存（已占用 2 件）"), "\(locked)")
+            #expect(!locked.contains(#"name="price1""#))
+            _ = try await shop.post(page + "/edit", form: ["name": "加库存秒杀", "stock1": "6", "price1": "0.01"])
+            stored = try await FlashSaleTests.flashItem(t, item)
+            #expect((stored.price, stored.activityStock, stored.available, try await FlashSaleTests.skuStock(t, milk)) == (3_900, 6, 4, 4))
         }
     }
 

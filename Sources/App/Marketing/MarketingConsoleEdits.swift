@@ -217,9 +217,12 @@ extension MarketingConsolePageController {
             let name = EditField(name: "name", label: LocalizedText("活动名称", "Name")(locale), value: state.values["name"] ?? "", type: "text", required: true)
             fields = [name]
             if state.form == .flash {
-                hint = state.mode == .started
+                hint = state.mode == .started && !state.stockItems.isEmpty
                     ? LocalizedText("秒杀已开始：只能修改名称和未结束场次的活动库存，库存不能少于已售出和待支付的件数。",
                                     "The flash sale has started: only its name and the stock of sessions not yet over can change, never below what is sold or awaiting payment.")(locale)
+                    : state.mode == .started
+                    ? LocalizedText("秒杀已开始：这里只改名称；场次或规格超出此表单（或场次已结束），活动库存请通过 API 修改。",
+                                    "The flash sale has started: change its name here; it has more sessions or rows than this form shows (or they are over), so change stock through the API.")(locale)
                     : LocalizedText("这个秒杀的场次或规格超出此表单：这里只改名称，其余请通过 API 修改。",
                                     "This flash sale has more sessions or rows than this form shows: change its name here and the rest through the API.")(locale)
                 for (index, item) in state.stockItems.enumerated() {
