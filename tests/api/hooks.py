@@ -1189,6 +1189,9 @@ def fix_members_settings(case) -> None:
             return
         level["id"] = f"l{index}"
         level["minimumGrowth"] = growth
+        # The server trims names as Swift does (a lone no-break space is empty): such a name is a 422.
+        if not isinstance(level.get("name"), str) or not trimmed(level["name"]):
+            level["name"] = f"等级{index}"
         growth += rng.randrange(1, 10_000)
 
 
